@@ -1,0 +1,82 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import type { Logger } from 'pino';
+import type { Database } from './db/client.ts';
+import type { Env } from './env.ts';
+import { PayloadTooLargeError } from './errors.ts';
+import type { AppEnv } from './http/context.ts';
+import { docsRoutes } from './http/docs.ts';
+import { createMetrics } from './http/metrics.ts';
+import { notFound, onError, zodToValidationError } from './http/problem.ts';
+import { systemRoutes } from './routes/system.ts';
+
+export interface AppDeps {
+  database: Database;
+  env: Pick<Env, 'MADAD_BODY_LIMIT'>;
+  log: Logger;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Every route's parameter errors go through here, so each bad field is named the same way. */
+export function newRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw zodToValidationError(result.error, result.target);
+    },
+  });
+}
+
+export function createApp({ database, env, log }: AppDeps) {
+  const app = newRouter();
+  const metrics = createMetrics();
+
+  app.use(
+    requestId({
+      headerName: 'x-request-id',
+      // A caller's id is kept when it is harmless, so one id follows a request across systems.
+      generator: (c) => {
+        const given = c.req.header('x-request-id');
+        return given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+      },
+    }),
+  );
+  app.use(async (c, next) => {
+    const reqLog = log.child({ reqId: c.get('requestId') });
+    c.set('log', reqLog);
+    const start = performance.now();
+    await next();
+    reqLog.info(
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - start) },
+      'request',
+    );
+  });
+  app.use(metrics.middleware);
+  app.use(
+    bodyLimit({
+      maxSize: env.MADAD_BODY_LIMIT,
+      onError: () => {
+        throw new PayloadTooLargeError(`The request body is larger than the limit of ${env.MADAD_BODY_LIMIT} bytes.`);
+      },
+    }),
+  );
+
+  app.route('/', systemRoutes(database, metrics.registry));
+  app.route('/', docsRoutes());
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Madad API',
+      version: '0.1.0',
+      description: 'Disaster alerts, pre-agreed triggers and emergency cash top-ups for social protection in Pakistan.',
+    },
+  });
+
+  app.onError(onError);
+  app.notFound(notFound);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

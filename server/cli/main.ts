@@ -1,0 +1,39 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../env.ts';
+import { registerSystemCommands } from './system.ts';
+
+/** The `madad` command line. Each resource adds its commands here. */
+export function buildProgram(): Command {
+  const program = new Command('madad')
+    .description('Madad: disaster alerts, pre-agreed triggers and emergency cash top-ups')
+    .showHelpAfterError()
+    .exitOverride();
+  registerSystemCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ConfigError || err instanceof CliError) {
+      process.stderr.write(`madad: ${err.message}\n`);
+      return err instanceof CliError ? err.exitCode : 2;
+    }
+    process.stderr.write(`madad: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+/** A failure the user can act on: printed without a stack trace. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}

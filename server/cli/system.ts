@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { openDatabase } from '../db/client.ts';
+import { parseEnv } from '../env.ts';
+import { createLogger } from '../log.ts';
+import { startServer } from '../serve.ts';
+
+export function registerSystemCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('start the API and web app (HOST, PORT, DATABASE_URL, MADAD_DATA_DIR; see README)')
+    .action(async () => {
+      const env = parseEnv();
+      const log = createLogger(env.LOG_LEVEL);
+      const running = await startServer(env, log);
+      process.stderr.write(`Madad is running at ${running.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          void running.shutdown(signal).then(resolve);
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+    });
+
+  program
+    .command('migrate')
+    .description('apply the database migrations and exit')
+    .action(async () => {
+      const env = parseEnv();
+      const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.MADAD_DATA_DIR });
+      try {
+        await database.migrate();
+        process.stdout.write(`Migrations applied (${database.driver}, ${database.location}).\n`);
+      } finally {
+        await database.close();
+      }
+    });
+}

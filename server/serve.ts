@@ -1,0 +1,56 @@
+import { serve as serveNode, type ServerType } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { createApp } from './app.ts';
+import { openDatabase, type Database } from './db/client.ts';
+import type { Env } from './env.ts';
+import { ensureInstallId } from './instance.ts';
+import { Scheduler } from './jobs/scheduler.ts';
+
+export interface Running {
+  url: string;
+  database: Database;
+  /** Stops accepting, lets in-flight requests finish, stops jobs, closes the database. */
+  shutdown(reason: string): Promise<void>;
+}
+
+export async function startServer(env: Env, log: Logger): Promise<Running> {
+  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.MADAD_DATA_DIR });
+  await database.migrate();
+  const { installId, created } = await ensureInstallId(database.db);
+  log.info({ driver: database.driver, location: database.location, installId, created }, 'database ready');
+
+  const app = createApp({ database, env, log });
+  const scheduler = new Scheduler(database, log);
+
+  const server = await listen(app.fetch, env.HOST, env.PORT);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : env.PORT;
+  const url = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`;
+  log.info({ url }, 'listening');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string) =>
+    (stopping ??= (async () => {
+      log.info({ reason }, 'shutting down');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+      const force = setTimeout(() => {
+        log.warn('in-flight requests did not finish in time; closing their connections');
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      }, env.MADAD_SHUTDOWN_TIMEOUT_MS);
+      await closed;
+      clearTimeout(force);
+      await scheduler.stop();
+      await database.close();
+      log.info('stopped');
+    })());
+
+  return { url, database, shutdown };
+}
+
+function listen(fetch: Parameters<typeof serveNode>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serveNode({ fetch, hostname, port }, () => resolve(server));
+    server.once('error', reject);
+  });
+}
