@@ -1,35 +1,34 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { Database } from './db/client.ts';
 import type { Env } from './env.ts';
 import { PayloadTooLargeError } from './errors.ts';
-import type { AppEnv } from './http/context.ts';
 import { docsRoutes } from './http/docs.ts';
 import { createMetrics } from './http/metrics.ts';
-import { notFound, onError, zodToValidationError } from './http/problem.ts';
+import { notFound, onError } from './http/problem.ts';
+import { newRouter } from './http/router.ts';
 import { systemRoutes } from './routes/system.ts';
+import { authenticate } from './access/middleware.ts';
+import { auditRoutes } from './audit/routes.ts';
+import { authRoutes } from './auth/routes.ts';
+import type { RouteDeps } from './http/deps.ts';
+import { tokenRoutes } from './tokens/routes.ts';
+import { userRoutes } from './users/routes.ts';
 
 export interface AppDeps {
   database: Database;
   env: Pick<Env, 'MADAD_BODY_LIMIT'>;
   log: Logger;
+  /** The clock requests see; tests move it. */
+  clock?: () => Date;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Every route's parameter errors go through here, so each bad field is named the same way. */
-export function newRouter() {
-  return new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      if (!result.success) throw zodToValidationError(result.error, result.target);
-    },
-  });
-}
-
-export function createApp({ database, env, log }: AppDeps) {
+export function createApp({ database, env, log, clock = () => new Date() }: AppDeps) {
   const app = newRouter();
+  const deps: RouteDeps = { database, clock, log };
   const metrics = createMetrics();
 
   app.use(
@@ -64,6 +63,12 @@ export function createApp({ database, env, log }: AppDeps) {
 
   app.route('/', systemRoutes(database, metrics.registry));
   app.route('/', docsRoutes());
+
+  app.use('/api/*', authenticate(database.db, clock));
+  app.route('/', authRoutes(deps));
+  app.route('/', userRoutes(deps));
+  app.route('/', tokenRoutes(deps));
+  app.route('/', auditRoutes(deps));
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

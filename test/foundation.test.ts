@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newRouter } from '../server/app.ts';
+import { newRouter } from '../server/http/router.ts';
 import { ensureInstallId } from '../server/instance.ts';
 import { testApp } from './harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from './harness/databases.ts';

@@ -1,5 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../env.ts';
+import { DomainError } from '../errors.ts';
+import { registerAccessCommands } from './access.ts';
+import { CliError } from './errors.ts';
 import { registerSystemCommands } from './system.ts';
 
 /** The `madad` command line. Each resource adds its commands here. */
@@ -9,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerSystemCommands(program);
+  registerAccessCommands(program);
   return program;
 }
 
@@ -19,21 +23,11 @@ export async function main(argv: string[]): Promise<number> {
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof CliError) {
+    if (err instanceof ConfigError || err instanceof CliError || err instanceof DomainError) {
       process.stderr.write(`madad: ${err.message}\n`);
       return err instanceof CliError ? err.exitCode : 2;
     }
     process.stderr.write(`madad: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
-  }
-}
-
-/** A failure the user can act on: printed without a stack trace. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
   }
 }

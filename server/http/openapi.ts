@@ -12,3 +12,13 @@ export const problemSchema = z
     errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
   })
   .openapi('Problem');
+
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problemSchema } } });
+
+/** The error answers every protected route can give. */
+export const errorResponses = {
+  400: problem('Invalid request: each bad field is named'),
+  401: problem('Not signed in'),
+  403: problem('Your role does not allow this'),
+  404: problem('Not found, or outside your jurisdiction'),
+};

@@ -5,6 +5,6 @@ import type { Database } from '../../server/db/client.ts';
 export const silentLog = pino({ level: 'silent' });
 
 /** The real app over a real database, as the server builds it. */
-export function testApp(database: Database, options: { bodyLimit?: number } = {}) {
-  return createApp({ database, env: { MADAD_BODY_LIMIT: options.bodyLimit ?? 1024 * 1024 }, log: silentLog });
+export function testApp(database: Database, options: { bodyLimit?: number; clock?: () => Date } = {}) {
+  return createApp({ database, env: { MADAD_BODY_LIMIT: options.bodyLimit ?? 1024 * 1024 }, log: silentLog, clock: options.clock });
 }

@@ -1,0 +1,15 @@
+import { z } from '@hono/zod-openapi';
+
+/** The roles of DOMAIN.md ("Who acts"). A user may hold several; an API token holds one. */
+export const ROLES = ['admin', 'dma_officer', 'program_manager', 'finance_officer', 'responder', 'auditor', 'feed'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const roleSchema = z.enum(ROLES, { error: `expected one of ${ROLES.join(', ')}` });
+
+/** A jurisdiction is a P-code prefix: `PK` federal, `PK7` Sindh, `PK701` one district. */
+export const jurisdictionSchema = z
+  .string()
+  .regex(/^PK\d{0,7}$/, 'expected a P-code prefix such as PK (federal), PK7 (Sindh) or PK701 (a district)');
+
+/** Roles whose work needs identity data (CNIC, names, phone, payment account), within their jurisdiction. */
+export const IDENTITY_ROLES: readonly Role[] = ['program_manager', 'finance_officer'];

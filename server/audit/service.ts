@@ -1,0 +1,90 @@
+import { and, asc, desc, eq, gt, gte, lte, sql, type SQL } from 'drizzle-orm';
+import { scopeCondition, type Principal } from '../access/principal.ts';
+import type { Db } from '../db/client.ts';
+import { auditLog } from '../db/schema/index.ts';
+import { entryHash, GENESIS_HASH, verifyChain, type ChainCheck } from './chain.ts';
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  subject: string;
+  /** The jurisdiction (P-code prefix) the entry concerns. */
+  jurisdiction: string;
+  /** What changed: `{ before, after }`, or what was read; never secrets. */
+  summary: Record<string, unknown>;
+  requestId?: string | null;
+  at: Date;
+}
+
+/**
+ * Appends one entry, chained to the last. Call it inside the transaction that makes the change, so a
+ * change and its audit entry land together or not at all. The advisory lock orders concurrent appends.
+ */
+export async function recordAudit(tx: Db, entry: AuditEntry): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext('audit_log'))`);
+  const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1);
+  const prevHash = last?.hash ?? GENESIS_HASH;
+  const fields = {
+    at: entry.at.toISOString(),
+    actor: entry.actor,
+    action: entry.action,
+    subject: entry.subject,
+    jurisdiction: entry.jurisdiction,
+    summary: entry.summary,
+    requestId: entry.requestId ?? null,
+  };
+  await tx.insert(auditLog).values({ ...fields, at: entry.at, prevHash, hash: entryHash(prevHash, fields) });
+}
+
+/** Appends in a transaction of its own, for events that change nothing else (a read, a failed login). */
+export function recordAuditAlone(db: Db, entry: AuditEntry): Promise<void> {
+  return db.transaction((tx) => recordAudit(tx, entry));
+}
+
+export interface AuditFilter {
+  action?: string;
+  actor?: string;
+  subject?: string;
+  from?: Date;
+  to?: Date;
+  page: number;
+  pageSize: number;
+}
+
+export async function listAudit(db: Db, principal: Principal, filter: AuditFilter) {
+  const conditions: SQL[] = [scopeCondition(auditLog.jurisdiction, principal)];
+  if (filter.action) conditions.push(eq(auditLog.action, filter.action));
+  if (filter.actor) conditions.push(eq(auditLog.actor, filter.actor));
+  if (filter.subject) conditions.push(eq(auditLog.subject, filter.subject));
+  if (filter.from) conditions.push(gte(auditLog.at, filter.from));
+  if (filter.to) conditions.push(lte(auditLog.at, filter.to));
+  const where = and(...conditions);
+  const [rows, [count]] = await Promise.all([
+    db
+      .select()
+      .from(auditLog)
+      .where(where)
+      .orderBy(desc(auditLog.seq))
+      .limit(filter.pageSize)
+      .offset((filter.page - 1) * filter.pageSize),
+    db.select({ n: sql<number>`count(*)::int` }).from(auditLog).where(where),
+  ]);
+  return {
+    total: count?.n ?? 0,
+    items: rows.map((r) => ({ ...r, at: r.at.toISOString() })),
+  };
+}
+
+/** Checks the whole chain in pages, so a long trail never sits in memory at once. */
+export async function verifyAudit(db: Db, pageSize = 5000): Promise<ChainCheck> {
+  let state = { prevHash: GENESIS_HASH, entries: 0 };
+  let after = 0;
+  for (;;) {
+    const rows = await db.select().from(auditLog).where(gt(auditLog.seq, after)).orderBy(asc(auditLog.seq)).limit(pageSize);
+    if (rows.length === 0) return { ok: true, entries: state.entries };
+    const check = verifyChain(rows, state);
+    if (!check.ok) return { ok: false, entries: check.entries, brokenAt: check.brokenAt, reason: check.reason };
+    state = { prevHash: check.lastHash, entries: check.entries };
+    after = rows.at(-1)!.seq;
+  }
+}

@@ -1,0 +1,89 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import { clientAddress, CSRF_HEADER, SESSION_COOKIE, signedIn } from '../access/middleware.ts';
+import { requirePrincipal } from '../access/principal.ts';
+import { RateLimiter } from '../access/rate-limit.ts';
+import { roleSchema } from '../access/roles.ts';
+import type { RouteDeps } from '../http/deps.ts';
+import { errorResponses, problemSchema } from '../http/openapi.ts';
+import { newRouter } from '../http/router.ts';
+import { login, logout } from './service.ts';
+
+const tags = ['Sign-in'];
+
+const meSchema = z
+  .object({
+    kind: z.enum(['user', 'token', 'cli']),
+    id: z.string(),
+    name: z.string(),
+    roles: z.array(roleSchema),
+    agency: z.string(),
+    jurisdiction: z.string(),
+  })
+  .openapi('Principal');
+
+const loginSchema = z.object({ username: z.string().min(1).max(80), password: z.string().min(1).max(200) }).openapi('Login');
+
+export function authRoutes(deps: RouteDeps) {
+  // Per address: slows guessing across many accounts; the per-account lockout handles one account.
+  const attempts = new RateLimiter(20, 60_000);
+  return newRouter()
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/auth/login',
+        tags,
+        summary: `Sign in; sets an HttpOnly session cookie and returns the CSRF token to send as ${CSRF_HEADER} on writes`,
+        request: { body: { content: { 'application/json': { schema: loginSchema } }, required: true } },
+        responses: {
+          200: {
+            description: 'Signed in',
+            content: { 'application/json': { schema: z.object({ principal: meSchema, csrfToken: z.string(), expiresAt: z.string() }) } },
+          },
+          401: errorResponses[401],
+          429: { description: 'Too many attempts', content: { 'application/problem+json': { schema: problemSchema } } },
+        },
+      }),
+      async (c) => {
+        const now = deps.clock();
+        attempts.hit(clientAddress(c), now.getTime(), 'sign-in attempts');
+        const result = await login(deps.database.db, c.req.valid('json'), now, c.get('requestId'));
+        const https = new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+        setCookie(c, SESSION_COOKIE, result.sessionToken, {
+          httpOnly: true,
+          sameSite: 'Strict',
+          secure: https,
+          path: '/',
+          expires: result.expiresAt,
+        });
+        return c.json({ principal: result.principal, csrfToken: result.csrfToken, expiresAt: result.expiresAt.toISOString() }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/auth/logout',
+        tags,
+        summary: 'End this session',
+        middleware: [signedIn],
+        responses: { 204: { description: 'Signed out' }, 401: errorResponses[401] },
+      }),
+      async (c) => {
+        const token = c.get('sessionToken');
+        if (token) await logout(deps.database.db, token, requirePrincipal(c.get('principal')), deps.clock(), c.get('requestId'));
+        deleteCookie(c, SESSION_COOKIE, { path: '/' });
+        return c.body(null, 204);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/auth/me',
+        tags,
+        summary: 'Who you are: roles, agency and jurisdiction',
+        middleware: [signedIn],
+        responses: { 200: { description: 'You', content: { 'application/json': { schema: meSchema } } }, 401: errorResponses[401] },
+      }),
+      (c) => c.json(meSchema.parse(requirePrincipal(c.get('principal'))), 200),
+    );
+}

@@ -1,0 +1,68 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { allow } from '../access/middleware.ts';
+import { newRouter } from '../http/router.ts';
+import { ctxOf, type RouteDeps } from '../http/deps.ts';
+import { errorResponses } from '../http/openapi.ts';
+import { idParam } from '../http/schemas.ts';
+import { newUserSchema, toUser, userSchema } from './schema.ts';
+import { createUser, disableUser, getUser, listUsers } from './service.ts';
+
+const tags = ['Users'];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+export function userRoutes(deps: RouteDeps) {
+  return newRouter()
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/users',
+        tags,
+        summary: 'Users within your jurisdiction',
+        middleware: [allow('admin')],
+        responses: { 200: json(z.object({ items: z.array(userSchema) }), 'Users'), ...errorResponses },
+      }),
+      async (c) => {
+        const { db, actor } = ctxOf(c, deps);
+        return c.json({ items: (await listUsers(db, actor)).map(toUser) }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/users',
+        tags,
+        summary: 'Create a user within your jurisdiction',
+        middleware: [allow('admin')],
+        request: { body: { content: { 'application/json': { schema: newUserSchema } }, required: true } },
+        responses: { 201: json(userSchema, 'Created'), ...errorResponses },
+      }),
+      async (c) => c.json(toUser(await createUser(ctxOf(c, deps), c.req.valid('json'))), 201),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/users/{id}',
+        tags,
+        summary: 'One user',
+        middleware: [allow('admin')],
+        request: { params: idParam },
+        responses: { 200: json(userSchema, 'The user'), ...errorResponses },
+      }),
+      async (c) => {
+        const { db, actor } = ctxOf(c, deps);
+        return c.json(toUser(await getUser(db, actor, c.req.valid('param').id)), 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/users/{id}/disable',
+        tags,
+        summary: 'Disable a user: their sessions stop working at once',
+        middleware: [allow('admin')],
+        request: { params: idParam },
+        responses: { 200: json(userSchema, 'The disabled user'), ...errorResponses },
+      }),
+      async (c) => c.json(toUser(await disableUser(ctxOf(c, deps), c.req.valid('param').id)), 200),
+    );
+}

@@ -1,0 +1,30 @@
+import { z } from '@hono/zod-openapi';
+import { jurisdictionSchema, roleSchema } from '../access/roles.ts';
+import { iso, isoDate } from '../http/schemas.ts';
+import type { UserView } from './service.ts';
+
+export const newUserSchema = z
+  .object({
+    username: z.string().regex(/^[a-z0-9._-]{3,40}$/, 'expected 3-40 lower-case letters, digits, dots, dashes or underscores'),
+    displayName: z.string().trim().min(1).max(120),
+    password: z.string().min(12, 'expected at least 12 characters').max(200),
+    roles: z.array(roleSchema).min(1, 'expected at least one role'),
+    agency: z.string().trim().min(2).max(80).openapi({ example: 'PDMA Sindh' }),
+    jurisdiction: jurisdictionSchema.openapi({ example: 'PK7' }),
+  })
+  .openapi('NewUser');
+
+export const userSchema = z
+  .object({
+    id: z.uuid(),
+    username: z.string(),
+    displayName: z.string(),
+    roles: z.array(roleSchema),
+    agency: z.string(),
+    jurisdiction: z.string(),
+    disabledAt: isoDate.nullable(),
+    createdAt: isoDate,
+  })
+  .openapi('User');
+
+export const toUser = (u: UserView) => userSchema.parse({ ...u, disabledAt: iso(u.disabledAt), createdAt: iso(u.createdAt) });

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLES, type Role } from '../../server/access/roles.ts';
+import { testApp } from '../harness/app.ts';
+import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
+import { bearer, makeUser, TEST_PASSWORD, unique } from '../harness/factories.ts';
+
+type Access = 'public' | 'signed-in' | Role[];
+interface Call {
+  path: string;
+  body?: unknown;
+}
+interface Setup {
+  db: TestDatabase;
+}
+interface RouteCase {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  access: Access;
+  /** A request that the allowed roles (jurisdiction PK7) may make. */
+  call(s: Setup): Promise<Call> | Call;
+  /** The same request on a record in Punjab (PK6): a 404 for a Sindh caller. */
+  outOfScope?(s: Setup): Promise<Call>;
+}
+
+const newUserBody = (jurisdiction = 'PK7') => ({
+  username: unique('u').toLowerCase(),
+  displayName: 'Someone',
+  password: 'a long enough password',
+  roles: ['responder'],
+  agency: 'PDMA Sindh',
+  jurisdiction,
+});
+
+/**
+ * Every route of the app and who may call it. A route the app has and this table lacks fails the last test,
+ * so the table grows with every route.
+ */
+const table: RouteCase[] = [
+  { method: 'GET', path: '/healthz', access: 'public', call: () => ({ path: '/healthz' }) },
+  { method: 'GET', path: '/readyz', access: 'public', call: () => ({ path: '/readyz' }) },
+  { method: 'GET', path: '/metrics', access: 'public', call: () => ({ path: '/metrics' }) },
+  { method: 'GET', path: '/openapi.json', access: 'public', call: () => ({ path: '/openapi.json' }) },
+  { method: 'GET', path: '/docs', access: 'public', call: () => ({ path: '/docs' }) },
+  { method: 'GET', path: '/docs/init.js', access: 'public', call: () => ({ path: '/docs/init.js' }) },
+  { method: 'GET', path: '/docs/assets/:file', access: 'public', call: () => ({ path: '/docs/assets/swagger-ui.css' }) },
+  {
+    method: 'POST',
+    path: '/api/auth/login',
+    access: 'public',
+    call: async ({ db }) => {
+      const user = await makeUser(db.db);
+      return { path: '/api/auth/login', body: { username: user.username, password: TEST_PASSWORD } };
+    },
+  },
+  { method: 'POST', path: '/api/auth/logout', access: 'signed-in', call: () => ({ path: '/api/auth/logout' }) },
+  { method: 'GET', path: '/api/auth/me', access: 'signed-in', call: () => ({ path: '/api/auth/me' }) },
+  { method: 'GET', path: '/api/users', access: ['admin'], call: () => ({ path: '/api/users' }) },
+  { method: 'POST', path: '/api/users', access: ['admin'], call: () => ({ path: '/api/users', body: newUserBody() }) },
+  {
+    method: 'GET',
+    path: '/api/users/:id',
+    access: ['admin'],
+    call: async ({ db }) => ({ path: `/api/users/${(await makeUser(db.db)).id}` }),
+    outOfScope: async ({ db }) => ({ path: `/api/users/${(await makeUser(db.db, { jurisdiction: 'PK6' })).id}` }),
+  },
+  {
+    method: 'POST',
+    path: '/api/users/:id/disable',
+    access: ['admin'],
+    call: async ({ db }) => ({ path: `/api/users/${(await makeUser(db.db)).id}/disable` }),
+    outOfScope: async ({ db }) => ({ path: `/api/users/${(await makeUser(db.db, { jurisdiction: 'PK6' })).id}/disable` }),
+  },
+  { method: 'GET', path: '/api/tokens', access: ['admin'], call: () => ({ path: '/api/tokens' }) },
+  {
+    method: 'POST',
+    path: '/api/tokens',
+    access: ['admin'],
+    call: () => ({ path: '/api/tokens', body: { name: unique('feed'), role: 'feed', agency: 'PMD', jurisdiction: 'PK7' } }),
+  },
+  {
+    method: 'POST',
+    path: '/api/tokens/:id/revoke',
+    access: ['admin'],
+    call: async ({ db }) => ({ path: `/api/tokens/${(await bearer(db.db, 'feed', 'PK7')).id}/revoke` }),
+    outOfScope: async ({ db }) => ({ path: `/api/tokens/${(await bearer(db.db, 'feed', 'PK6')).id}/revoke` }),
+  },
+  { method: 'GET', path: '/api/audit', access: ['auditor', 'admin'], call: () => ({ path: '/api/audit' }) },
+];
+
+describe.each(drivers)('who may call which route, on %s', (driver) => {
+  let db: TestDatabase;
+  let app: ReturnType<typeof testApp>;
+  const headers: Partial<Record<Role, string>> = {};
+
+  beforeAll(async () => {
+    db = await createTestDatabase(driver);
+    app = testApp(db);
+    for (const role of ROLES) headers[role] = (await bearer(db.db, role, 'PK7')).authorization;
+  });
+  afterAll(() => db.drop());
+
+  const send = (method: string, call: Call, authorization?: string) =>
+    app.request(call.path, {
+      method,
+      headers: { ...(authorization ? { authorization } : {}), ...(call.body ? { 'content-type': 'application/json' } : {}) },
+      body: call.body ? JSON.stringify(call.body) : undefined,
+    });
+
+  for (const route of table) {
+    const allowed = (role: Role) => route.access === 'public' || route.access === 'signed-in' || route.access.includes(role);
+
+    it(`${route.method} ${route.path}: ${Array.isArray(route.access) ? route.access.join(', ') : route.access}`, async () => {
+      if (route.access !== 'public') {
+        const anonymous = await send(route.method, await route.call({ db }));
+        expect(anonymous.status, 'without credentials').toBe(401);
+      }
+      for (const role of ROLES) {
+        const res = await send(route.method, await route.call({ db }), headers[role]);
+        if (allowed(role)) expect(res.status, `${role} is allowed`).toBeLessThan(300);
+        else expect(res.status, `${role} is refused`).toBe(403);
+      }
+      if (route.outOfScope) {
+        for (const role of ROLES.filter(allowed)) {
+          const res = await send(route.method, await route.outOfScope({ db }), headers[role]);
+          expect(res.status, `${role} of PK7 on a PK6 record`).toBe(404);
+        }
+      }
+    });
+  }
+
+  it('lists every route the app has', () => {
+    const routes = new Set(app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path}`));
+    const listed = new Set(table.map((r) => `${r.method} ${r.path}`));
+    expect([...routes].filter((r) => !listed.has(r))).toEqual([]);
+    expect([...listed].filter((r) => !routes.has(r))).toEqual([]);
+  });
+});
