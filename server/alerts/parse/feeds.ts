@@ -4,7 +4,7 @@
  * summary fields, one entry per area of a message.
  */
 import type { MessageResult, NamedValue, NormalizedAlert } from './types.ts';
-import { capFormat, isCapAlert, readCapAlert, requireTime } from './cap.ts';
+import { CAP_NAMESPACES, isCapAlert, readCapAlert, requireTime } from './cap.ts';
 import { MessageRejected } from './error.ts';
 import { hazardFromText } from './hazard.ts';
 import { pickCertainty, pickMsgType, pickScope, pickSeverity, pickStatus, pickUrgency, requireText, runMessage } from './message.ts';
@@ -35,7 +35,7 @@ export function findCapAlert(el: XmlElement): XmlElement | undefined {
 }
 
 function capFields(entry: XmlElement): XmlElement[] {
-  return entry.children.filter((c) => capFormat({ ...c, local: 'alert' }) !== undefined && c.ns !== '');
+  return entry.children.filter((c) => c.ns in CAP_NAMESPACES);
 }
 
 /** Atom `<entry>`s or RSS `<item>`s: inline CAP where present, else MeteoAlarm's cap:* index fields grouped by message. */
