@@ -10,5 +10,5 @@ export function approvalTier(tiers: readonly ApprovalTier[], amountPkr: number):
   const tier = tiers.find((t) => t.up_to_pkr === undefined || amountPkr <= t.up_to_pkr);
   if (!tier) throw new RangeError(`no approval tier covers ${pkrText(amountPkr)}`);
   const range = tier.up_to_pkr === undefined ? 'any amount' : `up to ${pkrText(tier.up_to_pkr)}`;
-  return { ...tier, text: `${pkrText(amountPkr)} (${range}) needs ${tier.roles.join(' and ')} of the ${tier.jurisdiction}` };
+  return { ...tier, text: `${pkrText(amountPkr)} (${range}) needs ${tier.roles.join(' and ')} (${tier.jurisdiction} jurisdiction)` };
 }
