@@ -103,10 +103,10 @@ describe('checks every stage depends on', () => {
   const strong = (over: Parameters<typeof alertSubject>[0] = {}) => alertSubject({ metrics: { magnitude: 7 }, ...over });
 
   it.each([
-    ['before valid_from (31 Dec 18:59 UTC is 23:59 PKT)', '2024-12-31T18:59:00Z', false, 'rule not yet valid on 2024-12-31 (valid from 2025-01-01): no'],
-    ['at valid_from 00:00 PKT', '2024-12-31T19:00:00Z', true, 'rule valid 2025-01-01 to 2025-06-30 on 2024-12-31: yes'],
-    ['on the last valid day, late evening PKT', '2025-06-30T18:59:00Z', true, 'rule valid 2025-01-01 to 2025-06-30 on 2025-06-30: yes'],
-    ['after valid_to', '2025-06-30T19:00:00Z', false, 'rule no longer valid on 2025-06-30 (valid to 2025-06-30): no'],
+    ['before valid_from (31 Dec 18:59 UTC is 23:59 PKT)', '2024-12-31T18:59:00Z', false, 'rule not yet valid on 2024-12-31 PKT (valid from 2025-01-01): no'],
+    ['at valid_from 00:00 PKT', '2024-12-31T19:00:00Z', true, 'rule valid 2025-01-01 to 2025-06-30 on 2025-01-01 PKT: yes'],
+    ['on the last valid day, late evening PKT', '2025-06-30T18:59:00Z', true, 'rule valid 2025-01-01 to 2025-06-30 on 2025-06-30 PKT: yes'],
+    ['after valid_to', '2025-06-30T19:00:00Z', false, 'rule no longer valid on 2025-07-01 PKT (valid to 2025-06-30): no'],
   ])('validity window: %s', (_name, at, fired, text) => {
     const d = evaluate(rule, strong(), new Date(at));
     expect(d.fired).toBe(fired);

@@ -36,6 +36,7 @@ export interface Decision {
 /** Pakistan Standard Time, UTC+05:00 without daylight saving: dates in a signed rule are PKT calendar days. */
 const PKT = '+05:00';
 const DAY_MS = 86_400_000;
+const PKT_OFFSET_MS = 5 * 3_600_000;
 
 const check = (condition: string, observed: Reason['observed'], threshold: Reason['threshold'], pass: boolean, text: string): Reason => ({
   condition,
@@ -48,7 +49,8 @@ const check = (condition: string, observed: Reason['observed'], threshold: Reaso
 
 /** valid_from is inclusive from 00:00 PKT; valid_to is inclusive to the end of that day in PKT. */
 function checkValidity(rule: Rule, now: Date): Reason {
-  const day = now.toISOString().slice(0, 10);
+  // Shown as the PKT calendar day, the same clock the window is written in.
+  const day = `${new Date(now.getTime() + PKT_OFFSET_MS).toISOString().slice(0, 10)} PKT`;
   const from = Date.parse(`${rule.valid_from}T00:00:00${PKT}`);
   const to = rule.valid_to === undefined ? Infinity : Date.parse(`${rule.valid_to}T00:00:00${PKT}`) + DAY_MS;
   const t = now.getTime();

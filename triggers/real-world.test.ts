@@ -52,7 +52,7 @@ describe('the earthquake rule on real USGS events', () => {
     expect(d.stage).toBe('activation');
     expect(d.areaCodes).toEqual(['PK305', 'PK306']);
     const onTheDay = evaluate(earthquakeRule, subject, new Date(tibet.properties.time + 3_600_000));
-    expect(onTheDay.summary).toContain('rule not yet valid on 2025-01-07 (valid from 2025-01-15): no');
+    expect(onTheDay.summary).toContain('rule not yet valid on 2025-01-07 PKT (valid from 2025-01-15): no');
     expect(d.reasons.map((r) => r.text)).toEqual(
       expect.arrayContaining(['magnitude 7.1 ≥ 6.0: yes', 'PAGER red ≥ orange: yes', 'any of 2 conditions (1 held): yes']),
     );
