@@ -96,7 +96,7 @@ export function checkCondition(c: Condition, subject: Subject, depth = 0): { pas
   if ('not' in c) {
     const inner = checkCondition(c.not, subject, depth + 1);
     const pass = !inner.pass;
-    return { pass, reasons: [reason('not', yesNo(inner.pass), 'no', pass, 'not the following', depth), ...inner.reasons] };
+    return { pass, reasons: [reason('not', yesNo(inner.pass), 'no', pass, `not: the condition below ${inner.pass ? 'held' : 'did not hold'}`, depth), ...inner.reasons] };
   }
   const r = checkLeaf(c, subject, depth);
   return { pass: r.pass, reasons: [r] };

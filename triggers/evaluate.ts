@@ -54,7 +54,7 @@ function checkValidity(rule: Rule, now: Date): Reason {
   const from = Date.parse(`${rule.valid_from}T00:00:00${PKT}`);
   const to = rule.valid_to === undefined ? Infinity : Date.parse(`${rule.valid_to}T00:00:00${PKT}`) + DAY_MS;
   const t = now.getTime();
-  const window = `${rule.valid_from} to ${rule.valid_to ?? 'open end'}`;
+  const window = rule.valid_to === undefined ? `from ${rule.valid_from}` : `${rule.valid_from} to ${rule.valid_to}`;
   if (t < from) return check('valid_from', now.toISOString(), rule.valid_from, false, `rule not yet valid on ${day} (valid from ${rule.valid_from})`);
   if (t >= to) return check('valid_to', now.toISOString(), rule.valid_to!, false, `rule no longer valid on ${day} (valid to ${rule.valid_to})`);
   return check('validity', now.toISOString(), window, true, `rule valid ${window} on ${day}`);
