@@ -53,11 +53,6 @@ function pickOrUnknown<T extends string>(values: readonly T[], t: string | undef
   return 'Unknown' as T;
 }
 
-/** Stronger of two values by the order of the vocabulary list. */
-export function later<T extends string>(values: readonly T[], a: T, b: T): T {
-  return values.indexOf(b) > values.indexOf(a) ? b : a;
-}
-
 export function requireText(value: string | undefined, field: string, identifier?: string): string {
   if (!value) throw new MessageRejected(`The message has no ${field}; it is required.`, identifier);
   return value;
