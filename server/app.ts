@@ -10,7 +10,9 @@ import { notFound, onError } from './http/problem.ts';
 import { newRouter } from './http/router.ts';
 import { systemRoutes } from './routes/system.ts';
 import { authenticate } from './access/middleware.ts';
+import { alertRoutes } from './alerts/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
+import { Bus } from './events/bus.ts';
 import { authRoutes } from './auth/routes.ts';
 import type { RouteDeps } from './http/deps.ts';
 import { tokenRoutes } from './tokens/routes.ts';
@@ -22,11 +24,13 @@ export interface AppDeps {
   log: Logger;
   /** The clock requests see; tests move it. */
   clock?: () => Date;
+  /** Where stores announce committed changes; trigger evaluation listens. */
+  bus?: Bus;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function createApp({ database, env, log, clock = () => new Date() }: AppDeps) {
+export function createApp({ database, env, log, clock = () => new Date(), bus = new Bus() }: AppDeps) {
   const app = newRouter();
   const deps: RouteDeps = { database, clock, log };
   const metrics = createMetrics();
@@ -69,6 +73,7 @@ export function createApp({ database, env, log, clock = () => new Date() }: AppD
   app.route('/', userRoutes(deps));
   app.route('/', tokenRoutes(deps));
   app.route('/', auditRoutes(deps));
+  app.route('/', alertRoutes({ ...deps, bus }));
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -4,6 +4,8 @@ import { createApp } from './app.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import type { Env } from './env.ts';
 import { ensureInstallId } from './instance.ts';
+import { Bus } from './events/bus.ts';
+import { standardJobs } from './jobs/standard.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 
 export interface Running {
@@ -19,8 +21,10 @@ export async function startServer(env: Env, log: Logger): Promise<Running> {
   const { installId, created } = await ensureInstallId(database.db);
   log.info({ driver: database.driver, location: database.location, installId, created }, 'database ready');
 
-  const app = createApp({ database, env, log });
+  const bus = new Bus();
+  const app = createApp({ database, env, log, bus });
   const scheduler = new Scheduler(database, log);
+  if (env.MADAD_JOBS) for (const job of standardJobs(database, bus)) scheduler.add(job);
 
   const server = await listen(app.fetch, env.HOST, env.PORT);
   const address = server.address();
@@ -41,6 +45,7 @@ export async function startServer(env: Env, log: Logger): Promise<Running> {
       await closed;
       clearTimeout(force);
       await scheduler.stop();
+      await bus.settled();
       await database.close();
       log.info('stopped');
     })());

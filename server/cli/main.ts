@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../env.ts';
 import { DomainError } from '../errors.ts';
 import { registerAccessCommands } from './access.ts';
+import { registerRegistryCommands } from './registry.ts';
 import { CliError } from './errors.ts';
 import { registerSystemCommands } from './system.ts';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerSystemCommands(program);
   registerAccessCommands(program);
+  registerRegistryCommands(program);
   return program;
 }
 

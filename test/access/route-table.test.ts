@@ -2,12 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, type Role } from '../../server/access/roles.ts';
 import { testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
+import { capMessage } from '../harness/cap.ts';
 import { bearer, makeUser, TEST_PASSWORD, unique } from '../harness/factories.ts';
 
 type Access = 'public' | 'signed-in' | Role[];
 interface Call {
   path: string;
+  /** A JSON body. */
   body?: unknown;
+  /** A body sent as it is (XML). */
+  raw?: string;
 }
 interface Setup {
   db: TestDatabase;
@@ -85,7 +89,28 @@ const table: RouteCase[] = [
     outOfScope: async ({ db }) => ({ path: `/api/tokens/${(await bearer(db.db, 'feed', 'PK6')).id}/revoke` }),
   },
   { method: 'GET', path: '/api/audit', access: ['auditor', 'admin'], call: () => ({ path: '/api/audit' }) },
+  {
+    method: 'POST',
+    path: '/api/alerts',
+    access: ['feed', 'dma_officer', 'admin'],
+    call: () => ({ path: '/api/alerts', raw: capMessage({ identifier: unique('route-table') }) }),
+  },
+  { method: 'GET', path: '/api/alerts', access: 'signed-in', call: () => ({ path: '/api/alerts' }) },
+  {
+    method: 'GET',
+    path: '/api/alerts/:id',
+    access: 'signed-in',
+    call: async ({ db }) => ({ path: `/api/alerts/${await storedAlertId(db)}` }),
+  },
 ];
+
+/** An alert stored through the front door, for routes that read one. */
+async function storedAlertId(db: TestDatabase): Promise<string> {
+  const app = testApp(db);
+  const { authorization } = await bearer(db.db, 'feed', 'PK');
+  const res = await app.request('/api/alerts', { method: 'POST', headers: { authorization, 'content-type': 'application/cap+xml' }, body: capMessage({ identifier: unique('stored') }) });
+  return (await res.json()).items[0].id;
+}
 
 describe.each(drivers)('who may call which route, on %s', (driver) => {
   let db: TestDatabase;
@@ -102,8 +127,12 @@ describe.each(drivers)('who may call which route, on %s', (driver) => {
   const send = (method: string, call: Call, authorization?: string) =>
     app.request(call.path, {
       method,
-      headers: { ...(authorization ? { authorization } : {}), ...(call.body ? { 'content-type': 'application/json' } : {}) },
-      body: call.body ? JSON.stringify(call.body) : undefined,
+      headers: {
+        ...(authorization ? { authorization } : {}),
+        ...(call.body ? { 'content-type': 'application/json' } : {}),
+        ...(call.raw ? { 'content-type': 'application/xml' } : {}),
+      },
+      body: call.raw ?? (call.body ? JSON.stringify(call.body) : undefined),
     });
 
   for (const route of table) {

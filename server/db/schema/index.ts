@@ -1,3 +1,5 @@
 export * from './access.ts';
 export * from './audit.ts';
 export * from './system.ts';
+export * from './geo.ts';
+export * from './alerts.ts';

@@ -1,0 +1,72 @@
+import { bbox as turfBbox, booleanIntersects } from '@turf/turf';
+import type { Geometry, MultiPolygon, Polygon } from 'geojson';
+import { isNull } from 'drizzle-orm';
+import { normaliseAreaName } from '../../geodata/area-names.ts';
+import type { Db } from '../db/client.ts';
+import { areas } from '../db/schema/index.ts';
+
+export interface CatalogArea {
+  code: string;
+  name: string;
+  nameKey: string;
+  level: number;
+  parentCode: string | null;
+  bbox: number[];
+}
+
+/**
+ * The current gazetteer in memory for resolving what people and senders write: P-codes, area names and
+ * geometry. Loaded per use (a few hundred rows); geometry is fetched only for the areas a shape's box touches.
+ */
+export class AreaCatalog {
+  private byCode = new Map<string, CatalogArea>();
+  private byKey = new Map<string, CatalogArea[]>();
+
+  private constructor(
+    private readonly db: Db,
+    readonly list: CatalogArea[],
+  ) {
+    for (const a of list) {
+      this.byCode.set(a.code, a);
+      const same = this.byKey.get(a.nameKey) ?? [];
+      same.push(a);
+      this.byKey.set(a.nameKey, same);
+    }
+  }
+
+  static async load(db: Db): Promise<AreaCatalog> {
+    const list = await db
+      .select({ code: areas.code, name: areas.name, nameKey: areas.nameKey, level: areas.level, parentCode: areas.parentCode, bbox: areas.bbox })
+      .from(areas)
+      .where(isNull(areas.validTo));
+    return new AreaCatalog(db, list);
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  code(code: string): CatalogArea | undefined {
+    return this.byCode.get(code.trim().toUpperCase());
+  }
+
+  /** Areas whose normalised name equals the query's: several when a name repeats across levels or districts. */
+  named(name: string): CatalogArea[] {
+    return this.byKey.get(normaliseAreaName(name)) ?? [];
+  }
+
+  /** Districts (or provinces where no districts are loaded) that a geometry touches. */
+  async touching(geometry: Geometry): Promise<string[]> {
+    const box = turfBbox(geometry);
+    const level = this.list.some((a) => a.level === 2) ? 2 : 1;
+    const candidates = this.list.filter(
+      (a) => a.level === level && a.bbox[0]! <= box[2] && a.bbox[2]! >= box[0] && a.bbox[1]! <= box[3] && a.bbox[3]! >= box[1],
+    );
+    if (candidates.length === 0) return [];
+    const rows = await this.db.query.areas.findMany({
+      columns: { code: true, geometry: true },
+      where: (t, { and, inArray, isNull: none }) => and(inArray(t.code, candidates.map((c) => c.code)), none(t.validTo)),
+    });
+    return rows.filter((r) => booleanIntersects(geometry, r.geometry as Polygon | MultiPolygon)).map((r) => r.code).sort();
+  }
+}

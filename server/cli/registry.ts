@@ -1,0 +1,32 @@
+import { createReadStream, existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { importRegistry } from '../registry/import.ts';
+import { REGISTRY_COLUMNS } from '../registry/row.ts';
+import { withDatabase } from './context.ts';
+import { CliError } from './errors.ts';
+import { progressLine } from './progress.ts';
+
+export function registerRegistryCommands(program: Command): void {
+  const registry = program.command('registry').description('the household registry: import, synthesise');
+  registry
+    .command('import <file>')
+    .description(`import a registry CSV with the header ${REGISTRY_COLUMNS.join(',')}; exits 1 when any row is refused`)
+    .option('--show <n>', 'how many refused rows to list', '50')
+    .action((file: string, o: { show: string }) => {
+      if (!existsSync(file)) throw new CliError(`no such file: ${file}`);
+      return withDatabase(async (database) => {
+        const progress = progressLine('households');
+        const report = await importRegistry(database, createReadStream(file), { onProgress: progress.update });
+        progress.done();
+        if (report.refused < 0) throw new CliError(`${file}: ${report.problems[0]!.reason}`);
+        const rate = Math.round(report.rows / Math.max(report.seconds, 0.001));
+        process.stdout.write(
+          `${report.rows} rows read, ${report.imported} imported, ${report.refused} refused, ${report.unlocated} outside the gazetteer's areas (${report.seconds.toFixed(1)} s, ${rate} rows/s).\n`,
+        );
+        const show = Number(o.show);
+        for (const p of report.problems.slice(0, show)) process.stderr.write(`row ${p.row}, ${p.column}: ${p.reason}\n`);
+        if (report.refused > show) process.stderr.write(`… and more; ${report.refused} rows refused in all.\n`);
+        if (report.refused > 0) process.exitCode = 1;
+      });
+    });
+}

@@ -1,0 +1,62 @@
+/** A small CAP 1.2 message for tests; polygons are written in CAP's lat,lon order. */
+export function capMessage(fields: {
+  identifier: string;
+  sender?: string;
+  sent?: string;
+  status?: string;
+  msgType?: 'Alert' | 'Update' | 'Cancel';
+  references?: string;
+  event?: string;
+  severity?: string;
+  urgency?: string;
+  certainty?: string;
+  responseType?: string;
+  expires?: string;
+  polygon?: string;
+  geocode?: { valueName: string; value: string };
+  areaDesc?: string;
+  headline?: string;
+}): string {
+  const f = {
+    sender: 'pmd.gov.pk',
+    sent: '2026-08-26T09:00:00+05:00',
+    status: 'Actual',
+    msgType: 'Alert',
+    event: 'Riverine flood',
+    severity: 'Severe',
+    urgency: 'Expected',
+    certainty: 'Likely',
+    areaDesc: 'Lower Sindh',
+    headline: 'Flood warning for lower Sindh',
+    ...fields,
+  };
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>${f.identifier}</identifier>
+  <sender>${f.sender}</sender>
+  <sent>${f.sent}</sent>
+  <status>${f.status}</status>
+  <msgType>${f.msgType}</msgType>
+  <scope>Public</scope>
+  ${f.references ? `<references>${f.references}</references>` : ''}
+  <info>
+    <language>en-PK</language>
+    <category>Met</category>
+    <event>${f.event}</event>
+    ${f.responseType ? `<responseType>${f.responseType}</responseType>` : ''}
+    <urgency>${f.urgency}</urgency>
+    <severity>${f.severity}</severity>
+    <certainty>${f.certainty}</certainty>
+    ${f.expires ? `<expires>${f.expires}</expires>` : ''}
+    <headline>${f.headline}</headline>
+    <area>
+      <areaDesc>${f.areaDesc}</areaDesc>
+      ${f.polygon ? `<polygon>${f.polygon}</polygon>` : ''}
+      ${f.geocode ? `<geocode><valueName>${f.geocode.valueName}</valueName><value>${f.geocode.value}</value></geocode>` : ''}
+    </area>
+  </info>
+</alert>`;
+}
+
+/** A rough box over lower Sindh (Thatta, Sujawal, Badin), in CAP's lat,lon order. */
+export const LOWER_SINDH_POLYGON = '24.2,67.4 24.2,69.2 25.3,69.2 25.3,67.4 24.2,67.4';
