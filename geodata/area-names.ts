@@ -57,6 +57,14 @@ const ALIASES: Record<string, string[]> = {
   islamabadcapitalterritory: ['islamabad'],
 };
 
+let aliasCache: Map<string, string[]> | undefined;
+
+/** ALIASES with both sides run through normaliseAreaName, so the table can be written readably. */
+function aliasIndex(): Map<string, string[]> {
+  aliasCache ??= new Map(Object.entries(ALIASES).map(([from, to]) => [normaliseAreaName(from), to.map(normaliseAreaName)]));
+  return aliasCache;
+}
+
 /**
  * The lookup key of a name: lower case, accents and punctuation gone, "&" read as "and", admin words
  * at either end dropped, spaces removed (so "Allah Yar" = "Allahyar", "Benazir Abad" = "Benazirabad",
@@ -93,7 +101,7 @@ export function matchAreaName<C extends AreaNameCandidate>(
   const key = normaliseAreaName(query);
   const keyed = candidates.map((candidate) => ({ candidate, key: normaliseAreaName(candidate.name) }));
   const matches: AreaNameMatch<C>['matches'] = keyed.filter((k) => k.key === key).map((k) => ({ candidate: k.candidate, via: 'name' as const }));
-  const aliasKeys = new Set(ALIASES[key] ?? []);
+  const aliasKeys = new Set(aliasIndex().get(key) ?? []);
   for (const k of keyed) if (aliasKeys.has(k.key)) matches.push({ candidate: k.candidate, via: 'alias' });
   if (matches.length > 0 || key.length === 0) return { matches, suggestions: [] };
 

@@ -68,8 +68,14 @@ export function readBoundaries(collection: unknown, fields: BoundaryFields): { a
       return;
     }
     const before = problems.length;
-    const fixed = polygons.map((rings, p) => repairPolygon(rings, `${label} polygon ${p}`, problems, repairs));
+    const fixed = polygons
+      .map((rings, p) => repairPolygon(rings, `${label} polygon ${p}`, problems, repairs, polygons.length === 1))
+      .filter((p): p is number[][][] => p !== null);
     if (problems.length > before || !code || !name) return;
+    if (fixed.length === 0) {
+      problems.push(`${label}: no polygon left after repair`);
+      return;
+    }
     const geometry = (g.type === 'Polygon'
       ? { type: 'Polygon', coordinates: fixed[0]! }
       : { type: 'MultiPolygon', coordinates: fixed }) as Polygon | MultiPolygon;
@@ -89,18 +95,38 @@ function text(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
 }
 
-function repairPolygon(rings: unknown, where: string, problems: string[], repairs: string[]): number[][][] {
+/**
+ * Repairs one polygon. A hole, or a part of a MultiPolygon, collapsed to fewer than 4 distinct
+ * positions has no area: it is dropped with a note (the real tehsil layer has such slivers). An outer
+ * ring collapsed in a polygon that is the feature's only part is refused: nothing would be left.
+ */
+function repairPolygon(rings: unknown, where: string, problems: string[], repairs: string[], onlyPart: boolean): number[][][] | null {
   if (!Array.isArray(rings) || rings.length === 0) {
     problems.push(`${where}: no rings`);
-    return [];
+    return null;
   }
-  return rings.map((ring, r) => repairRing(ring, `${where} ring ${r}`, problems, repairs));
+  const out: number[][][] = [];
+  for (let r = 0; r < rings.length; r++) {
+    const ring = repairRing(rings[r], `${where} ring ${r}`, problems, repairs);
+    if (ring === 'invalid') return null;
+    if (ring.length >= 4) { out.push(ring); continue; }
+    if (r > 0) repairs.push(`${where} ring ${r}: dropped a hole of ${ring.length} distinct position(s)`);
+    else if (!onlyPart) {
+      repairs.push(`${where}: dropped a part whose outer ring has ${ring.length} distinct position(s)`);
+      return null;
+    } else {
+      problems.push(`${where} ring 0: ${ring.length} distinct position(s) after repair; a ring needs at least 4`);
+      return null;
+    }
+  }
+  return out;
 }
 
-function repairRing(ring: unknown, where: string, problems: string[], repairs: string[]): number[][] {
+/** The ring cleaned and closed, or 'invalid' after recording a problem. */
+function repairRing(ring: unknown, where: string, problems: string[], repairs: string[]): number[][] | 'invalid' {
   if (!Array.isArray(ring)) {
     problems.push(`${where}: not an array of positions`);
-    return [];
+    return 'invalid';
   }
   const out: number[][] = [];
   let dropped = 0;
@@ -108,11 +134,11 @@ function repairRing(ring: unknown, where: string, problems: string[], repairs: s
     const p = ring[i] as unknown;
     if (!Array.isArray(p) || p.length < 2 || typeof p[0] !== 'number' || typeof p[1] !== 'number' || !Number.isFinite(p[0]) || !Number.isFinite(p[1])) {
       problems.push(`${where} position ${i}: ${JSON.stringify(p)} is not [lon, lat] of finite numbers`);
-      return [];
+      return 'invalid';
     }
     if (p[0] < -180 || p[0] > 180 || p[1] < -90 || p[1] > 90) {
       problems.push(`${where} position ${i}: [${p[0]}, ${p[1]}] is out of range (is it [lat, lon]?)`);
-      return [];
+      return 'invalid';
     }
     const last = out[out.length - 1];
     if (last && last[0] === p[0] && last[1] === p[1]) { dropped++; continue; }
@@ -125,6 +151,5 @@ function repairRing(ring: unknown, where: string, problems: string[], repairs: s
     out.push([first[0]!, first[1]!]);
     repairs.push(`${where}: closed the ring`);
   }
-  if (out.length < 4) problems.push(`${where}: ${out.length} distinct position(s) after repair; a ring needs at least 4`);
   return out;
 }

@@ -1,0 +1,76 @@
+import { booleanPointInPolygon, multiPolygon, polygon } from '@turf/turf';
+import { describe, expect, it } from 'vitest';
+import { exactDiffOfProductsSign } from './exact-orient.ts';
+import { PreparedPolygon } from './prepared-polygon.ts';
+import { Random } from './random.ts';
+
+const withHole = polygon([
+  [[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]],
+  [[3, 3], [7, 3], [7, 7], [3, 7], [3, 3]],
+]);
+
+describe('PreparedPolygon.contains decides as Turf booleanPointInPolygon', () => {
+  it('on edges and vertices of the outer ring and of a hole (inside), and in the hole (outside)', () => {
+    const p = PreparedPolygon.fromGeoJSON(withHole);
+    const cases: [number, number, boolean][] = [
+      [0, 0, true], [5, 0, true], [10, 5, true], [3, 3, true], [5, 3, true], [7, 5, true],
+      [5, 5, false], [1, 1, true], [11, 5, false], [-1e-12, 5, false], [5, 10 + 1e-12, false],
+    ];
+    for (const [x, y, expected] of cases) {
+      expect(p.contains(x, y), `[${x}, ${y}]`).toBe(expected);
+      expect(booleanPointInPolygon([x, y], withHole), `turf [${x}, ${y}]`).toBe(expected);
+    }
+  });
+
+  it('treats overlapping MultiPolygon parts as "inside any", not by parity across parts', () => {
+    const mp = multiPolygon([
+      [[[0, 0], [4, 0], [4, 4], [0, 4], [0, 0]]],
+      [[[2, 2], [6, 2], [6, 6], [2, 6], [2, 2]]],
+    ]);
+    const p = PreparedPolygon.fromGeoJSON(mp);
+    expect(p.contains(3, 3)).toBe(true);
+    expect(booleanPointInPolygon([3, 3], mp)).toBe(true);
+  });
+
+  it('agrees with Turf on random points, points on slanted edges and points a few ulps off them', () => {
+    const rng = new Random(42);
+    const ring: number[][] = [];
+    for (let k = 0; k < 40; k++) {
+      const a = (2 * Math.PI * k) / 40;
+      const r = 1 + rng.next();
+      ring.push([68 + r * Math.cos(a), 27 + r * Math.sin(a)]);
+    }
+    ring.push(ring[0]!);
+    const poly = polygon([ring]);
+    const p = PreparedPolygon.fromGeoJSON(poly);
+    const pts: number[][] = [];
+    for (let k = 0; k < 4000; k++) pts.push([66 + 4 * rng.next(), 25 + 4 * rng.next()]);
+    for (let k = 0; k + 1 < ring.length; k++) {
+      const [a, b] = [ring[k]!, ring[k + 1]!];
+      for (const t of [0.5, 1 / 3, 0.1]) {
+        const x = a[0]! + t * (b[0]! - a[0]!), y = a[1]! + t * (b[1]! - a[1]!);
+        pts.push([x, y], [x + Number.EPSILON * 64, y], [x - Number.EPSILON * 64, y], [x, y + Number.EPSILON * 32]);
+      }
+    }
+    for (const [x, y] of pts) expect(p.contains(x!, y!), `[${x}, ${y}]`).toBe(booleanPointInPolygon([x!, y!], poly));
+  });
+
+  it('measures the distance to the nearest edge, holes included', () => {
+    const p = PreparedPolygon.fromGeoJSON(withHole);
+    expect(p.distanceToBoundary(1, 5)).toBeCloseTo(1, 12);
+    expect(p.distanceToBoundary(5, 5)).toBeCloseTo(2, 12);
+    expect(p.distanceToBoundary(20, 5)).toBeCloseTo(10, 12);
+    expect(p.distanceToBoundary(20, 5, 3)).toBe(3);
+    expect(p.boundaryWithin(1.5, 5, 1.4)).toBe(false);
+    expect(p.boundaryWithin(1.5, 5, 1.5)).toBe(true);
+  });
+});
+
+describe('exact orientation fallback', () => {
+  it('gives the exact sign where floating point cancels', () => {
+    expect(exactDiffOfProductsSign(0.1, 0.3, 0.3, 0.1)).toBe(0);
+    expect(exactDiffOfProductsSign(1 + Number.EPSILON, 1 - Number.EPSILON / 2, 1, 1)).toBe(1);
+    expect(exactDiffOfProductsSign(3, 5e-324, 1, 5e-324)).toBe(1);
+    expect(exactDiffOfProductsSign(-2, 3, -3, 2)).toBe(0);
+  });
+});
