@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { latLngToCell } from 'h3-js';
 import type { Database } from '../db/client.ts';
 import { AreaLocator } from './locator.ts';
+import { bumpRegistryVersion } from './registry-index.ts';
 import { checkRow, REGISTRY_COLUMNS, type HouseholdRow, type RowProblem } from './row.ts';
 
 /** H3 resolution of household cells: ~0.74 km² hexagons, fine enough that most cells of an area are wholly inside. */
@@ -78,7 +79,7 @@ export async function importRegistry(database: Database, input: Readable, option
       if (batch.length >= batchSize) await flush();
     }
     await flush();
-    await refreshCellCounts(database);
+    await bumpRegistryVersion(database);
   } finally {
     await writer.close();
   }
@@ -206,12 +207,4 @@ function copyLine(r: Located): string {
     t(r.paymentChannel),
     t(r.paymentAccount),
   ].join('\t') + '\n';
-}
-
-/** Recounts households per cell in one transaction; readers see the old or the new counts, never a mix. */
-export async function refreshCellCounts(database: Database): Promise<void> {
-  await database.db.transaction(async (tx) => {
-    await tx.execute(sql`delete from household_cells`);
-    await tx.execute(sql`insert into household_cells (h3, households) select h3, count(*)::int from households group by h3`);
-  });
 }

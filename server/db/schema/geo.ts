@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, date, doublePrecision, index, integer, jsonb, pgTable, real, smallint, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, date, doublePrecision, index, jsonb, pgTable, real, smallint, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * The gazetteer: administrative areas by OCHA P-code, versioned. A changed geometry closes the current
@@ -73,9 +73,3 @@ export const households = pgTable(
     index('households_district_idx').on(t.district),
   ],
 );
-
-/** Households per H3 cell, kept up to date at import, so counting an area touches no household rows. */
-export const householdCells = pgTable('household_cells', {
-  h3: bigint('h3', { mode: 'bigint' }).primaryKey(),
-  households: integer('households').notNull(),
-});
