@@ -12,7 +12,8 @@ import { systemRoutes } from './routes/system.ts';
 import { authenticate } from './access/middleware.ts';
 import { alertRoutes } from './alerts/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
-import { Bus } from './events/bus.ts';
+import { Bus } from './bus.ts';
+import { RegistryCache } from './registry/registry-index.ts';
 import { authRoutes } from './auth/routes.ts';
 import type { RouteDeps } from './http/deps.ts';
 import { tokenRoutes } from './tokens/routes.ts';
@@ -26,13 +27,14 @@ export interface AppDeps {
   clock?: () => Date;
   /** Where stores announce committed changes; trigger evaluation listens. */
   bus?: Bus;
+  registry?: RegistryCache;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function createApp({ database, env, log, clock = () => new Date(), bus = new Bus() }: AppDeps) {
+export function createApp({ database, env, log, clock = () => new Date(), bus = new Bus(), registry }: AppDeps) {
   const app = newRouter();
-  const deps: RouteDeps = { database, clock, log };
+  const deps: RouteDeps = { database, clock, log, bus, registry: registry ?? new RegistryCache(database) };
   const metrics = createMetrics();
 
   app.use(
@@ -73,7 +75,7 @@ export function createApp({ database, env, log, clock = () => new Date(), bus = 
   app.route('/', userRoutes(deps));
   app.route('/', tokenRoutes(deps));
   app.route('/', auditRoutes(deps));
-  app.route('/', alertRoutes({ ...deps, bus }));
+  app.route('/', alertRoutes(deps));
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

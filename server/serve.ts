@@ -4,7 +4,7 @@ import { createApp } from './app.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import type { Env } from './env.ts';
 import { ensureInstallId } from './instance.ts';
-import { Bus } from './events/bus.ts';
+import { Bus } from './bus.ts';
 import { standardJobs } from './jobs/standard.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 

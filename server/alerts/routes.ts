@@ -3,7 +3,6 @@ import { allow, signedIn } from '../access/middleware.ts';
 import { actorOf, requirePrincipal } from '../access/principal.ts';
 import { HAZARDS } from '../../triggers/subject.ts';
 import { ValidationError } from '../errors.ts';
-import type { Bus } from '../events/bus.ts';
 import type { RouteDeps } from '../http/deps.ts';
 import { errorResponses } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
@@ -26,7 +25,7 @@ const ingestItemSchema = z.object({
 
 const alertSchema = z.record(z.string(), z.unknown()).openapi('Alert');
 
-export function alertRoutes(deps: RouteDeps & { bus: Bus }) {
+export function alertRoutes(deps: RouteDeps) {
   return newRouter()
     .openapi(
       createRoute({

@@ -4,7 +4,7 @@ import { canonicalJson } from '../audit/chain.ts';
 import { AreaCatalog } from '../areas/catalog.ts';
 import type { Database, Db } from '../db/client.ts';
 import { alertBodies, alerts } from '../db/schema/index.ts';
-import type { Bus } from '../events/bus.ts';
+import type { Bus } from '../bus.ts';
 import { effectOnReferenced, initialState } from './lifecycle.ts';
 import { parseAlerts, type MessageResult, type NormalizedAlert } from './parse/index.ts';
 import { swappedIntoPakistan } from './plausibility.ts';

@@ -1,7 +1,7 @@
 import { expireAlerts } from '../alerts/store.ts';
 import { purgeExpiredSessions } from '../auth/service.ts';
 import type { Database } from '../db/client.ts';
-import type { Bus } from '../events/bus.ts';
+import type { Bus } from '../bus.ts';
 import type { Job } from './scheduler.ts';
 
 /** The jobs every server runs (each under its advisory lock, so replicas never run one twice). */

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expireAlerts } from '../../server/alerts/store.ts';
 import { queryRows } from '../../server/db/client.ts';
-import { Bus, type AlertChanged } from '../../server/events/bus.ts';
+import { Bus, type AlertChanged } from '../../server/bus.ts';
 import { testApp } from '../harness/app.ts';
 import { capMessage, LOWER_SINDH_POLYGON } from '../harness/cap.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { createApp } from '../../server/app.ts';
 import type { Database } from '../../server/db/client.ts';
-import type { Bus } from '../../server/events/bus.ts';
+import type { Bus } from '../../server/bus.ts';
 
 export const silentLog = pino({ level: 'silent' });
 

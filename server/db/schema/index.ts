@@ -3,3 +3,4 @@ export * from './audit.ts';
 export * from './system.ts';
 export * from './geo.ts';
 export * from './alerts.ts';
+export * from './rules.ts';
