@@ -11,6 +11,13 @@ import { newRouter } from './http/router.ts';
 import { systemRoutes } from './routes/system.ts';
 import { authenticate } from './access/middleware.ts';
 import { alertRoutes } from './alerts/routes.ts';
+import { ruleRoutes } from './rules/routes.ts';
+import { subscribeEvaluation } from './rules/evaluation.ts';
+import { areaRoutes } from './areas/routes.ts';
+import { exposureRoutes } from './exposure/routes.ts';
+import { householdRoutes } from './households/routes.ts';
+import { eventRoutes } from './events/routes.ts';
+import { feedRoutes } from './feeds/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { Bus } from './bus.ts';
 import { RegistryCache } from './registry/registry-index.ts';
@@ -36,6 +43,7 @@ export function createApp({ database, env, log, clock = () => new Date(), bus = 
   const app = newRouter();
   const deps: RouteDeps = { database, clock, log, bus, registry: registry ?? new RegistryCache(database) };
   const metrics = createMetrics();
+  subscribeEvaluation(deps);
 
   app.use(
     requestId({
@@ -76,6 +84,12 @@ export function createApp({ database, env, log, clock = () => new Date(), bus = 
   app.route('/', tokenRoutes(deps));
   app.route('/', auditRoutes(deps));
   app.route('/', alertRoutes(deps));
+  app.route('/', ruleRoutes(deps));
+  app.route('/', areaRoutes(deps));
+  app.route('/', exposureRoutes(deps));
+  app.route('/', householdRoutes(deps));
+  app.route('/', eventRoutes(deps));
+  app.route('/', feedRoutes(deps));
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -2,7 +2,12 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../env.ts';
 import { DomainError } from '../errors.ts';
 import { registerAccessCommands } from './access.ts';
+import { registerAlertCommands } from './alerts.ts';
+import { registerFeedCommands } from './feeds.ts';
 import { registerRegistryCommands } from './registry.ts';
+import { registerRuleCommands } from './rules.ts';
+import { registerEventCommands } from './events.ts';
+import { registerAreaCommands } from './areas.ts';
 import { CliError } from './errors.ts';
 import { registerSystemCommands } from './system.ts';
 
@@ -14,7 +19,12 @@ export function buildProgram(): Command {
     .exitOverride();
   registerSystemCommands(program);
   registerAccessCommands(program);
+  registerAlertCommands(program);
+  registerFeedCommands(program);
   registerRegistryCommands(program);
+  registerRuleCommands(program);
+  registerEventCommands(program);
+  registerAreaCommands(program);
   return program;
 }
 

@@ -5,9 +5,34 @@ import { REGISTRY_COLUMNS } from '../registry/row.ts';
 import { withDatabase } from './context.ts';
 import { CliError } from './errors.ts';
 import { progressLine } from './progress.ts';
+import { synthAreas, synthCsv, writeSynthCsv } from './synth.ts';
 
 export function registerRegistryCommands(program: Command): void {
   const registry = program.command('registry').description('the household registry: import, synthesise');
+  registry
+    .command('synth')
+    .description("make a synthetic registry shaped like Pakistan (tehsil populations when the gazetteer has them, else province shares); deterministic for a seed")
+    .requiredOption('--households <n>', 'how many households')
+    .option('--seed <s>', 'random seed', '1')
+    .option('--out <file.csv>', 'write a CSV instead of importing into the database')
+    .action((o: { households: string; seed: string; out?: string }) => {
+      const households = Number(o.households);
+      const seed = Number(o.seed);
+      if (!Number.isInteger(households) || households < 1) throw new CliError(`--households: expected a whole number ≥ 1, got ${JSON.stringify(o.households)}`);
+      if (!Number.isInteger(seed)) throw new CliError(`--seed: expected a whole number, got ${JSON.stringify(o.seed)}`);
+      return withDatabase(async (database) => {
+        const areas = await synthAreas(database.db);
+        if (o.out) {
+          await writeSynthCsv(o.out, { households, seed, areas });
+          process.stdout.write(`Wrote ${households} synthetic households to ${o.out}.\n`);
+          return;
+        }
+        const progress = progressLine('households');
+        const report = await importRegistry(database, synthCsv({ households, seed, areas }), { onProgress: progress.update });
+        progress.done();
+        process.stdout.write(`Imported ${report.imported} synthetic households (${Math.round(report.rows / Math.max(report.seconds, 0.001))} rows/s).\n`);
+      });
+    });
   registry
     .command('import <file>')
     .description(`import a registry CSV with the header ${REGISTRY_COLUMNS.join(',')}; exits 1 when any row is refused`)

@@ -38,7 +38,7 @@ type Located = HouseholdRow & { h3: bigint; province: string | null; district: s
  */
 export async function importRegistry(database: Database, input: Readable, options: ImportOptions = {}): Promise<ImportReport> {
   const started = performance.now();
-  const batchSize = options.batchSize ?? 10_000;
+  const batchSize = options.batchSize ?? 25_000;
   const maxProblems = options.maxProblems ?? 1000;
   const locator = await AreaLocator.load(database.db);
   const writer = await batchWriter(database);
@@ -46,12 +46,19 @@ export async function importRegistry(database: Database, input: Readable, option
   const parser = input.pipe(parse({ columns: true, skip_empty_lines: true, trim: false, bom: true, relax_column_count: true, info: true }));
   let batch: Located[] = [];
   let headerChecked = false;
+  // One batch is written while the next is parsed and checked: the database and the CPU work side by side.
+  let inFlight: Promise<void> = Promise.resolve();
 
   const flush = async () => {
     if (batch.length === 0) return;
-    report.imported += await writer.write(batch);
+    const rows = batch;
+    const read = report.rows;
     batch = [];
-    options.onProgress?.(report.rows);
+    await inFlight;
+    inFlight = writer.write(rows).then((n) => {
+      report.imported += n;
+      options.onProgress?.(read);
+    });
   };
 
   try {
@@ -79,8 +86,10 @@ export async function importRegistry(database: Database, input: Readable, option
       if (batch.length >= batchSize) await flush();
     }
     await flush();
+    await inFlight;
     await bumpRegistryVersion(database);
   } finally {
+    await inFlight.catch(() => undefined);
     await writer.close();
   }
   return { ...report, seconds: (performance.now() - started) / 1000 };
@@ -108,6 +117,8 @@ interface BatchWriter {
 async function batchWriter(database: Database): Promise<BatchWriter> {
   if (database.sql) {
     const conn = await database.sql.reserve();
+    // An import can be run again with the same result, so it need not wait for each batch to reach disk.
+    await conn.unsafe('set synchronous_commit = off');
     await conn.unsafe(`create temp table if not exists households_staging (like households including defaults) on commit preserve rows`);
     return {
       async write(rows) {
@@ -182,9 +193,11 @@ function pgArray(values: string[]): string {
   return `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
 }
 
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
 /** One line of COPY text format (PostgreSQL docs, COPY "Text Format"): tab-separated, \N for null. */
 function copyLine(r: Located): string {
-  const t = (v: string | null) => (v === null ? '\\N' : v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r'));
+  const t = (v: string | null) => (v === null ? '\\N' : /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]!) : v);
   return [
     t(r.source),
     t(r.householdId),

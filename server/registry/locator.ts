@@ -1,9 +1,9 @@
-import { booleanPointInPolygon } from '@turf/turf';
 import Flatbush from 'flatbush';
 import type { MultiPolygon, Polygon } from 'geojson';
 import { and, inArray, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { areas } from '../db/schema/index.ts';
+import { PreparedPolygon } from '../../geodata/prepared-polygon.ts';
 
 export interface AreaCodes {
   province: string | null;
@@ -14,7 +14,8 @@ export interface AreaCodes {
 interface Indexed {
   code: string;
   parentCode: string | null;
-  geometry: Polygon | MultiPolygon;
+  /** Prepared once: its decisions are Turf's booleanPointInPolygon, hundreds of times faster. */
+  polygon: PreparedPolygon;
 }
 
 /** Finds the finest area holding a point among the polygons of one level. */
@@ -30,7 +31,7 @@ class LevelIndex {
     if (!this.index) return undefined;
     for (const i of this.index.search(lon, lat, lon, lat)) {
       const item = this.items[i]!;
-      if (booleanPointInPolygon([lon, lat], item.geometry)) return item;
+      if (item.polygon.contains(lon, lat)) return item;
     }
     return undefined;
   }
@@ -58,7 +59,7 @@ export class AreaLocator {
       levels.set(
         level,
         new LevelIndex(
-          these.map((r) => ({ code: r.code, parentCode: r.parentCode, geometry: r.geometry as Polygon | MultiPolygon })),
+          these.map((r) => ({ code: r.code, parentCode: r.parentCode, polygon: PreparedPolygon.fromGeoJSON(r.geometry as Polygon | MultiPolygon) })),
           these.map((r) => r.bbox),
         ),
       );

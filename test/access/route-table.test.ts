@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, type Role } from '../../server/access/roles.ts';
+import { ensureDefaultAreas } from '../../server/areas/service.ts';
 import { testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
 import { capMessage } from '../harness/cap.ts';
-import { bearer, makeUser, TEST_PASSWORD, unique } from '../harness/factories.ts';
+import { addFeed } from '../../server/feeds/service.ts';
+import { bearer, makeUser, setupCtx, TEST_PASSWORD, unique } from '../harness/factories.ts';
 
 type Access = 'public' | 'signed-in' | Role[];
 interface Call {
@@ -96,11 +98,29 @@ const table: RouteCase[] = [
     call: () => ({ path: '/api/alerts', raw: capMessage({ identifier: unique('route-table') }) }),
   },
   { method: 'GET', path: '/api/alerts', access: 'signed-in', call: () => ({ path: '/api/alerts' }) },
+  { method: 'GET', path: '/api/areas', access: 'signed-in', call: () => ({ path: '/api/areas?level=1' }) },
+  { method: 'GET', path: '/api/areas/:code', access: 'signed-in', call: () => ({ path: '/api/areas/PK7' }) },
+  { method: 'POST', path: '/api/exposure', access: 'signed-in', call: () => ({ path: '/api/exposure', body: { area: { codes: ['PK7'] } } }) },
+  { method: 'GET', path: '/api/households', access: 'signed-in', call: () => ({ path: '/api/households?area=PK7' }) },
+  { method: 'GET', path: '/api/households/density', access: 'signed-in', call: () => ({ path: '/api/households/density?bbox=60,23,78,37&res=5' }) },
   {
     method: 'GET',
     path: '/api/alerts/:id',
     access: 'signed-in',
     call: async ({ db }) => ({ path: `/api/alerts/${await storedAlertId(db)}` }),
+  },
+  { method: 'GET', path: '/api/feeds', access: ['admin', 'dma_officer'], call: () => ({ path: '/api/feeds' }) },
+  {
+    method: 'POST',
+    path: '/api/feeds',
+    access: ['admin'],
+    call: () => ({ path: '/api/feeds', body: { url: `https://example.org/${unique('feed')}.xml`, format: 'cap-rss', every: '5m' } }),
+  },
+  {
+    method: 'GET',
+    path: '/api/feeds/:id',
+    access: ['admin', 'dma_officer'],
+    call: async ({ db }) => ({ path: `/api/feeds/${(await addFeed(setupCtx(db.db), { url: `https://example.org/${unique('feed')}.xml`, format: 'usgs', every: '5m' })).id}` }),
   },
 ];
 
@@ -120,6 +140,7 @@ describe.each(drivers)('who may call which route, on %s', (driver) => {
   beforeAll(async () => {
     db = await createTestDatabase(driver);
     app = testApp(db);
+    await ensureDefaultAreas(db.db, new Date());
     for (const role of ROLES) headers[role] = (await bearer(db.db, role, 'PK7')).authorization;
   });
   afterAll(() => db.drop());

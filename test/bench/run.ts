@@ -8,3 +8,4 @@ for (const bench of benches) {
     else throw err;
   }
 }
+export {};

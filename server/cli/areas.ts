@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { BoundaryInputError, readBoundaries, type FieldReader } from '../../geodata/boundaries.ts';
+import { deriveTehsilCodes } from '../../geodata/tehsil-codes.ts';
+import { importAreas } from '../areas/service.ts';
+import { cliPrincipal, withDatabase } from './context.ts';
+import { CliError } from './errors.ts';
+
+interface AreaImportOptions {
+  level: string;
+  codeField: string;
+  nameField: string;
+  parentField?: string;
+  deriveTehsilCodes?: boolean;
+  populationField?: string;
+  source?: string;
+  validFrom?: string;
+}
+
+export function registerAreaCommands(program: Command): void {
+  const areas = program.command('areas').description('the gazetteer of administrative areas');
+  areas
+    .command('import <file>')
+    .description('import boundaries from a GeoJSON FeatureCollection; re-import is idempotent, a changed geometry becomes a new version')
+    .requiredOption('--level <n>', '0 country, 1 province, 2 district, 3 tehsil, 4 union council')
+    .option('--code-field <field>', 'property holding the P-code', 'pcode')
+    .option('--name-field <field>', 'property holding the name', 'name')
+    .option('--parent-field <field>', 'property holding the parent P-code (default: the code without its last digits)')
+    .option('--derive-tehsil-codes', 'derive stable tehsil codes from the district code (for files without tehsil P-codes)')
+    .option('--population-field <field>', 'property holding the population, used to shape synthetic registries')
+    .option('--source <text>', 'where the boundaries come from (default: the file name)')
+    .option('--valid-from <date>', 'first day these boundaries are valid (default: today)')
+    .action((file: string, o: AreaImportOptions) => {
+      const level = Number(o.level);
+      if (!Number.isInteger(level) || level < 0 || level > 4) throw new CliError(`--level: expected 0 to 4, got ${JSON.stringify(o.level)}`);
+      if (o.validFrom && !/^\d{4}-\d{2}-\d{2}$/.test(o.validFrom)) throw new CliError('--valid-from: expected a date as YYYY-MM-DD');
+      let collection: { features?: { properties?: Record<string, unknown> | null }[] };
+      try {
+        collection = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (err) {
+        throw new CliError(`${file}: not readable GeoJSON (${err instanceof Error ? err.message : String(err)})`);
+      }
+      const features = collection.features ?? [];
+      let codeField: FieldReader = o.codeField;
+      let parentField: FieldReader | undefined = o.parentField;
+      const notes: string[] = [];
+      if (o.deriveTehsilCodes) {
+        const derived = deriveTehsilCodes(features, { nameField: o.nameField, districtField: o.parentField ?? 'adm2_pcode' });
+        const byIndex = new Map(derived.codes.map((c) => [c.index, c]));
+        notes.push(
+          `Tehsil codes derived by Madad (district P-code + 2 digits, by name within the district): ${derived.codes.length} tehsils coded; they are not OCHA codes.`,
+          ...derived.warnings.map((w) => `warning: ${w}`),
+        );
+        // Features without a district code are skipped (with the warning above); the rest keep their codes.
+        const kept = features.map((_f, i) => i).filter((i) => byIndex.has(i));
+        collection = { ...collection, features: kept.map((i) => features[i]!) };
+        codeField = (_p, i) => byIndex.get(kept[i]!)?.code;
+        parentField = (_p, i) => byIndex.get(kept[i]!)?.districtCode;
+      }
+      parentField ??= (p) => {
+        const code = String(typeof codeField === 'string' ? (p[codeField] ?? '') : '');
+        return level <= 1 ? 'PK' : code.slice(0, level === 2 ? 3 : code.length - 2) || null;
+      };
+      let result;
+      try {
+        result = readBoundaries(collection, { codeField, nameField: o.nameField, parentField, level, source: o.source ?? file.split('/').pop()! });
+      } catch (err) {
+        if (err instanceof BoundaryInputError) throw new CliError(`${file}: ${err.message}`);
+        throw err;
+      }
+      const populations = new Map<string, number>();
+      if (o.populationField) {
+        const kept = (collection.features ?? []) as { properties?: Record<string, unknown> | null }[];
+        result.areas.forEach((a, i) => {
+          const v = Number(kept[i]?.properties?.[o.populationField!]);
+          if (Number.isFinite(v)) populations.set(a.code, v);
+        });
+      }
+      return withDatabase(async (database) => {
+        const now = new Date();
+        const summary = await importAreas(
+          database.db,
+          result.areas.map((a) => ({ ...a, population: populations.get(a.code) ?? null })),
+          { validFrom: o.validFrom ?? now.toISOString().slice(0, 10), actor: `cli:${cliPrincipal().name}`, now },
+        );
+        for (const n of notes) process.stdout.write(`${n}\n`);
+        for (const r of result.repairs) process.stdout.write(`repaired: ${r}\n`);
+        process.stdout.write(`${result.areas.length} areas at level ${level}: ${summary.created} new, ${summary.newVersions} new versions, ${summary.unchanged} unchanged.\n`);
+      });
+    });
+}

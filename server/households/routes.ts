@@ -1,0 +1,67 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { signedIn } from '../access/middleware.ts';
+import { ctxOf, type RouteDeps } from '../http/deps.ts';
+import { errorResponses } from '../http/openapi.ts';
+import { newRouter } from '../http/router.ts';
+import { pageQuery } from '../http/schemas.ts';
+import { listHouseholds } from './service.ts';
+
+const tags = ['Registry'];
+
+const bbox = z
+  .string()
+  .transform((s, ctx) => {
+    const parts = s.split(',').map(Number);
+    const [w, so, e, n] = parts;
+    if (parts.length !== 4 || parts.some((p) => !Number.isFinite(p)) || w! >= e! || so! >= n! || so! < -90 || n! > 90 || w! < -180 || e! > 180) {
+      ctx.addIssue({ code: 'custom', message: 'expected west,south,east,north in degrees, e.g. 66.5,23.5,71,28.5' });
+      return z.NEVER;
+    }
+    return parts as [number, number, number, number];
+  })
+  .openapi({ type: 'string', example: '66.5,23.5,71,28.5' });
+
+export function householdRoutes(deps: RouteDeps) {
+  return newRouter()
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/households',
+        tags,
+        summary: 'Households within your jurisdiction; identity only for programme managers and finance officers (audited), CNIC masked',
+        middleware: [signedIn],
+        request: {
+          query: z.object({
+            area: z.string().regex(/^PK\d*$/i, 'expected a P-code such as PK703').optional(),
+            bbox: bbox.optional(),
+            ...pageQuery,
+            pageSize: z.coerce.number().int().min(1).max(2000).default(100),
+          }),
+        },
+        responses: { 200: { description: 'Households', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } }, ...errorResponses },
+      }),
+      async (c) => c.json(await listHouseholds(ctxOf(c, deps), c.req.valid('query')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/households/density',
+        tags,
+        summary: 'Households per H3 cell in a bbox, for the density map (counts only, no identity)',
+        middleware: [signedIn],
+        request: { query: z.object({ bbox, res: z.coerce.number().int().min(3).max(8).default(6) }) },
+        responses: {
+          200: {
+            description: 'Cells',
+            content: { 'application/json': { schema: z.object({ res: z.number(), cells: z.array(z.object({ cell: z.string(), households: z.number().int() })) }) } },
+          },
+          ...errorResponses,
+        },
+      }),
+      async (c) => {
+        const { bbox: box, res } = c.req.valid('query');
+        const index = await deps.registry.get();
+        return c.json({ res, cells: index.density(box, res) }, 200);
+      },
+    );
+}

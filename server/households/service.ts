@@ -1,0 +1,79 @@
+import { and, asc, between, eq, or, sql, type SQL } from 'drizzle-orm';
+import { canSeeIdentity, type Principal } from '../access/principal.ts';
+import { maskCnic } from '../access/personal-data.ts';
+import { actorOf } from '../access/principal.ts';
+import { recordAuditAlone } from '../audit/service.ts';
+import type { Ctx } from '../context.ts';
+import { households } from '../db/schema/index.ts';
+
+export interface HouseholdQuery {
+  area?: string;
+  bbox?: [number, number, number, number];
+  page: number;
+  pageSize: number;
+}
+
+/** Where a household counts for scoping: its finest area code; unlocated households are federal only. */
+const householdArea = sql`coalesce(${households.tehsil}, ${households.district}, ${households.province}, 'PK')`;
+
+function areaCondition(code: string): SQL {
+  const c = code.toUpperCase();
+  return or(eq(households.province, c), eq(households.district, c), eq(households.tehsil, c))!;
+}
+
+/** The pseudonymous view every role may see: no name, CNIC, phone or account. */
+function pseudonymous(r: typeof households.$inferSelect) {
+  return {
+    id: `hh-${r.id}`,
+    lat: r.lat,
+    lon: r.lon,
+    size: r.size,
+    province: r.province,
+    district: r.district,
+    tehsil: r.tehsil,
+    flags: { femaleHeaded: r.femaleHeaded, disabled: r.hasDisabled, elderly: r.hasElderly, childrenUnder5: r.childrenUnder5 },
+  };
+}
+
+/**
+ * Households of an area within the caller's jurisdiction. Roles whose work needs identity get the
+ * head's name, masked CNIC, phone and payment channel, and the read is audited; everyone else gets the
+ * pseudonymous view.
+ */
+export async function listHouseholds(ctx: Ctx, query: HouseholdQuery) {
+  const conditions: SQL[] = [sql`starts_with(${householdArea}, ${ctx.actor.jurisdiction})`];
+  if (query.area) conditions.push(areaCondition(query.area));
+  if (query.bbox) {
+    const [w, s, e, n] = query.bbox;
+    conditions.push(between(households.lon, w, e), between(households.lat, s, n));
+  }
+  const where = and(...conditions);
+  const [rows, [total]] = await Promise.all([
+    ctx.db.select().from(households).where(where).orderBy(asc(households.id)).limit(query.pageSize).offset((query.page - 1) * query.pageSize),
+    ctx.db.select({ n: sql<number>`count(*)::int` }).from(households).where(where),
+  ]);
+  const identity = canSeeIdentity(ctx.actor);
+  if (identity && rows.length > 0) {
+    await recordAuditAlone(ctx.db, {
+      actor: actorOf(ctx.actor),
+      action: 'identity.read',
+      subject: `households:${query.area ?? ctx.actor.jurisdiction}`,
+      jurisdiction: query.area?.toUpperCase() ?? ctx.actor.jurisdiction,
+      summary: { households: rows.length, page: query.page, ids: rows.slice(0, 100).map((r) => r.id), fields: ['head_name', 'cnic (masked)', 'phone', 'payment_channel'] },
+      requestId: ctx.requestId,
+      at: ctx.now,
+    });
+  }
+  return {
+    total: total?.n ?? 0,
+    page: query.page,
+    identity,
+    items: rows.map((r) =>
+      identity
+        ? { ...pseudonymous(r), source: r.source, householdId: r.householdId, pmt: r.pmt, cnic: maskCnic(r.cnic), headName: r.headName, phone: r.phone, paymentChannel: r.paymentChannel, enrolments: r.enrolments }
+        : pseudonymous(r),
+    ),
+  };
+}
+
+export type { Principal };
