@@ -1,0 +1,181 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { allow, signedIn } from '../access/middleware.ts';
+import { requirePrincipal } from '../access/principal.ts';
+import type { RouteDeps } from '../http/deps.ts';
+import { errorResponses } from '../http/openapi.ts';
+import { newRouter } from '../http/router.ts';
+import { idParam } from '../http/schemas.ts';
+import { dryRun, dryRunBody } from './dry-run.ts';
+import { evaluationHistory, getRule, ruleSummary, rulesInForce } from './service.ts';
+
+const tags = ['Rules'];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+/** Rule ids are the kebab-case names of the rule files, not UUIDs. */
+const ruleIdParam = z.object({ id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected a rule id such as flood-relief-2022') });
+
+const reasonSchema = z.object({
+  condition: z.string(),
+  observed: z.unknown(),
+  threshold: z.unknown(),
+  pass: z.boolean(),
+  text: z.string(),
+  depth: z.number(),
+});
+
+const ruleSummarySchema = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    version: z.string(),
+    versionId: z.string(),
+    status: z.string(),
+    programme: z.string(),
+    purpose: z.string(),
+    hazards: z.array(z.string()),
+    subject: z.string(),
+    requiresDeclaration: z.boolean(),
+    scope: z.union([z.literal('anywhere'), z.array(z.string())]),
+    agreedBy: z.array(z.string()),
+    agreedOn: z.string(),
+    validFrom: z.string(),
+    validTo: z.string().nullable(),
+    stages: z.array(z.object({ stage: z.string(), note: z.string().nullable(), when: z.unknown() })),
+    money: z.object({ benefit: z.record(z.string(), z.unknown()), ceilingPkr: z.number().int(), payers: z.array(z.object({ agency: z.string(), jurisdiction: z.string(), share_bp: z.number().int() })) }),
+  })
+  .openapi('RuleSummary');
+
+const ruleDetailSchema = ruleSummarySchema
+  .extend({
+    rule: z.record(z.string(), z.unknown()),
+    versions: z.array(
+      z.object({ id: z.string(), version: z.string(), contentHash: z.string(), sourceFile: z.string().nullable(), loadedAt: z.string(), current: z.boolean(), yaml: z.string() }),
+    ),
+  })
+  .openapi('Rule');
+
+const activationSchema = z.object({
+  id: z.string(),
+  ruleId: z.string(),
+  ruleVersionId: z.string(),
+  stage: z.string(),
+  status: z.enum(['active', 'stopped']),
+  stoppedReason: z.string().nullable(),
+  createdAt: z.string(),
+  stoppedAt: z.string().nullable(),
+});
+
+const historySchema = z
+  .object({
+    items: z.array(
+      z.object({
+        id: z.string(),
+        ruleId: z.string(),
+        ruleVersionId: z.string(),
+        version: z.string(),
+        stage: z.string().nullable(),
+        fired: z.boolean(),
+        cause: z.string(),
+        evaluatedAt: z.string(),
+        summary: z.string(),
+        areaCodes: z.array(z.string()),
+        reasons: z.array(reasonSchema),
+        activations: z.array(activationSchema),
+      }),
+    ),
+  })
+  .openapi('EvaluationHistory');
+
+const pkr = z.number().int();
+const dryRunSchema = z
+  .object({
+    rule: z.object({ id: z.string(), version: z.string(), versionId: z.string() }),
+    subject: z.object({ kind: z.string(), id: z.string(), hazard: z.string(), areaCodes: z.array(z.string()) }),
+    decision: z.object({ stage: z.string().nullable(), fired: z.boolean(), summary: z.string(), areaCodes: z.array(z.string()), reasons: z.array(reasonSchema) }).passthrough(),
+    caseload: z.object({
+      stage: z.string(),
+      whatIf: z.boolean(),
+      registryVersion: z.string(),
+      householdsInArea: z.number().int(),
+      eligible: z.number().int(),
+      percent: z.number().nullable(),
+      cutoffs: z.array(z.object({ level: z.number(), areaCode: z.string(), percent: z.number(), households: z.number(), rank: z.number(), pmtCutoff: z.number(), atOrUnder: z.number() })),
+      excluded: z.record(z.string(), z.number()),
+      note: z.string(),
+      requestedPkr: pkr,
+      totalPkr: pkr,
+      households: z.number().int(),
+      ceiling: z.object({ ceilingPkr: pkr, committedPkr: pkr, cutHouseholds: z.number().int(), cutPkr: pkr, text: z.string() }),
+      byPayer: z.array(z.object({ agency: z.string(), jurisdiction: z.string(), households: z.number().int(), amountPkr: pkr })),
+      byArea: z.array(z.object({ district: z.string(), households: z.number().int(), amountPkr: pkr })),
+    }),
+  })
+  .openapi('DryRun');
+
+export function ruleRoutes(deps: RouteDeps) {
+  return newRouter()
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/rules',
+        tags,
+        summary: 'Pre-agreed rules in force: what each does, for whom, with how much, agreed by whom',
+        middleware: [signedIn],
+        responses: { 200: json(z.object({ items: z.array(ruleSummarySchema) }), 'Rules in force'), ...errorResponses },
+      }),
+      async (c) => c.json(z.object({ items: z.array(ruleSummarySchema) }).parse({ items: (await rulesInForce(deps.database.db)).map(ruleSummary) }), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/rules/{id}',
+        tags,
+        summary: 'One rule in force, with every version loaded (the signed YAML of each)',
+        middleware: [signedIn],
+        request: { params: ruleIdParam },
+        responses: { 200: json(ruleDetailSchema, 'The rule'), ...errorResponses },
+      }),
+      async (c) => c.json(ruleDetailSchema.parse(await getRule(deps.database.db, c.req.valid('param').id)), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/rules/{id}/dry-run',
+        tags,
+        summary: 'What the rule would decide now about an alert or event, and the caseload it would reach; stores nothing',
+        middleware: [allow('dma_officer', 'program_manager', 'admin')],
+        request: { params: ruleIdParam, body: { content: { 'application/json': { schema: dryRunBody } }, required: true } },
+        responses: { 200: json(dryRunSchema, 'The decision and the caseload'), ...errorResponses },
+      }),
+      async (c) => {
+        const result = await dryRun({ db: deps.database.db, registry: deps.registry }, c.req.valid('param').id, c.req.valid('json'), deps.clock());
+        return c.json(dryRunSchema.parse(result), 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/alerts/{id}/evaluations',
+        tags,
+        summary: "Every evaluation of the rules against this alert, newest first, with reasons and the activations made",
+        middleware: [signedIn],
+        request: { params: idParam },
+        responses: { 200: json(historySchema, 'Evaluation history'), ...errorResponses },
+      }),
+      async (c) =>
+        c.json(historySchema.parse(await evaluationHistory(deps.database.db, 'alert', c.req.valid('param').id, requirePrincipal(c.get('principal')))), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/events/{id}/evaluations',
+        tags,
+        summary: 'Every evaluation of the rules against this declared event, newest first, with reasons and activations',
+        middleware: [signedIn],
+        request: { params: idParam },
+        responses: { 200: json(historySchema, 'Evaluation history'), ...errorResponses },
+      }),
+      async (c) =>
+        c.json(historySchema.parse(await evaluationHistory(deps.database.db, 'event', c.req.valid('param').id, requirePrincipal(c.get('principal')))), 200),
+    );
+}
