@@ -5,6 +5,8 @@ import { testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
 import { capMessage } from '../harness/cap.ts';
 import { addFeed } from '../../server/feeds/service.ts';
+import { Bus } from '../../server/bus.ts';
+import { createEvent } from '../../server/events/service.ts';
 import { bearer, makeUser, setupCtx, TEST_PASSWORD, unique } from '../harness/factories.ts';
 
 type Access = 'public' | 'signed-in' | Role[];
@@ -122,7 +124,40 @@ const table: RouteCase[] = [
     access: ['admin', 'dma_officer'],
     call: async ({ db }) => ({ path: `/api/feeds/${(await addFeed(setupCtx(db.db), { url: `https://example.org/${unique('feed')}.xml`, format: 'usgs', every: '5m' })).id}` }),
   },
+  {
+    method: 'POST',
+    path: '/api/events',
+    access: ['dma_officer', 'admin'],
+    call: () => ({ path: '/api/events', body: { name: unique('Floods'), hazard: 'flood', areas: ['PK7'] } }),
+  },
+  { method: 'GET', path: '/api/events', access: 'signed-in', call: () => ({ path: '/api/events' }) },
+  {
+    method: 'GET',
+    path: '/api/events/:id',
+    access: 'signed-in',
+    call: async ({ db }) => ({ path: `/api/events/${await storedEventId(db, 'PK7', 'declared')}` }),
+    outOfScope: async ({ db }) => ({ path: `/api/events/${await storedEventId(db, 'PK6', 'declared')}` }),
+  },
+  {
+    method: 'POST',
+    path: '/api/events/:id/declare',
+    access: ['dma_officer', 'admin'],
+    call: async ({ db }) => ({ path: `/api/events/${await storedEventId(db, 'PK7', 'draft')}/declare` }),
+    outOfScope: async ({ db }) => ({ path: `/api/events/${await storedEventId(db, 'PK6', 'draft')}/declare` }),
+  },
+  {
+    method: 'POST',
+    path: '/api/events/:id/close',
+    access: ['dma_officer', 'admin'],
+    call: async ({ db }) => ({ path: `/api/events/${await storedEventId(db, 'PK7', 'declared')}/close` }),
+    outOfScope: async ({ db }) => ({ path: `/api/events/${await storedEventId(db, 'PK6', 'declared')}/close` }),
+  },
 ];
+
+/** An event over one province (the default province boundaries are loaded), for routes that act on one. */
+async function storedEventId(db: TestDatabase, area: string, status: 'draft' | 'declared'): Promise<string> {
+  return (await createEvent(setupCtx(db.db), new Bus(), { name: unique('event'), hazard: 'flood', status, areas: [area], alertIds: [] })).id;
+}
 
 /** An alert stored through the front door, for routes that read one. */
 async function storedAlertId(db: TestDatabase): Promise<string> {

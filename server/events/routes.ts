@@ -1,0 +1,83 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { allow, signedIn } from '../access/middleware.ts';
+import { ctxOf, type RouteDeps } from '../http/deps.ts';
+import { errorResponses } from '../http/openapi.ts';
+import { newRouter } from '../http/router.ts';
+import { idParam, pageQuery } from '../http/schemas.ts';
+import { eventListQuery, eventSchema, newEventSchema, toEvent } from './schema.ts';
+import { closeEvent, createEvent, declareEvent, getEvent, listEvents } from './service.ts';
+
+const tags = ['Events'];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const conflict = { 409: errorResponses[400] };
+
+export function eventRoutes(deps: RouteDeps) {
+  return newRouter()
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/events',
+        tags,
+        summary: 'Declare (or draft) an event from a notification list of P-codes or area names; refused whole if any line does not resolve',
+        middleware: [allow('dma_officer', 'admin')],
+        request: { body: { content: { 'application/json': { schema: newEventSchema } }, required: true } },
+        responses: { 201: json(eventSchema, 'The event, with each notification line and what it resolved to'), ...errorResponses },
+      }),
+      async (c) => c.json(toEvent(await createEvent(ctxOf(c, deps), deps.bus, c.req.valid('json'))), 201),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/events',
+        tags,
+        summary: 'Events touching your jurisdiction, newest first',
+        middleware: [signedIn],
+        request: { query: eventListQuery.extend(pageQuery) },
+        responses: { 200: json(z.object({ total: z.number().int(), items: z.array(eventSchema) }), 'Events'), ...errorResponses },
+      }),
+      async (c) => {
+        const { db, actor } = ctxOf(c, deps);
+        const { total, items } = await listEvents(db, actor, c.req.valid('query'));
+        return c.json({ total, items: items.map(toEvent) }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/events/{id}',
+        tags,
+        summary: 'One event',
+        middleware: [signedIn],
+        request: { params: idParam },
+        responses: { 200: json(eventSchema, 'The event'), ...errorResponses },
+      }),
+      async (c) => {
+        const { db, actor } = ctxOf(c, deps);
+        return c.json(toEvent(await getEvent(db, actor, c.req.valid('param').id)), 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/events/{id}/declare',
+        tags,
+        summary: 'Declare a draft event',
+        middleware: [allow('dma_officer', 'admin')],
+        request: { params: idParam },
+        responses: { 200: json(eventSchema, 'The declared event'), ...errorResponses, ...conflict },
+      }),
+      async (c) => c.json(toEvent(await declareEvent(ctxOf(c, deps), deps.bus, c.req.valid('param').id)), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/events/{id}/close',
+        tags,
+        summary: 'Close a draft or declared event',
+        middleware: [allow('dma_officer', 'admin')],
+        request: { params: idParam },
+        responses: { 200: json(eventSchema, 'The closed event'), ...errorResponses, ...conflict },
+      }),
+      async (c) => c.json(toEvent(await closeEvent(ctxOf(c, deps), deps.bus, c.req.valid('param').id)), 200),
+    );
+}

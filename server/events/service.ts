@@ -1,0 +1,202 @@
+import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { actorOf, inScope, type Principal } from '../access/principal.ts';
+import { AreaCatalog } from '../areas/catalog.ts';
+import { recordAudit } from '../audit/service.ts';
+import type { Bus } from '../bus.ts';
+import type { Ctx } from '../context.ts';
+import type { Db } from '../db/client.ts';
+import { alerts, events } from '../db/schema/index.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
+import type { Hazard } from '../../triggers/subject.ts';
+import {
+  commonJurisdiction,
+  explainUnresolved,
+  resolveNotification,
+  type AreaLevelName,
+  type AreaRef,
+  type NotificationLine,
+  type ResolvedLine,
+  type UnresolvedLine,
+} from './resolve.ts';
+
+export type EventRow = typeof events.$inferSelect;
+export type EventStatus = 'draft' | 'declared' | 'closed';
+
+export interface NewEvent {
+  name: string;
+  hazard: Hazard;
+  status: 'draft' | 'declared';
+  /** Lines of the notification: a P-code or a name, as a string or with the level the sender meant. */
+  areas: (string | NotificationLine)[];
+  alertIds: string[];
+}
+
+/** What is kept of the notification: each line as submitted and what it resolved to, and the alerts used. */
+export interface StoredNotification {
+  lines: { submitted: string; levelHint: AreaLevelName | null; via: 'code' | 'name' | 'alias'; area: AreaRef }[];
+  alerts: { id: string; areaCodes: string[] }[];
+}
+
+/**
+ * Some lines of a notification did not resolve; nothing was stored. `lines` carries the candidates and
+ * suggestions for callers that show them (the CLI); over HTTP each line becomes a field problem.
+ */
+export class UnresolvedAreasError extends ValidationError {
+  constructor(
+    readonly lines: UnresolvedLine[],
+    fields: FieldProblem[],
+  ) {
+    super(`${fields.length} item(s) of the notification could not be used; nothing was stored. ${fields.map((f) => `${f.field}: ${f.message}`).join(' ')}`, fields);
+  }
+}
+
+/**
+ * Who sees an event: everyone whose jurisdiction it touches. An event is visible when one of its areas
+ * lies within the caller's jurisdiction (a Sindh user sees Sindh events and federal events with Sindh
+ * areas) or contains it (a district user sees a province-wide event). Matching the event's jurisdiction
+ * as a prefix of the caller's was rejected: a PK event over Punjab and KP would then show in Sindh.
+ */
+function visibleTo(principal: Pick<Principal, 'jurisdiction'>): SQL {
+  const j = principal.jurisdiction;
+  return sql`exists (select 1 from unnest(${events.areaCodes}) as c where starts_with(c, ${j}) or starts_with(${j}, c))`;
+}
+
+/** Declares (or drafts) an event from a notification list and/or alerts. Any line that does not resolve refuses the whole event. */
+export async function createEvent(ctx: Ctx, bus: Bus, input: NewEvent): Promise<EventRow> {
+  const catalog = await AreaCatalog.load(ctx.db);
+  const lines = input.areas.map((a) => (typeof a === 'string' ? { area: a } : a));
+  const resolutions = resolveNotification(lines, catalog.list);
+  const unresolved = resolutions.filter((r): r is UnresolvedLine => r.status !== 'resolved');
+  const fields: FieldProblem[] = unresolved.map((r) => ({ field: `json.areas.${r.index}`, message: explainUnresolved(r) }));
+
+  const found = input.alertIds.length
+    ? await ctx.db.select({ id: alerts.id, areaCodes: alerts.areaCodes }).from(alerts).where(inArray(alerts.id, input.alertIds))
+    : [];
+  const alertById = new Map(found.map((a) => [a.id, a]));
+  input.alertIds.forEach((id, n) => {
+    if (!alertById.has(id)) fields.push({ field: `json.alertIds.${n}`, message: `No alert ${id}.` });
+  });
+  if (fields.length) throw new UnresolvedAreasError(unresolved, fields);
+
+  const resolved = resolutions as ResolvedLine[];
+  const usedAlerts = [...new Set(input.alertIds)].map((id) => ({ id, areaCodes: alertById.get(id)!.areaCodes }));
+  const areaCodes = [...new Set([...resolved.map((r) => r.area.code), ...usedAlerts.flatMap((a) => a.areaCodes)])].sort();
+  if (areaCodes.length === 0) {
+    throw new ValidationError('The event has no areas: the alerts given resolved to none. List the notified areas.', [
+      { field: 'json.areas', message: 'expected at least one area; the alerts given have none' },
+    ]);
+  }
+  const jurisdiction = commonJurisdiction(areaCodes, catalog.list);
+  const outside = areaCodes.filter((c) => !inScope(ctx.actor, c));
+  if (outside.length || !inScope(ctx.actor, jurisdiction)) {
+    const names = outside.map((c) => (catalog.code(c) ? `${catalog.code(c)!.name} (${c})` : c));
+    throw new ForbiddenError(
+      `You can declare events only within your jurisdiction ${ctx.actor.jurisdiction}; ${names.length ? `${names.join(', ')} lie(s) outside it` : `this event would belong to ${jurisdiction}`}.`,
+    );
+  }
+
+  const notification: StoredNotification = {
+    lines: resolved.map((r) => ({ submitted: r.submitted, levelHint: r.levelHint, via: r.via, area: r.area })),
+    alerts: usedAlerts,
+  };
+  const declared = input.status === 'declared';
+  const row = await ctx.db.transaction(async (tx) => {
+    const [created] = await tx
+      .insert(events)
+      .values({
+        name: input.name,
+        hazard: input.hazard,
+        status: input.status,
+        areaCodes,
+        alertIds: usedAlerts.map((a) => a.id),
+        notification,
+        jurisdiction,
+        createdBy: actorOf(ctx.actor),
+        declaredAt: declared ? ctx.now : null,
+        createdAt: ctx.now,
+        updatedAt: ctx.now,
+      })
+      .returning();
+    await recordAudit(tx, {
+      actor: actorOf(ctx.actor),
+      action: declared ? 'event.declare' : 'event.draft',
+      subject: `event:${created!.id}`,
+      jurisdiction,
+      summary: { after: { name: input.name, hazard: input.hazard, status: input.status, areaCodes, alertIds: created!.alertIds, lines: lines.length } },
+      requestId: ctx.requestId,
+      at: ctx.now,
+    });
+    return created!;
+  });
+  // A draft is not yet actionable, so only a declaration is announced to trigger evaluation.
+  if (declared) bus.emit('event.changed', { eventId: row.id, change: 'declared', at: ctx.now });
+  return row;
+}
+
+export interface EventFilter {
+  status?: EventStatus;
+  hazard?: Hazard;
+  page: number;
+  pageSize: number;
+}
+
+export async function listEvents(db: Db, principal: Principal, filter: EventFilter) {
+  const conditions: SQL[] = [visibleTo(principal)];
+  if (filter.status) conditions.push(eq(events.status, filter.status));
+  if (filter.hazard) conditions.push(eq(events.hazard, filter.hazard));
+  const where = and(...conditions);
+  const [rows, [count]] = await Promise.all([
+    db.select().from(events).where(where).orderBy(desc(events.createdAt), desc(events.id)).limit(filter.pageSize).offset((filter.page - 1) * filter.pageSize),
+    db.select({ n: sql<number>`count(*)::int` }).from(events).where(where),
+  ]);
+  return { total: count?.n ?? 0, items: rows };
+}
+
+export async function getEvent(db: Db, principal: Principal, id: string): Promise<EventRow> {
+  const [row] = await db.select().from(events).where(and(eq(events.id, id), visibleTo(principal)));
+  if (!row) throw new NotFoundError(`No event ${id}.`);
+  return row;
+}
+
+/** Declares a draft: from now on rules that wait for a declaration may fire on it. */
+export function declareEvent(ctx: Ctx, bus: Bus, id: string): Promise<EventRow> {
+  return changeStatus(ctx, bus, id, 'declared');
+}
+
+/** Closes a draft or a declared event; rules stop treating it as current. */
+export function closeEvent(ctx: Ctx, bus: Bus, id: string): Promise<EventRow> {
+  return changeStatus(ctx, bus, id, 'closed');
+}
+
+const ALLOWED_FROM: Record<'declared' | 'closed', EventStatus[]> = { declared: ['draft'], closed: ['draft', 'declared'] };
+
+async function changeStatus(ctx: Ctx, bus: Bus, id: string, to: 'declared' | 'closed'): Promise<EventRow> {
+  const row = await ctx.db.transaction(async (tx) => {
+    const [before] = await tx.select().from(events).where(and(eq(events.id, id), visibleTo(ctx.actor))).for('update');
+    if (!before) throw new NotFoundError(`No event ${id}.`);
+    // Seeing an event (it touches your areas) is not owning it: only its jurisdiction's officers change it.
+    if (!inScope(ctx.actor, before.jurisdiction)) {
+      throw new ForbiddenError(`Event ${id} belongs to ${before.jurisdiction}; you can change only events within your jurisdiction ${ctx.actor.jurisdiction}.`);
+    }
+    if (!ALLOWED_FROM[to].includes(before.status as EventStatus)) {
+      throw new ConflictError(`Event ${id} is ${before.status}; only a ${ALLOWED_FROM[to].join(' or ')} event can be ${to}.`);
+    }
+    const [after] = await tx
+      .update(events)
+      .set(to === 'declared' ? { status: to, declaredAt: ctx.now, updatedAt: ctx.now } : { status: to, closedAt: ctx.now, updatedAt: ctx.now })
+      .where(eq(events.id, id))
+      .returning();
+    await recordAudit(tx, {
+      actor: actorOf(ctx.actor),
+      action: to === 'declared' ? 'event.declare' : 'event.close',
+      subject: `event:${id}`,
+      jurisdiction: before.jurisdiction,
+      summary: { before: { status: before.status }, after: { status: to } },
+      requestId: ctx.requestId,
+      at: ctx.now,
+    });
+    return after!;
+  });
+  bus.emit('event.changed', { eventId: id, change: to, at: ctx.now });
+  return row;
+}

@@ -1,0 +1,32 @@
+import { readBoundaries } from '../../geodata/boundaries.ts';
+import { importAreas } from '../../server/areas/service.ts';
+import type { Db } from '../../server/db/client.ts';
+import { fixtureJson } from './fixtures.ts';
+
+const SOURCE = 'OCHA COD-AB PAK districts (simplified), provinces dissolved from them: test fixture';
+
+/**
+ * Loads the real gazetteer of the shared fixtures into `areas`: the 7 provinces (level 1, under PK) and
+ * the 160 districts (level 2, parent = the first three characters of the P-code), through the same
+ * import as `madad areas import`. Idempotent: a second call changes nothing.
+ */
+export async function loadTestDistricts(db: Db, now = new Date('2026-01-01T00:00:00Z')): Promise<{ provinces: number; districts: number }> {
+  const provinces = readBoundaries(fixtureJson('pakistan/pak_adm1_provinces_DERIVED_dissolved_from_adm2.geojson'), {
+    codeField: 'adm1_pcode',
+    nameField: 'province',
+    parentField: () => 'PK',
+    level: 1,
+    source: SOURCE,
+  }).areas;
+  const districts = readBoundaries(fixtureJson('pakistan/pak_adm2_districts_cod_pcodes_simplified.geojson'), {
+    codeField: 'pcode',
+    nameField: 'name',
+    parentField: (p) => String(p.pcode).slice(0, 3),
+    level: 2,
+    source: SOURCE,
+  }).areas;
+  const options = { validFrom: '2022-01-01', actor: 'test:gazetteer', now };
+  await importAreas(db, provinces, options);
+  await importAreas(db, districts, options);
+  return { provinces: provinces.length, districts: districts.length };
+}
