@@ -9,9 +9,12 @@ import { ensureDefaultAreas } from './areas/service.ts';
 import { Bus } from './bus.ts';
 import { standardJobs } from './jobs/standard.ts';
 import { Scheduler } from './jobs/scheduler.ts';
+import { prepareDemo } from './demo/prepare.ts';
 
 export interface Running {
   url: string;
+  /** Whether this start prepared the demo (first start on an empty data folder with MADAD_DEMO=1). */
+  demoPrepared: boolean;
   database: Database;
   /** Stops accepting, lets in-flight requests finish, stops jobs, closes the database. */
   shutdown(reason: string): Promise<void>;
@@ -29,6 +32,8 @@ export async function startServer(env: Env, log: Logger): Promise<Running> {
   const bus = new Bus();
   const app = createApp({ database, env, log, bus });
   const scheduler = new Scheduler(database, log);
+  const demoPrepared = env.MADAD_DEMO ? await prepareDemo(database, bus, log, new Date()) : false;
+  await bus.settled();
   if (env.MADAD_JOBS) for (const job of standardJobs(database, bus)) scheduler.add(job);
 
   const server = await listen(app.fetch, env.HOST, env.PORT);
@@ -55,7 +60,7 @@ export async function startServer(env: Env, log: Logger): Promise<Running> {
       log.info('stopped');
     })());
 
-  return { url, database, shutdown };
+  return { url, database, demoPrepared, shutdown };
 }
 
 function listen(fetch: Parameters<typeof serveNode>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {

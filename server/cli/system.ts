@@ -3,6 +3,7 @@ import { openDatabase } from '../db/client.ts';
 import { parseEnv } from '../env.ts';
 import { createLogger } from '../log.ts';
 import { startServer } from '../serve.ts';
+import { demoBanner } from '../demo/prepare.ts';
 
 export function registerSystemCommands(program: Command): void {
   program
@@ -12,6 +13,7 @@ export function registerSystemCommands(program: Command): void {
       const env = parseEnv();
       const log = createLogger(env.LOG_LEVEL);
       const running = await startServer(env, log);
+      if (running.demoPrepared) process.stderr.write(demoBanner(running.url));
       process.stderr.write(`Madad is running at ${running.url}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { eq } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Role } from '../access/roles.ts';
+import { ingestBody } from '../alerts/store.ts';
+import type { Bus } from '../bus.ts';
+import { synthAreas, synthCsv } from '../cli/synth.ts';
+import type { Database } from '../db/client.ts';
+import { settings } from '../db/schema/index.ts';
+import { importRegistry } from '../registry/import.ts';
+import { createUser } from '../users/service.ts';
+
+/**
+ * Demo accounts, one per role. DEMO ONLY: these passwords are public (printed at first start and written
+ * in the README); never start a real deployment with MADAD_DEMO=1.
+ */
+export const DEMO_USERS: { username: string; displayName: string; roles: Role[]; agency: string; jurisdiction: string }[] = [
+  { username: 'admin', displayName: 'Demo administrator', roles: ['admin'], agency: 'NDMA', jurisdiction: 'PK' },
+  { username: 'pdma.sindh', displayName: 'Demo PDMA Sindh officer', roles: ['dma_officer'], agency: 'PDMA Sindh', jurisdiction: 'PK7' },
+  { username: 'bisp.manager', displayName: 'Demo BISP programme manager', roles: ['program_manager'], agency: 'BISP', jurisdiction: 'PK' },
+  { username: 'finance', displayName: 'Demo finance officer', roles: ['finance_officer'], agency: 'Finance Division', jurisdiction: 'PK' },
+  { username: 'responder', displayName: 'Demo district responder', roles: ['responder'], agency: 'District Thatta', jurisdiction: 'PK7' },
+  { username: 'auditor', displayName: 'Demo auditor', roles: ['auditor'], agency: 'Auditor General', jurisdiction: 'PK' },
+];
+export const demoPassword = (username: string) => `demo-${username}-2026`;
+
+export const DEMO_HOUSEHOLDS = 200_000;
+const DEMO_SEED = 2022;
+
+/**
+ * The first five minutes of a new user: on an empty data folder, a synthetic registry shaped like
+ * Pakistan, one user per role, and a CAP flood warning over lower Sindh that the shipped rules evaluate.
+ * Runs once per database (a setting records it).
+ */
+export async function prepareDemo(database: Database, bus: Bus, log: Logger, now: Date): Promise<boolean> {
+  const [done] = await database.db.select().from(settings).where(eq(settings.key, 'demo_prepared'));
+  if (done) return false;
+  const started = performance.now();
+  const areas = await synthAreas(database.db);
+  const report = await importRegistry(database, synthCsv({ households: DEMO_HOUSEHOLDS, seed: DEMO_SEED, areas }));
+  const ctx = {
+    db: database.db,
+    actor: { kind: 'cli' as const, id: 'system:demo', name: 'demo', roles: ['admin' as Role], agency: 'Madad', jurisdiction: 'PK' },
+    now,
+    requestId: 'demo',
+  };
+  for (const u of DEMO_USERS) await createUser(ctx, { ...u, password: demoPassword(u.username) });
+  const cap = readFileSync(new URL('./lower-sindh-flood.xml', import.meta.url));
+  const ingest = await ingestBody({ database, bus, now, via: 'system:demo' }, new Uint8Array(cap), 'application/cap+xml');
+  await database.db.insert(settings).values({ key: 'demo_prepared', value: now.toISOString() });
+  log.info({ households: report.imported, alert: ingest.items[0]?.id, seconds: Math.round((performance.now() - started) / 100) / 10 }, 'demo prepared');
+  return true;
+}
+
+/** The console lines a new user reads: where to go and how to sign in. */
+export function demoBanner(url: string): string {
+  const rows = DEMO_USERS.map((u) => `  ${u.roles[0]!.padEnd(16)} ${u.username.padEnd(14)} ${demoPassword(u.username)}`);
+  return [`Demo accounts (DEMO ONLY, public passwords):`, `  role             username       password`, ...rows, `Open ${url} and sign in.`, ''].join('\n');
+}
