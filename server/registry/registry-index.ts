@@ -11,7 +11,8 @@ import { settings } from '../db/schema/index.ts';
 /** An affected area: gazetteer codes (any level), a GeoJSON (Multi)Polygon, or both (their union). */
 export interface AffectedArea {
   codes?: string[];
-  geometry?: Geometry | null;
+  /** GeoJSON, or a polygon prepared once for repeated questions. */
+  geometry?: Geometry | PreparedPolygon | null;
 }
 
 const FLAG_FEMALE = 1;
@@ -165,7 +166,10 @@ export class RegistryIndex {
   /** Row positions of the households in the area, ascending. Codes match at any level (prefix of the tehsil code). */
   select(area: AffectedArea): Uint32Array {
     const hits = new Uint8Array(this.count);
-    if (area.geometry) for (const i of this.spatial().inside(PreparedPolygon.fromGeoJSON(area.geometry))) hits[i] = 1;
+    if (area.geometry) {
+      const polygon = area.geometry instanceof PreparedPolygon ? area.geometry : PreparedPolygon.fromGeoJSON(area.geometry);
+      for (const i of this.spatial().inside(polygon)) hits[i] = 1;
+    }
     if (area.codes?.length) {
       const wanted = new Set(area.codes.map((c) => c.trim().toUpperCase()));
       const matches = this.codes.values.map((code) => code !== '' && [...wanted].some((w) => code.startsWith(w)));
