@@ -14,7 +14,7 @@ const pcode = z.string().regex(/^PK\d*$/i, 'an area code is a P-code such as PK7
 const polygon = z.custom<Geometry>(
   (g) => !!g && typeof g === 'object' && ['Polygon', 'MultiPolygon'].includes((g as { type?: string }).type ?? '') && Array.isArray((g as { coordinates?: unknown }).coordinates),
   { message: 'geometry is a GeoJSON Polygon or MultiPolygon in [lon, lat]' },
-);
+).openapi({ type: 'object', description: 'A GeoJSON Polygon or MultiPolygon in [lon, lat]' });
 
 /** An alert written inline, in the vocabulary of Madad alert JSON (server/alerts/parse/madad-json.ts). */
 const inlineAlert = z.object({

@@ -77,15 +77,17 @@ export async function getRule(db: Db, id: string) {
   };
 }
 
-/** Confirms the subject exists (and, for an event, lies within the caller's jurisdiction): 404 otherwise. */
+/** Confirms the subject exists (and, for an event, touches the caller's jurisdiction): 404 otherwise. */
 async function requireSubject(db: Db, kind: 'alert' | 'event', id: string, principal: Principal): Promise<void> {
   if (kind === 'alert') {
     const [row] = await db.select({ id: alerts.id }).from(alerts).where(eq(alerts.id, id));
     if (!row) throw new NotFoundError(`No alert ${id}.`);
     return;
   }
-  const [row] = await db.select({ id: events.id, jurisdiction: events.jurisdiction }).from(events).where(eq(events.id, id));
-  if (!row || !inScope(principal, row.jurisdiction)) throw new NotFoundError(`No event ${id}.`);
+  const [row] = await db.select({ id: events.id, areaCodes: events.areaCodes }).from(events).where(eq(events.id, id));
+  // As for the event itself: visible where one of its areas lies within the caller's jurisdiction or contains it.
+  const touches = row?.areaCodes.some((c) => inScope(principal, c) || principal.jurisdiction.startsWith(c));
+  if (!row || !touches) throw new NotFoundError(`No event ${id}.`);
 }
 
 /** The evaluations of a subject, newest first, each with its reasons and the activations it made. */

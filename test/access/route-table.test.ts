@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, type Role } from '../../server/access/roles.ts';
+import { events } from '../../server/db/schema/index.ts';
+import { loadRules, SHIPPED_RULES_DIR } from '../../server/rules/loader.ts';
 import { ensureDefaultAreas } from '../../server/areas/service.ts';
 import { testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
@@ -111,6 +113,27 @@ const table: RouteCase[] = [
     access: 'signed-in',
     call: async ({ db }) => ({ path: `/api/alerts/${await storedAlertId(db)}` }),
   },
+  { method: 'GET', path: '/api/rules', access: 'signed-in', call: () => ({ path: '/api/rules' }) },
+  { method: 'GET', path: '/api/rules/:id', access: 'signed-in', call: async ({ db }) => ({ path: `/api/rules/${await loadedRuleId(db)}` }) },
+  {
+    method: 'POST',
+    path: '/api/rules/:id/dry-run',
+    access: ['dma_officer', 'program_manager', 'admin'],
+    call: async ({ db }) => ({ path: `/api/rules/${await loadedRuleId(db)}/dry-run`, body: { alert: { hazard: 'earthquake', metrics: { magnitude: 6.5 }, areaCodes: ['PK7'] } } }),
+  },
+  {
+    method: 'GET',
+    path: '/api/alerts/:id/evaluations',
+    access: 'signed-in',
+    call: async ({ db }) => ({ path: `/api/alerts/${await storedAlertId(db)}/evaluations` }),
+  },
+  {
+    method: 'GET',
+    path: '/api/events/:id/evaluations',
+    access: 'signed-in',
+    call: async ({ db }) => ({ path: `/api/events/${await eventRowId(db, 'PK7')}/evaluations` }),
+    outOfScope: async ({ db }) => ({ path: `/api/events/${await eventRowId(db, 'PK6')}/evaluations` }),
+  },
   { method: 'GET', path: '/api/feeds', access: ['admin', 'dma_officer'], call: () => ({ path: '/api/feeds' }) },
   {
     method: 'POST',
@@ -157,6 +180,22 @@ const table: RouteCase[] = [
 /** An event over one province (the default province boundaries are loaded), for routes that act on one. */
 async function storedEventId(db: TestDatabase, area: string, status: 'draft' | 'declared'): Promise<string> {
   return (await createEvent(setupCtx(db.db), new Bus(), { name: unique('event'), hazard: 'flood', status, areas: [area], alertIds: [] })).id;
+}
+
+/** The shipped rules loaded (idempotent), for routes that read one. */
+async function loadedRuleId(db: TestDatabase): Promise<string> {
+  await loadRules(db, SHIPPED_RULES_DIR, { now: new Date(), actor: 'test:route-table' });
+  return 'earthquake';
+}
+
+/** A declared event row in `jurisdiction`, for routes that read an event's evaluations. */
+async function eventRowId(db: TestDatabase, jurisdiction: string): Promise<string> {
+  const at = new Date();
+  const [row] = await db.db
+    .insert(events)
+    .values({ name: unique('event'), hazard: 'flood', status: 'declared', areaCodes: [jurisdiction], alertIds: [], notification: { lines: [], alerts: [] }, jurisdiction, createdBy: 'test', createdAt: at, updatedAt: at })
+    .returning({ id: events.id });
+  return row!.id;
 }
 
 /** An alert stored through the front door, for routes that read one. */

@@ -39,7 +39,7 @@ describe.each(drivers)('rules evaluated as alerts and events arrive, on %s', (dr
   afterAll(() => db.drop());
 
   const post = async (body: unknown, contentType = 'application/json') => {
-    const res = await app.request('/api/alerts', { method: 'POST', headers: { authorization: feed, 'content-type': contentType }, body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body) });
+    const res = await app.request('/api/alerts', { method: 'POST', headers: { authorization: feed, 'content-type': contentType }, body: typeof body === 'string' ? body : body instanceof Uint8Array ? new Uint8Array(body) : JSON.stringify(body) });
     expect(res.status).toBe(200);
     await bus.settled();
     return (await res.json()).items as { id: string; result: string; state: string }[];
@@ -138,7 +138,7 @@ describe.each(drivers)('rules evaluated as alerts and events arrive, on %s', (dr
         status: 'declared',
         areaCodes: [SINDH_DISTRICT.tehsil],
         alertIds: [],
-        notification: {},
+        notification: { lines: [], alerts: [] },
         jurisdiction: SINDH_DISTRICT.tehsil,
         createdBy: 'test',
         declaredAt: new Date('2022-08-26T04:00:00Z'),
