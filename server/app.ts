@@ -13,8 +13,6 @@ import { authenticate } from './access/middleware.ts';
 import { alertRoutes } from './alerts/routes.ts';
 import { ruleRoutes } from './rules/routes.ts';
 import { subscribeEvaluation } from './rules/evaluation.ts';
-import { ruleRoutes } from './rules/routes.ts';
-import { subscribeEvaluation } from './rules/evaluation.ts';
 import { areaRoutes } from './areas/routes.ts';
 import { exposureRoutes } from './exposure/routes.ts';
 import { householdRoutes } from './households/routes.ts';
@@ -45,7 +43,6 @@ export function createApp({ database, env, log, clock = () => new Date(), bus = 
   const app = newRouter();
   const deps: RouteDeps = { database, clock, log, bus, registry: registry ?? new RegistryCache(database) };
   const metrics = createMetrics();
-  subscribeEvaluation(deps);
   subscribeEvaluation(deps);
 
   app.use(
@@ -87,7 +84,6 @@ export function createApp({ database, env, log, clock = () => new Date(), bus = 
   app.route('/', tokenRoutes(deps));
   app.route('/', auditRoutes(deps));
   app.route('/', alertRoutes(deps));
-  app.route('/', ruleRoutes(deps));
   app.route('/', ruleRoutes(deps));
   app.route('/', areaRoutes(deps));
   app.route('/', exposureRoutes(deps));

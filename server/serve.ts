@@ -2,7 +2,6 @@ import { serve as serveNode, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import { loadRules, SHIPPED_RULES_DIR } from './rules/loader.ts';
-import { loadRules, SHIPPED_RULES_DIR } from './rules/loader.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import type { Env } from './env.ts';
 import { ensureInstallId } from './instance.ts';
@@ -24,7 +23,6 @@ export interface Running {
 export async function startServer(env: Env, log: Logger): Promise<Running> {
   const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.MADAD_DATA_DIR });
   await database.migrate();
-  log.info({ rules: (await loadRules(database, SHIPPED_RULES_DIR, { now: new Date(), actor: 'system:startup' })).length }, 'rules loaded');
   log.info({ rules: (await loadRules(database, SHIPPED_RULES_DIR, { now: new Date(), actor: 'system:startup' })).length }, 'rules loaded');
   const { installId, created } = await ensureInstallId(database.db);
   log.info({ driver: database.driver, location: database.location, installId, created }, 'database ready');

@@ -6,7 +6,6 @@ import { registerAlertCommands } from './alerts.ts';
 import { registerFeedCommands } from './feeds.ts';
 import { registerRegistryCommands } from './registry.ts';
 import { registerRuleCommands } from './rules.ts';
-import { registerRuleCommands } from './rules.ts';
 import { registerEventCommands } from './events.ts';
 import { registerAreaCommands } from './areas.ts';
 import { CliError } from './errors.ts';
@@ -23,7 +22,6 @@ export function buildProgram(): Command {
   registerAlertCommands(program);
   registerFeedCommands(program);
   registerRegistryCommands(program);
-  registerRuleCommands(program);
   registerRuleCommands(program);
   registerEventCommands(program);
   registerAreaCommands(program);
