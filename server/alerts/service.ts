@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, isNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { alerts } from '../db/schema/index.ts';
 import { NotFoundError } from '../errors.ts';
@@ -64,8 +64,8 @@ export type AlertView = ReturnType<typeof alertView>;
 
 export async function listAlerts(db: Db, filter: AlertFilter, now: Date) {
   const conditions: SQL[] = [];
-  if (filter.active === true) conditions.push(and(eq(alerts.state, 'active'), sql`(${alerts.expires} is null or ${alerts.expires} > ${now})`)!);
-  if (filter.active === false) conditions.push(sql`not (${alerts.state} = 'active' and (${alerts.expires} is null or ${alerts.expires} > ${now}))`);
+  if (filter.active === true) conditions.push(and(eq(alerts.state, 'active'), or(isNull(alerts.expires), gt(alerts.expires, now))!)!);
+  if (filter.active === false) conditions.push(or(ne(alerts.state, 'active'), lte(alerts.expires, now))!);
   if (filter.hazard) conditions.push(eq(alerts.hazard, filter.hazard));
   if (filter.area) conditions.push(sql`exists (select 1 from unnest(${alerts.areaCodes}) c where starts_with(c, ${filter.area}) or starts_with(${filter.area}, c))`);
   if (filter.since) conditions.push(gte(alerts.sent, filter.since));

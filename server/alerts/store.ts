@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, lte, sql } from 'drizzle-orm';
 import { canonicalJson } from '../audit/chain.ts';
 import { AreaCatalog } from '../areas/catalog.ts';
 import type { Database, Db } from '../db/client.ts';
@@ -237,7 +237,7 @@ export async function expireAlerts(database: Database, bus: Bus, now: Date): Pro
   const expired = await database.db
     .update(alerts)
     .set({ state: 'expired', stateReason: 'its expires time passed', updatedAt: now })
-    .where(and(eq(alerts.state, 'active'), sql`${alerts.expires} <= ${now}`))
+    .where(and(eq(alerts.state, 'active'), lte(alerts.expires, now)))
     .returning({ id: alerts.id, chainId: alerts.chainId });
   for (const a of expired) bus.emit('alert.changed', { alertId: a.id, chainId: a.chainId, change: 'expired', at: now });
   return expired.length;

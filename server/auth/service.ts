@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, lte, or } from 'drizzle-orm';
 import type { Principal } from '../access/principal.ts';
 import type { Role } from '../access/roles.ts';
 import { DUMMY_PASSWORD_HASH, randomToken, sha256, verifyPassword } from '../access/secrets.ts';
@@ -143,5 +143,5 @@ export async function principalForToken(db: Db, token: string, now: Date): Promi
 
 /** Removes expired sessions; run by a scheduled job. */
 export async function purgeExpiredSessions(db: Db, now: Date): Promise<void> {
-  await db.delete(sessions).where(sql`${sessions.expiresAt} <= ${now}`);
+  await db.delete(sessions).where(lte(sessions.expiresAt, now));
 }
