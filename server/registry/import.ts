@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
 import { sql } from 'drizzle-orm';
 import { latLngToCell } from 'h3-js';
 import type { Database } from '../db/client.ts';
+import { readCsv } from './csv.ts';
 import { AreaLocator } from './locator.ts';
 import { bumpRegistryVersion } from './registry-index.ts';
 import { checkRow, REGISTRY_COLUMNS, type HouseholdRow, type RowProblem } from './row.ts';
@@ -43,9 +43,8 @@ export async function importRegistry(database: Database, input: Readable, option
   const locator = await AreaLocator.load(database.db);
   const writer = await batchWriter(database);
   const report: ImportReport = { rows: 0, imported: 0, refused: 0, problems: [], unlocated: 0, seconds: 0 };
-  const parser = input.pipe(parse({ columns: true, skip_empty_lines: true, trim: false, bom: true, relax_column_count: true, info: true }));
   let batch: Located[] = [];
-  let headerChecked = false;
+  let header: string[] | undefined;
   // One batch is written while the next is parsed and checked: the database and the CPU work side by side.
   let inFlight: Promise<void> = Promise.resolve();
 
@@ -62,27 +61,34 @@ export async function importRegistry(database: Database, input: Readable, option
   };
 
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      if (!headerChecked) {
-        const missing = REGISTRY_COLUMNS.filter((c) => !(c in record));
+    for await (const { fields, line } of readCsv(input)) {
+      if (!header) {
+        header = fields.map((f) => f.trim().toLowerCase());
+        const missing = REGISTRY_COLUMNS.filter((c) => !header!.includes(c));
         if (missing.length) {
           report.problems.push({ row: 1, column: 'header', reason: `missing columns: ${missing.join(', ')}; expected ${REGISTRY_COLUMNS.join(',')}` });
           report.refused = -1;
           return { ...report, seconds: (performance.now() - started) / 1000 };
         }
-        headerChecked = true;
+        continue;
       }
+      const record: Record<string, string | undefined> = {};
+      for (let k = 0; k < header.length; k++) record[header[k]!] = fields[k];
       report.rows++;
-      const checked = checkRow(record, info.lines);
+      const checked = checkRow(record, line);
       if (!checked.ok) {
         report.refused++;
         for (const p of checked.problems) if (report.problems.length < maxProblems) report.problems.push(p);
         continue;
       }
-      const h = checked.value;
+      const h = checked.value as Located;
       const codes = locator.locate(h.lat, h.lon);
       if (!codes.province) report.unlocated++;
-      batch.push({ ...h, ...codes, h3: cellOf(h.lat, h.lon) });
+      h.province = codes.province;
+      h.district = codes.district;
+      h.tehsil = codes.tehsil;
+      h.h3 = cellOf(h.lat, h.lon);
+      batch.push(h);
       if (batch.length >= batchSize) await flush();
     }
     await flush();
@@ -124,19 +130,12 @@ async function batchWriter(database: Database): Promise<BatchWriter> {
       async write(rows) {
         await conn.unsafe('truncate households_staging');
         const stream = await conn.unsafe(`copy households_staging (${COLUMNS}) from stdin`).writable();
+        // One write per batch: per-line writes cost more than building the text.
+        let text = '';
+        for (const row of rows) text += copyLine(row);
         await new Promise<void>((resolve, reject) => {
           stream.on('error', reject);
-          stream.on('finish', resolve);
-          let ok = true;
-          let i = 0;
-          const pump = () => {
-            while (i < rows.length && ok) ok = stream.write(copyLine(rows[i++]!));
-            if (i < rows.length) {
-              ok = true;
-              stream.once('drain', pump);
-            } else stream.end();
-          };
-          pump();
+          stream.end(text, resolve);
         });
         const result = await conn.unsafe(
           `insert into households (${COLUMNS}) select ${COLUMNS} from households_staging
@@ -198,26 +197,6 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': 
 /** One line of COPY text format (PostgreSQL docs, COPY "Text Format"): tab-separated, \N for null. */
 function copyLine(r: Located): string {
   const t = (v: string | null) => (v === null ? '\\N' : /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]!) : v);
-  return [
-    t(r.source),
-    t(r.householdId),
-    t(r.cnic),
-    t(r.headName),
-    t(r.phone),
-    String(r.lat),
-    String(r.lon),
-    r.h3.toString(),
-    t(r.province),
-    t(r.district),
-    t(r.tehsil),
-    String(r.size),
-    String(r.pmt),
-    r.femaleHeaded ? 't' : 'f',
-    r.hasDisabled ? 't' : 'f',
-    r.hasElderly ? 't' : 'f',
-    r.childrenUnder5 ? 't' : 'f',
-    t(pgArray(r.enrolments)),
-    t(r.paymentChannel),
-    t(r.paymentAccount),
-  ].join('\t') + '\n';
+  const b = (v: boolean) => (v ? 't' : 'f');
+  return `${t(r.source)}\t${t(r.householdId)}\t${r.cnic}\t${t(r.headName)}\t${t(r.phone)}\t${r.lat}\t${r.lon}\t${r.h3}\t${t(r.province)}\t${t(r.district)}\t${t(r.tehsil)}\t${r.size}\t${r.pmt}\t${b(r.femaleHeaded)}\t${b(r.hasDisabled)}\t${b(r.hasElderly)}\t${b(r.childrenUnder5)}\t${t(pgArray(r.enrolments))}\t${t(r.paymentChannel)}\t${t(r.paymentAccount)}\n`;
 }

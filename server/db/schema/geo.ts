@@ -50,7 +50,7 @@ export const households = pgTable(
     phone: text('phone'),
     lat: doublePrecision('lat').notNull(),
     lon: doublePrecision('lon').notNull(),
-    /** H3 cell at resolution 8, as a signed 64-bit integer. */
+    /** H3 cell at resolution 8, as a signed 64-bit integer; read into the in-memory index, not queried by SQL. */
     h3: bigint('h3', { mode: 'bigint' }).notNull(),
     province: text('province'),
     district: text('district'),
@@ -68,7 +68,6 @@ export const households = pgTable(
   },
   (t) => [
     uniqueIndex('households_source_id_idx').on(t.source, t.householdId),
-    index('households_h3_idx').on(t.h3),
     index('households_tehsil_idx').on(t.tehsil),
     index('households_district_idx').on(t.district),
   ],

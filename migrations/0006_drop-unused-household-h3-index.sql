@@ -1,0 +1,1 @@
+DROP INDEX "households_h3_idx";
