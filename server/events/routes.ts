@@ -1,14 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { allow, signedIn } from '../access/middleware.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
-import { errorResponses } from '../http/openapi.ts';
+import { errorResponses, json } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
 import { idParam, pageQuery } from '../http/schemas.ts';
 import { eventListQuery, eventSchema, newEventSchema, toEvent } from './schema.ts';
 import { closeEvent, createEvent, declareEvent, getEvent, listEvents } from './service.ts';
 
 const tags = ['Events'];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const conflict = { 409: errorResponses[400] };
 
 export function eventRoutes(deps: RouteDeps) {

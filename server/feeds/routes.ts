@@ -1,14 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { allow } from '../access/middleware.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
-import { errorResponses } from '../http/openapi.ts';
+import { errorResponses, json } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
 import { idParam } from '../http/schemas.ts';
 import { feedSchema, newFeedSchema, toFeed } from './schema.ts';
 import { addFeed, getFeed, listFeeds } from './service.ts';
 
 const tags = ['Feeds'];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 /** Feeds Madad polls for alerts; officers see whether they are healthy, admins add them. */
 export function feedRoutes(deps: RouteDeps) {

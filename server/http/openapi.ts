@@ -22,3 +22,6 @@ export const errorResponses = {
   403: problem('Your role does not allow this'),
   404: problem('Not found, or outside your jurisdiction'),
 };
+
+/** A JSON response of the OpenAPI document: `200: json(userSchema, 'The user')`. */
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });

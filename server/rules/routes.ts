@@ -2,14 +2,13 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { allow, signedIn } from '../access/middleware.ts';
 import { requirePrincipal } from '../access/principal.ts';
 import type { RouteDeps } from '../http/deps.ts';
-import { errorResponses } from '../http/openapi.ts';
+import { errorResponses, json } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
 import { idParam } from '../http/schemas.ts';
 import { dryRun, dryRunBody } from './dry-run.ts';
 import { evaluationHistory, getRule, ruleSummary, rulesInForce } from './service.ts';
 
 const tags = ['Rules'];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 /** Rule ids are the kebab-case names of the rule files, not UUIDs. */
 const ruleIdParam = z.object({ id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected a rule id such as flood-relief-2022') });

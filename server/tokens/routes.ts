@@ -3,7 +3,7 @@ import { allow } from '../access/middleware.ts';
 import { RateLimiter } from '../access/rate-limit.ts';
 import { jurisdictionSchema, roleSchema } from '../access/roles.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
-import { errorResponses } from '../http/openapi.ts';
+import { errorResponses, json } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
 import { idParam, iso, isoDate } from '../http/schemas.ts';
 import { createToken, listTokens, revokeToken } from './service.ts';
@@ -39,7 +39,6 @@ const newTokenSchema = z
 type TokenRow = Awaited<ReturnType<typeof listTokens>>[number];
 const toToken = (t: TokenRow) =>
   tokenSchema.parse({ ...t, createdAt: iso(t.createdAt), expiresAt: iso(t.expiresAt), revokedAt: iso(t.revokedAt), lastUsedAt: iso(t.lastUsedAt) });
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 export function tokenRoutes(deps: RouteDeps) {
   const creations = new RateLimiter(20, 60 * 60_000);

@@ -2,13 +2,12 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { allow } from '../access/middleware.ts';
 import { newRouter } from '../http/router.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
-import { errorResponses } from '../http/openapi.ts';
+import { errorResponses, json } from '../http/openapi.ts';
 import { idParam } from '../http/schemas.ts';
 import { newUserSchema, toUser, userSchema } from './schema.ts';
 import { createUser, disableUser, getUser, listUsers } from './service.ts';
 
 const tags = ['Users'];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 export function userRoutes(deps: RouteDeps) {
   return newRouter()
