@@ -9,6 +9,7 @@ import type { Database } from '../db/client.ts';
 import { settings } from '../db/schema/index.ts';
 import { importRegistry } from '../registry/import.ts';
 import { createUser } from '../users/service.ts';
+import { createEvent } from '../events/service.ts';
 
 /**
  * Demo accounts, one per role. DEMO ONLY: these passwords are public (printed at first start and written
@@ -29,7 +30,8 @@ const DEMO_SEED = 2022;
 
 /**
  * The first five minutes of a new user: on an empty data folder, a synthetic registry shaped like
- * Pakistan, one user per role, and a CAP flood warning over lower Sindh that the shipped rules evaluate.
+ * Pakistan, one user per role, a CAP flood warning over lower Sindh that the shipped rules evaluate, and
+ * PDMA Sindh's declaration of the warned area, which activates the Sindh flood top-up.
  * Runs once per database (a setting records it).
  */
 export async function prepareDemo(database: Database, bus: Bus, log: Logger, now: Date): Promise<boolean> {
@@ -47,8 +49,18 @@ export async function prepareDemo(database: Database, bus: Bus, log: Logger, now
   for (const u of DEMO_USERS) await createUser(ctx, { ...u, password: demoPassword(u.username) });
   const cap = readFileSync(new URL('./lower-sindh-flood.xml', import.meta.url));
   const ingest = await ingestBody({ database, bus, now, via: 'system:demo' }, new Uint8Array(cap), 'application/cap+xml');
+  // PDMA Sindh notifies the warned area as calamity-hit, which is what declaration-driven rules wait for.
+  const alertId = ingest.items[0]?.id;
+  const pdma = DEMO_USERS.find((u) => u.roles.includes('dma_officer'))!;
+  const event = alertId
+    ? await createEvent(
+        { ...ctx, actor: { kind: 'user', id: 'demo', name: pdma.username, roles: pdma.roles, agency: pdma.agency, jurisdiction: pdma.jurisdiction } },
+        bus,
+        { name: 'Indus floods, lower Sindh (demo)', hazard: 'riverine_flood', status: 'declared', areas: [], alertIds: [alertId] },
+      )
+    : undefined;
   await database.db.insert(settings).values({ key: 'demo_prepared', value: now.toISOString() });
-  log.info({ households: report.imported, alert: ingest.items[0]?.id, seconds: Math.round((performance.now() - started) / 100) / 10 }, 'demo prepared');
+  log.info({ households: report.imported, alert: alertId, event: event?.id, seconds: Math.round((performance.now() - started) / 100) / 10 }, 'demo prepared');
   return true;
 }
 
