@@ -7,6 +7,7 @@ import type { Env } from './env.ts';
 import { ensureInstallId } from './instance.ts';
 import { ensureDefaultAreas } from './areas/service.ts';
 import { Bus } from './bus.ts';
+import { RegistryCache } from './registry/registry-index.ts';
 import { standardJobs } from './jobs/standard.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 import { prepareDemo } from './demo/prepare.ts';
@@ -30,11 +31,17 @@ export async function startServer(env: Env, log: Logger): Promise<Running> {
   if (defaults) log.info({ provinces: defaults.created }, 'default boundaries imported (Natural Earth provinces)');
 
   const bus = new Bus();
-  const app = createApp({ database, env, log, bus });
+  const registry = new RegistryCache(database);
+  const app = createApp({ database, env, log, bus, registry });
   const scheduler = new Scheduler(database, log);
   const demoPrepared = env.MADAD_DEMO ? await prepareDemo(database, bus, log, new Date()) : false;
   await bus.settled();
   if (env.MADAD_JOBS) for (const job of standardJobs(database, bus)) scheduler.add(job);
+  // Load the registry index now rather than on the first map or exposure request (seconds per million households).
+  const warm = registry.get().then(
+    (index) => log.info({ households: index.count }, 'registry index loaded'),
+    (err: unknown) => log.error({ err }, 'registry index failed to load'),
+  );
 
   const server = await listen(app.fetch, env.HOST, env.PORT);
   const address = server.address();
@@ -55,6 +62,7 @@ export async function startServer(env: Env, log: Logger): Promise<Running> {
       await closed;
       clearTimeout(force);
       await scheduler.stop();
+      await warm;
       await bus.settled();
       await database.close();
       log.info('stopped');
