@@ -25,6 +25,7 @@ import { authRoutes } from './auth/routes.ts';
 import type { RouteDeps } from './http/deps.ts';
 import { tokenRoutes } from './tokens/routes.ts';
 import { userRoutes } from './users/routes.ts';
+import { webRoutes } from './http/web.ts';
 
 export interface AppDeps {
   database: Database;
@@ -99,6 +100,9 @@ export function createApp({ database, env, log, clock = () => new Date(), bus = 
       description: 'Disaster alerts, pre-agreed triggers and emergency cash top-ups for social protection in Pakistan.',
     },
   });
+
+  // The web app's pages, assets and fonts: registered last, and never answering under /api.
+  app.route('/', webRoutes());
 
   app.onError(onError);
   app.notFound(notFound);

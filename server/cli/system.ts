@@ -4,6 +4,7 @@ import { parseEnv } from '../env.ts';
 import { createLogger } from '../log.ts';
 import { startServer } from '../serve.ts';
 import { demoBanner } from '../demo/prepare.ts';
+import { ensureWebBuild } from '../http/web-build.ts';
 
 export function registerSystemCommands(program: Command): void {
   program
@@ -12,6 +13,7 @@ export function registerSystemCommands(program: Command): void {
     .action(async () => {
       const env = parseEnv();
       const log = createLogger(env.LOG_LEVEL);
+      if (await ensureWebBuild()) log.info('web app built');
       const running = await startServer(env, log);
       if (running.demoPrepared) process.stderr.write(demoBanner(running.url));
       process.stderr.write(`Madad is running at ${running.url}\n`);

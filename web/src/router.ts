@@ -1,0 +1,30 @@
+/** A small history-API router: the server answers each of these paths with index.html. */
+export type Route = { name: 'map' } | { name: 'alerts' } | { name: 'alert'; id: string } | { name: 'rules' } | { name: 'login' } | { name: 'missing' };
+
+export function parseRoute(pathname: string): Route {
+  if (pathname === '/' || pathname === '') return { name: 'map' };
+  if (pathname === '/login') return { name: 'login' };
+  if (pathname === '/alerts') return { name: 'alerts' };
+  if (pathname === '/rules') return { name: 'rules' };
+  const alert = /^\/alerts\/([\w-]+)$/.exec(pathname);
+  if (alert) return { name: 'alert', id: alert[1]! };
+  return { name: 'missing' };
+}
+
+let listener: () => void = () => {};
+export function onNavigate(handler: () => void): void {
+  listener = handler;
+  window.addEventListener('popstate', () => listener());
+  // Same-origin links marked data-link change the view without a reload.
+  document.addEventListener('click', (e) => {
+    const a = (e.target as Element | null)?.closest?.('a[data-link]');
+    if (!a || !(a instanceof HTMLAnchorElement) || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
+    e.preventDefault();
+    navigate(a.pathname);
+  });
+}
+
+export function navigate(path: string, replace = false): void {
+  if (path !== location.pathname) (replace ? history.replaceState : history.pushState).call(history, null, '', path);
+  listener();
+}

@@ -1,0 +1,130 @@
+import { exposureOf, listAlerts, logout, setCsrfToken, type Alert } from '../api.ts';
+import { h } from '../dom.ts';
+import { currentLang, LANGUAGES, onLangChange, setLang, t } from '../i18n.ts';
+import { layerSwitcher, popupFor, renderLegend } from '../map-panel.ts';
+import { MadadMap } from '../map.ts';
+import type { Route } from '../router.ts';
+import { currentUser } from '../session.ts';
+import type { Geometry } from 'geojson';
+import { alertDetailView } from './alert-detail.ts';
+import { alertsView } from './alerts.ts';
+import type { ViewContext } from './common.ts';
+import { overviewView } from './overview.ts';
+import { rulesView } from './rules.ts';
+
+/** The language switch: a labelled select, the same on the sign-in page and in the header. */
+export function languageSwitch(): HTMLElement {
+  const select = h(
+    'select',
+    { id: 'language', onchange: (e: Event) => setLang((e.target as HTMLSelectElement).value === 'ur' ? 'ur' : 'en') },
+    LANGUAGES.map((l) => h('option', { value: l.code, lang: l.code, selected: l.code === currentLang() }, l.name)),
+  );
+  return h('div', { class: 'lang' }, h('label', { for: 'language' }, t('language')), select);
+}
+
+const NAV: [Route['name'], string, 'navMap' | 'navAlerts' | 'navRules'][] = [
+  ['map', '/', 'navMap'],
+  ['alerts', '/alerts', 'navAlerts'],
+  ['rules', '/rules', 'navRules'],
+];
+
+/** The signed-in app: header, a panel for the current view, and one map that lives across views. */
+export class Shell implements ViewContext {
+  readonly map: MadadMap;
+  private header = h('header', { class: 'top' });
+  private panel = h('main', { id: 'main', class: 'panel', tabindex: '-1' });
+  private controls = h('div', { class: 'map-controls' });
+  private legend = h('div', { class: 'legend', 'aria-live': 'polite' });
+  private route: Route = { name: 'map' };
+  private activeAlerts: Alert[] = [];
+  private disposed = false;
+
+  constructor(
+    private root: HTMLElement,
+    private onSignedOut: () => void,
+  ) {
+    const mapEl = h('div', { id: 'map', role: 'region', 'aria-label': t('mapLabel') });
+    root.replaceChildren(
+      h('a', { class: 'skip', href: '#main' }, t('skip')),
+      this.header,
+      h('div', { class: 'layout' }, this.panel, h('section', { class: 'map-area' }, mapEl, h('aside', { class: 'map-side' }, this.controls, this.legend))),
+    );
+    this.map = new MadadMap(mapEl);
+    this.map.popupContent = popupFor;
+    this.map.onChange(() => renderLegend(this.legend, this.map));
+    onLangChange(() => {
+      if (this.disposed) return;
+      mapEl.setAttribute('aria-label', t('mapLabel'));
+      this.root.querySelector('.skip')!.textContent = t('skip');
+      this.show(this.route, false);
+    });
+    void this.refreshAlerts();
+  }
+
+  async refreshAlerts(): Promise<void> {
+    const { items } = await listAlerts({ active: true }).catch(() => ({ items: [] as Alert[] }));
+    this.activeAlerts = items;
+    await this.map.setAlerts(items);
+  }
+
+  /** Affected households of all active alerts, by district (provinces when no district is known). */
+  async showActiveExposure(): Promise<void> {
+    const geometries = this.activeAlerts.map((a) => a.geometry).filter((g): g is Geometry => g !== null);
+    const codes = this.activeAlerts.filter((a) => !a.geometry).flatMap((a) => a.areaCodes);
+    // The exposure endpoint takes a FeatureCollection of polygons as one area.
+    const collection = geometries.length > 0 ? { type: 'FeatureCollection', features: geometries.map((g) => ({ type: 'Feature', geometry: g, properties: {} })) } : null;
+    const exposure = await exposureOf({ geometry: collection as unknown as Geometry | null, areaCodes: codes }).catch(() => undefined);
+    const counts = exposure ? (exposure.byDistrict.length > 0 ? exposure.byDistrict : exposure.byProvince) : [];
+    this.map.setChoropleth(t('layerChoropleth'), counts);
+  }
+
+  show(route: Route, moveFocus = true): void {
+    this.route = route;
+    this.renderHeader();
+    this.controls.replaceChildren(layerSwitcher(this.map));
+    renderLegend(this.legend, this.map);
+    this.panel.replaceChildren();
+    if (route.name === 'map') void overviewView(this.panel, this).then(() => this.showActiveExposure());
+    else if (route.name === 'alerts') void alertsView(this.panel, this);
+    else if (route.name === 'alert') void alertDetailView(this.panel, this, route.id);
+    else if (route.name === 'rules') void rulesView(this.panel, this);
+    else this.panel.append(h('h1', {}, t('notFound')));
+    if (moveFocus) this.panel.focus({ preventScroll: true });
+  }
+
+  private renderHeader(): void {
+    const user = currentUser();
+    this.header.replaceChildren(
+      h('a', { class: 'brand', href: '/', 'data-link': true }, t('appName')),
+      h(
+        'nav',
+        { 'aria-label': t('navMain') },
+        h(
+          'ul',
+          {},
+          NAV.map(([name, href, label]) =>
+            h('li', {}, h('a', { href, 'data-link': true, 'aria-current': this.route.name === name || (name === 'alerts' && this.route.name === 'alert') ? 'page' : undefined }, t(label))),
+          ),
+        ),
+      ),
+      h('span', { class: 'spacer' }),
+      user ? h('span', { class: 'who' }, t('signedInAs', { name: user.name, roles: user.roles.join(', '), agency: user.agency, jurisdiction: user.jurisdiction })) : '',
+      languageSwitch(),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary',
+          onclick: async () => {
+            await logout().catch(() => undefined);
+            setCsrfToken('');
+            this.disposed = true;
+            this.map.map.remove();
+            this.onSignedOut();
+          },
+        },
+        t('signOut'),
+      ),
+    );
+  }
+}
