@@ -155,8 +155,11 @@ describe('the web app in Chromium', () => {
     expect(exposure).toMatch(/Households inside/);
     expect(Number((await page.locator('.exposure dd').first().textContent())!.replace(/\D/g, ''))).toBeGreaterThan(0);
     expect(await page.locator('.facts').first().textContent()).toMatch(/PKT/);
+    expect(await page.locator('.exposure tbody').textContent()).toMatch(/Thatta|Sujawal|Badin/);
     await page.waitForTimeout(800);
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-alert-detail.png') });
+    await page.locator('.exposure').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-alert-exposure.png') });
 
     // Rules and a dry run, with the caseload drawn on the map.
     await page.getByRole('link', { name: 'Rules', exact: true }).click();
@@ -247,6 +250,13 @@ describe('the web app in Chromium', () => {
   it('switches to Urdu, right to left', async () => {
     const { context, page } = await newPage();
     await signIn(page, users.responder);
+    // From the keyboard: the first Tab reaches the skip link, which leads to the view's content.
+    await page.reload();
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.className)).toBe('skip');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
     await page.getByLabel('Language').selectOption('ur');
     await expect.poll(() => page.evaluate(() => document.documentElement.dir)).toBe('rtl');
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('ur');

@@ -58,7 +58,7 @@ function ramp(breaks: number[], colours: string[], unit = ''): HTMLElement {
       // Counts are whole numbers, so a class ends one below where the next begins.
       const top = next === undefined ? undefined : Number.isInteger(b) && Number.isInteger(next) ? next - 1 : next;
       const text = top === undefined ? `≥ ${num(b)}${unit}` : top <= b ? `${num(b)}${unit}` : `${num(b)}–${num(top)}${unit}`;
-      return h('li', {}, h('span', { class: 'swatch', style: `background:${colours[offset + i]}` }), text);
+      return h('li', {}, h('span', { class: 'swatch', style: `background:${colours[offset + i]}` }), h('bdi', { dir: 'ltr' }, text));
     }),
   );
 }

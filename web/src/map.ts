@@ -103,7 +103,7 @@ export class MadadMap {
     m.addLayer({ id: 'areas-1-fill', type: 'fill', source: 'areas-1', paint: { 'fill-color': '#fbfaf6' } });
     m.addLayer({ id: 'areas-2-fill', type: 'fill', source: 'areas-2', minzoom: LEVEL_ZOOM[2], paint: { 'fill-color': '#fbfaf6', 'fill-opacity': 0.01 } });
     m.addLayer({ id: 'areas-3-fill', type: 'fill', source: 'areas-3', minzoom: LEVEL_ZOOM[3], paint: { 'fill-color': '#fbfaf6', 'fill-opacity': 0.01 } });
-    m.addLayer({ id: 'choropleth-fill', type: 'fill', source: 'choropleth', paint: { 'fill-color': CHOROPLETH_RAMP[2]!, 'fill-opacity': 0.85 } });
+    m.addLayer({ id: 'choropleth-fill', type: 'fill', source: 'choropleth', paint: { 'fill-color': CHOROPLETH_RAMP[2]!, 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 6, 0.85, 10, 0.35] } });
     m.addLayer({ id: 'choropleth-line', type: 'line', source: 'choropleth', paint: { 'line-color': '#54278f', 'line-width': 0.6 } });
     m.addLayer({ id: 'density-fill', type: 'fill', source: 'density', paint: { 'fill-color': DENSITY_RAMP[2]!, 'fill-opacity': 0.7, 'fill-outline-color': '#ffffff' } });
     m.addLayer({ id: 'areas-3-line', type: 'line', source: 'areas-3', minzoom: LEVEL_ZOOM[3], paint: { 'line-color': '#9aa5ad', 'line-width': 0.5 } });
@@ -188,6 +188,14 @@ export class MadadMap {
     return pending;
   }
 
+  /** The gazetteer names of area codes, fetching the levels they belong to. */
+  async namesOf(codes: string[]): Promise<Map<string, string>> {
+    const levels = await Promise.all([...new Set(codes.map(codeLevel))].map((l) => this.loadLevel(l)));
+    const names = new Map<string, string>();
+    for (const fc of levels) for (const f of fc.features) if (f.properties?.code) names.set(String(f.properties.code), String(f.properties.name ?? ''));
+    return names;
+  }
+
   setVisible(group: LayerGroup, visible: boolean): void {
     this.state.visible[group] = visible;
     void this.ready.then(() => {
@@ -231,7 +239,10 @@ export class MadadMap {
     (this.map.getSource('affected') as maplibregl.GeoJSONSource).setData({ type: 'FeatureCollection', features });
   }
 
-  /** Households per area (districts, or provinces when those are all there is), as a choropleth. */
+  /**
+   * Households per area as a choropleth. Counts may mix levels (districts and provinces): the finest
+   * level the gazetteer has boundaries for is drawn, so a gazetteer of provinces only still shows one.
+   */
   setChoropleth(title: string | null, counts: AreaCount[]): void {
     this.state.choroplethTitle = counts.length > 0 ? title : null;
     this.choroplethCounts = counts;
@@ -247,9 +258,12 @@ export class MadadMap {
   private drawChoropleth(): void {
     const source = this.map.getSource('choropleth') as maplibregl.GeoJSONSource | undefined;
     if (!source) return;
-    const byCode = new Map(this.choroplethCounts.map((c) => [c.code, c.households]));
-    const total = this.choroplethCounts.reduce((s, c) => s + c.households, 0);
-    const features = [...this.loadedAreas.values()].flatMap((fc) =>
+    const levels = [...new Set(this.choroplethCounts.map((c) => codeLevel(c.code)))].sort((a, b) => b - a);
+    const level = levels.find((l) => this.loadedAreas.get(l)?.features.some((f) => this.choroplethCounts.some((c) => c.code === f.properties?.code)));
+    const counts = this.choroplethCounts.filter((c) => codeLevel(c.code) === level);
+    const byCode = new Map(counts.map((c) => [c.code, c.households]));
+    const total = counts.reduce((s, c) => s + c.households, 0);
+    const features = (level === undefined ? [] : [this.loadedAreas.get(level)!]).flatMap((fc) =>
       fc.features
         .filter((f) => byCode.has(String(f.properties?.code)))
         .map((f) => {

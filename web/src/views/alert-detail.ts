@@ -1,8 +1,8 @@
 import { alertEvaluations, exposureOf, getAlert, type Alert, type Evaluation, type Exposure } from '../api.ts';
 import { h } from '../dom.ts';
-import { num, percent, pkTime } from '../format.ts';
+import { num, percent } from '../format.ts';
 import { t } from '../i18n.ts';
-import { dl, errorBox, headlineOf, severityBadge, statusBadge, type ViewContext } from './common.ts';
+import { dl, errorBox, headlineOf, severityBadge, statusBadge, timeEl, type ViewContext } from './common.ts';
 
 function infos(alert: Alert): HTMLElement {
   return h(
@@ -41,7 +41,7 @@ function chain(alert: Alert): HTMLElement {
             { 'aria-current': v.id === alert.id ? 'true' : undefined },
             h('td', {}, v.id === alert.id ? v.identifier : h('a', { href: `/alerts/${v.id}`, 'data-link': true }, v.identifier)),
             h('td', {}, v.msgType),
-            h('td', {}, pkTime(v.sent)),
+            h('td', {}, timeEl(v.sent)),
             h('td', {}, v.stateReason ? `${v.state} (${v.stateReason})` : v.state),
           ),
         ),
@@ -58,7 +58,7 @@ function evaluations(items: Evaluation[] | undefined): HTMLElement {
       h(
         'details',
         { open: e.fired },
-        h('summary', {}, `${e.ruleId} (${t('version')} ${e.version}): ${e.fired ? `${t('fired')}${e.stage ? `, ${e.stage}` : ''}` : t('notFired')} · ${pkTime(e.evaluatedAt)}`),
+        h('summary', {}, `${e.ruleId} (${t('version')} ${e.version}): ${e.fired ? `${t('fired')}${e.stage ? `, ${e.stage}` : ''}` : t('notFired')} · `, timeEl(e.evaluatedAt)),
         h(
           'ul',
           { class: 'reasons' },
@@ -75,13 +75,13 @@ function evaluations(items: Evaluation[] | undefined): HTMLElement {
       : h(
           'ul',
           {},
-          activations.map((a) => h('li', {}, `${a.ruleId}: ${a.stage}, ${a.status}${a.stoppedReason ? ` (${a.stoppedReason})` : ''} · ${pkTime(a.createdAt)}`)),
+          activations.map((a) => h('li', {}, `${a.ruleId}: ${a.stage}, ${a.status}${a.stoppedReason ? ` (${a.stoppedReason})` : ''} · `, timeEl(a.createdAt))),
         ),
   );
   return section;
 }
 
-function exposure(exp: Exposure | undefined): HTMLElement {
+function exposure(exp: Exposure | undefined, names: Map<string, string>): HTMLElement {
   const section = h('section', { class: 'exposure' }, h('h2', {}, t('exposure')));
   if (!exp) return (section.append(h('p', {}, t('noExposure'))), section);
   const byArea = exp.byDistrict.length > 0 ? exp.byDistrict : exp.byProvince;
@@ -95,8 +95,8 @@ function exposure(exp: Exposure | undefined): HTMLElement {
     h(
       'table',
       {},
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('code')), h('th', { scope: 'col' }, t('households')))),
-      h('tbody', {}, byArea.map((c) => h('tr', {}, h('td', {}, c.code), h('td', { class: 'n' }, num(c.households))))),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('area')), h('th', { scope: 'col' }, t('code')), h('th', { scope: 'col' }, t('households')))),
+      h('tbody', {}, byArea.map((c) => h('tr', {}, h('td', {}, names.get(c.code) ?? ''), h('td', {}, c.code), h('td', { class: 'n' }, num(c.households))))),
     ),
   );
   return section;
@@ -113,6 +113,7 @@ export async function alertDetailView(panel: HTMLElement, ctx: ViewContext, id: 
     return;
   }
   const [evals, exp] = await Promise.all([alertEvaluations(id).catch(() => undefined), exposureOf(alert).catch(() => undefined)]);
+  const names = exp ? await ctx.map.namesOf([...exp.byDistrict, ...exp.byProvince].map((c) => c.code)) : new Map<string, string>();
   status.replaceWith(
     h('h1', { class: 'alert-title' }, headlineOf(alert), ' ', severityBadge(alert), ' ', statusBadge(alert)),
     dl([
@@ -122,9 +123,9 @@ export async function alertDetailView(panel: HTMLElement, ctx: ViewContext, id: 
       [t('state'), alert.stateReason ? `${alert.state} (${alert.stateReason})` : alert.state],
       [t('urgency'), alert.urgency],
       [t('certainty'), alert.certainty],
-      [t('sent'), pkTime(alert.sent)],
-      [t('onset'), alert.onset ? pkTime(alert.onset) : null],
-      [t('expires'), alert.expires ? pkTime(alert.expires) : null],
+      [t('sent'), timeEl(alert.sent)],
+      [t('onset'), alert.onset ? timeEl(alert.onset) : null],
+      [t('expires'), alert.expires ? timeEl(alert.expires) : null],
       [t('sender'), alert.sender],
       [t('identifier'), alert.identifier],
       [t('areas'), alert.areaDescriptions.join('; ')],
@@ -133,9 +134,9 @@ export async function alertDetailView(panel: HTMLElement, ctx: ViewContext, id: 
     infos(alert),
     chain(alert),
     evaluations(evals),
-    exposure(exp),
+    exposure(exp, names),
   );
   ctx.map.focus(alert.geometry);
   ctx.map.setAffected(alert.areaCodes);
-  if (exp) ctx.map.setChoropleth(t('layerChoropleth'), exp.byDistrict.length > 0 ? exp.byDistrict : exp.byProvince);
+  if (exp) ctx.map.setChoropleth(t('layerChoropleth'), [...exp.byDistrict, ...exp.byProvince]);
 }

@@ -11,6 +11,9 @@ export interface ViewContext {
   refreshAlerts(): Promise<void>;
 }
 
+/** A time in Pakistan time, kept left to right inside Urdu text so its parts stay in order. */
+export const timeEl = (iso: string | null | undefined) => h('time', { datetime: iso ?? undefined, dir: 'ltr' }, pkTime(iso));
+
 export function errorText(err: unknown): string {
   if (err instanceof ApiError) return t('error', { detail: err.message });
   return t('error', { detail: err instanceof Error ? err.message : String(err) });
@@ -46,7 +49,7 @@ export function alertList(alerts: Alert[]): HTMLElement {
         'li',
         { class: a.active ? 'active' : 'inactive' },
         h('a', { href: `/alerts/${a.id}`, 'data-link': true }, headlineOf(a)),
-        h('div', { class: 'meta' }, severityBadge(a), statusBadge(a), h('span', {}, `${t('sent')}: ${pkTime(a.sent)}`), h('span', {}, `${t('state')}: ${a.state}`)),
+        h('div', { class: 'meta' }, severityBadge(a), statusBadge(a), h('span', {}, `${t('sent')}: `, timeEl(a.sent)), h('span', {}, `${t('state')}: ${a.state}`)),
       ),
     ),
   );

@@ -38,7 +38,7 @@ function ruleCard(rule: Rule): HTMLElement {
   );
 }
 
-function dryRunResult(result: DryRun): HTMLElement {
+function dryRunResult(result: DryRun, names: Map<string, string>): HTMLElement {
   const { decision, caseload } = result;
   return h(
     'div',
@@ -68,7 +68,7 @@ function dryRunResult(result: DryRun): HTMLElement {
       'table',
       {},
       h('thead', {}, h('tr', {}, [t('district'), t('households'), t('amount')].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, (caseload.byArea ?? []).map((a) => h('tr', {}, h('td', {}, a.district), h('td', { class: 'n' }, num(a.households)), h('td', { class: 'n' }, pkr(a.amountPkr))))),
+      h('tbody', {}, (caseload.byArea ?? []).map((a) => h('tr', {}, h('td', {}, names.get(a.district) ? `${names.get(a.district)} (${a.district})` : a.district), h('td', { class: 'n' }, num(a.households)), h('td', { class: 'n' }, pkr(a.amountPkr))))),
     ),
   );
 }
@@ -93,7 +93,7 @@ function dryRunForm(rules: Rule[], alerts: Alert[], ctx: ViewContext): HTMLEleme
         out.replaceChildren();
         try {
           const result = await dryRun(ruleSelect.value, alertSelect.value);
-          out.append(dryRunResult(result));
+          out.append(dryRunResult(result, await ctx.map.namesOf((result.caseload.byArea ?? []).map((a) => a.district))));
           const alert = alerts.find((a) => a.id === alertSelect.value);
           if (alert) ctx.map.focus(alert.geometry);
           ctx.map.setChoropleth(t('caseloadLayer'), (result.caseload.byArea ?? []).map((a) => ({ code: a.district, households: a.households })));

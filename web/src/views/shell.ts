@@ -38,6 +38,7 @@ export class Shell implements ViewContext {
   private route: Route = { name: 'map' };
   private activeAlerts: Alert[] = [];
   private disposed = false;
+  private shown = false;
 
   constructor(
     private root: HTMLElement,
@@ -45,7 +46,19 @@ export class Shell implements ViewContext {
   ) {
     const mapEl = h('div', { id: 'map', role: 'region', 'aria-label': t('mapLabel') });
     root.replaceChildren(
-      h('a', { class: 'skip', href: '#main' }, t('skip')),
+      h(
+        'a',
+        {
+          class: 'skip',
+          href: '#main',
+          // Focus moves without a fragment navigation, which would fire popstate and redraw the view.
+          onclick: (e: Event) => {
+            e.preventDefault();
+            this.panel.focus();
+          },
+        },
+        t('skip'),
+      ),
       this.header,
       h('div', { class: 'layout' }, this.panel, h('section', { class: 'map-area' }, mapEl, h('aside', { class: 'map-side' }, this.controls, this.legend))),
     );
@@ -74,7 +87,7 @@ export class Shell implements ViewContext {
     // The exposure endpoint takes a FeatureCollection of polygons as one area.
     const collection = geometries.length > 0 ? { type: 'FeatureCollection', features: geometries.map((g) => ({ type: 'Feature', geometry: g, properties: {} })) } : null;
     const exposure = await exposureOf({ geometry: collection as unknown as Geometry | null, areaCodes: codes }).catch(() => undefined);
-    const counts = exposure ? (exposure.byDistrict.length > 0 ? exposure.byDistrict : exposure.byProvince) : [];
+    const counts = exposure ? ([...exposure.byDistrict, ...exposure.byProvince]) : [];
     this.map.setChoropleth(t('layerChoropleth'), counts);
   }
 
@@ -89,7 +102,9 @@ export class Shell implements ViewContext {
     else if (route.name === 'alert') void alertDetailView(this.panel, this, route.id);
     else if (route.name === 'rules') void rulesView(this.panel, this);
     else this.panel.append(h('h1', {}, t('notFound')));
-    if (moveFocus) this.panel.focus({ preventScroll: true });
+    // After a change of view, focus goes to its content (as a page load would); not on the first load.
+    if (moveFocus && this.shown) this.panel.focus({ preventScroll: true });
+    this.shown = true;
   }
 
   private renderHeader(): void {
