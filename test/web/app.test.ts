@@ -133,6 +133,10 @@ describe('the web app in Chromium', () => {
       capMessage({ identifier: unique('WEB-TEST'), status: 'Test', polygon: '26.8,66.9 26.8,67.9 27.6,67.9 27.6,66.9 26.8,66.9', severity: 'Moderate', headline: 'System test' }),
     );
 
+    await page.getByRole('heading', { name: 'All alerts' }).waitFor();
+    await page.locator('.alert-list a', { hasText: 'System test' }).first().waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-alerts.png') });
+
     await page.getByRole('link', { name: 'Map', exact: true }).click();
     // What the map actually drew, not only what the DOM says.
     expect(await renderedFeatures(page, 'alerts-fill', 'id', alertId)).toBeGreaterThan(0);

@@ -10,7 +10,13 @@ export function pkTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  const text = new Intl.DateTimeFormat(locale(), { timeZone: PAKISTAN_TIME_ZONE, dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' }).format(d);
+  // In Urdu an Arabic-script month between numbers reorders the numbers (Unicode bidi rule W2), so
+  // Urdu gets the all-digit form 2026-08-26 09:00, which reads the same in either direction.
+  const options: Intl.DateTimeFormatOptions =
+    currentLang() === 'ur'
+      ? { timeZone: PAKISTAN_TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }
+      : { timeZone: PAKISTAN_TIME_ZONE, dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' };
+  const text = new Intl.DateTimeFormat(currentLang() === 'ur' ? 'en-CA' : 'en-GB', options).format(d).replace(',', '');
   return `${text} PKT`;
 }
 

@@ -149,6 +149,11 @@ const en = {
   amount: 'Amount',
   district: 'District',
   whatIf: 'What if this stage fired (it did not)',
+  stateactive: 'active',
+  statecancelled: 'cancelled',
+  stateended: 'ended',
+  stateexpired: 'expired',
+  statesuperseded: 'superseded',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -300,6 +305,11 @@ const ur: Record<MessageKey, string> = {
   amount: 'رقم',
   district: 'ضلع',
   whatIf: 'اگر یہ مرحلہ فعال ہوتا (نہیں ہوا)',
+  stateactive: 'فعال',
+  statecancelled: 'منسوخ',
+  stateended: 'ختم',
+  stateexpired: 'میعاد ختم',
+  statesuperseded: 'نئے نسخے سے تبدیل',
 };
 
 export type Lang = 'en' | 'ur';

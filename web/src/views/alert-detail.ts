@@ -1,7 +1,7 @@
 import { alertEvaluations, exposureOf, getAlert, type Alert, type Evaluation, type Exposure } from '../api.ts';
 import { h } from '../dom.ts';
 import { num, percent } from '../format.ts';
-import { t } from '../i18n.ts';
+import { t, tMaybe } from '../i18n.ts';
 import { dl, errorBox, headlineOf, severityBadge, statusBadge, timeEl, type ViewContext } from './common.ts';
 
 function infos(alert: Alert): HTMLElement {
@@ -42,7 +42,7 @@ function chain(alert: Alert): HTMLElement {
             h('td', {}, v.id === alert.id ? v.identifier : h('a', { href: `/alerts/${v.id}`, 'data-link': true }, v.identifier)),
             h('td', {}, v.msgType),
             h('td', {}, timeEl(v.sent)),
-            h('td', {}, v.stateReason ? `${v.state} (${v.stateReason})` : v.state),
+            h('td', {}, v.stateReason ? `${tMaybe(`state${v.state}`, v.state)} (${v.stateReason})` : tMaybe(`state${v.state}`, v.state)),
           ),
         ),
       ),
@@ -120,7 +120,7 @@ export async function alertDetailView(panel: HTMLElement, ctx: ViewContext, id: 
       [t('event'), alert.infos[0]?.event ?? alert.hazard],
       [t('hazard'), alert.hazard],
       [t('status'), alert.status],
-      [t('state'), alert.stateReason ? `${alert.state} (${alert.stateReason})` : alert.state],
+      [t('state'), alert.stateReason ? `${tMaybe(`state${alert.state}`, alert.state)} (${alert.stateReason})` : tMaybe(`state${alert.state}`, alert.state)],
       [t('urgency'), alert.urgency],
       [t('certainty'), alert.certainty],
       [t('sent'), timeEl(alert.sent)],

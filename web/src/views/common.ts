@@ -49,7 +49,7 @@ export function alertList(alerts: Alert[]): HTMLElement {
         'li',
         { class: a.active ? 'active' : 'inactive' },
         h('a', { href: `/alerts/${a.id}`, 'data-link': true }, headlineOf(a)),
-        h('div', { class: 'meta' }, severityBadge(a), statusBadge(a), h('span', {}, `${t('sent')}: `, timeEl(a.sent)), h('span', {}, `${t('state')}: ${a.state}`)),
+        h('div', { class: 'meta' }, severityBadge(a), statusBadge(a), h('span', {}, `${t('sent')}: `, timeEl(a.sent)), h('span', {}, `${t('state')}: ${tMaybe(`state${a.state}`, a.state)}`)),
       ),
     ),
   );
