@@ -98,8 +98,15 @@ try {
       await database.sql!.unsafe(`alter table households add column if not exists geom geometry(Point, 4326)`);
       await database.sql!.unsafe(`update households set geom = st_setsrid(st_makepoint(lon, lat), 4326) where geom is null`);
       await database.sql!.unsafe(`create index if not exists households_geom_idx on households using gist (geom)`);
-      const [res, pgMs] = await time(() => database.sql!<{ n: number }[]>`select count(*)::int as n from households where st_intersects(geom, st_setsrid(st_geomfromgeojson(${JSON.stringify(geometry)}), 4326))`);
-      rows.push([`PostGIS (GiST), ${label}`, `${res[0]!.n.toLocaleString('en')} inside`, ms(pgMs)]);
+      // PostGIS done well: the area cut into small pieces (ST_Subdivide) so the GiST index and the
+      // point-in-polygon tests stay cheap; on the whole 268k-vertex polygon one query ran for minutes.
+      const [res, pgMs] = await time(
+        () => database.sql!<{ n: number }[]>`
+          with area as (select st_setsrid(st_geomfromgeojson(${JSON.stringify(geometry)}), 4326) as g),
+               parts as (select st_subdivide(g, 255) as g from area)
+          select count(distinct h.id)::int as n from households h join parts p on st_intersects(h.geom, p.g)`,
+      );
+      rows.push([`PostGIS (GiST, subdivided area), ${label}`, `${res[0]!.n.toLocaleString('en')} inside`, ms(pgMs)]);
     } else rows.push([`PostGIS (GiST), ${label}`, 'extension not installed here', '—']);
   }
   rows.push(['server process memory (RSS) after the queries', '', `${Math.round(process.memoryUsage().rss / 1048576)} MB`]);
