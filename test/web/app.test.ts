@@ -74,11 +74,18 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+/** A fresh browser context; `errors` collects script errors and console errors (MapLibre reports style errors there). */
+async function newPage(): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
-  return { context, page };
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    // The 401 of "who am I?" before signing in is expected.
+    if (m.type() === 'error' && !/status of 401/.test(m.text())) errors.push(m.text());
+  });
+  return { context, page, errors };
 }
 
 async function signIn(page: Page, username: string): Promise<void> {
@@ -118,7 +125,7 @@ async function postAlert(page: Page, xml: string): Promise<string> {
 
 describe('the web app in Chromium', () => {
   it('lets a DMA officer sign in, post a CAP alert, see it drawn on the map, open it and dry-run a rule', async () => {
-    const { context, page } = await newPage();
+    const { context, page, errors } = await newPage();
     const failed: string[] = [];
     page.on('requestfailed', (r) => failed.push(r.url()));
     await page.goto(`${running.url}/`);
@@ -179,11 +186,12 @@ describe('the web app in Chromium', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-rules-dry-run.png') });
 
     expect(failed.filter((u) => !u.startsWith(running.url))).toEqual([]);
+    expect(errors).toEqual([]);
     await context.close();
   });
 
   it('shows a responder no identity data anywhere: not in the page, not in any response', async () => {
-    const { context, page } = await newPage();
+    const { context, page, errors } = await newPage();
     const bodies: { url: string; type: string; text: string }[] = [];
     page.on('response', async (r) => {
       const type = r.headers()['content-type'] ?? '';
@@ -248,6 +256,7 @@ describe('the web app in Chromium', () => {
       const name = identity.names.find((n) => (b.url === 'page text' ? cells.has(n) : b.text.includes(`"${n}"`)));
       expect(name, b.url).toBeUndefined();
     }
+    expect(errors).toEqual([]);
     await context.close();
   });
 

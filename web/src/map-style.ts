@@ -37,7 +37,8 @@ export function classBreaks(values: number[], classes = 5): number[] {
 
 /** A step expression colouring `property` by the class breaks. */
 export function stepColour(property: string, breaks: number[], ramp: string[]): ExpressionSpecification | string {
-  if (breaks.length === 0) return ramp[0]!;
+  // A step needs at least one stop after its base colour: one class is a plain colour.
+  if (breaks.length <= 1) return ramp[ramp.length - 1]!;
   const offset = ramp.length - breaks.length;
   const expr: unknown[] = ['step', ['get', property], ramp[offset]!];
   breaks.slice(1).forEach((b, i) => expr.push(b, ramp[offset + i + 1]!));
