@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,14 +31,35 @@ export async function webBuildStale(): Promise<boolean> {
   return built === undefined || built < (await newestSource(WEB_DIR));
 }
 
+let building: Promise<void> | undefined;
+
 /**
  * Builds the web app with Vite's JS API when web/dist is missing or stale, so `npm start` always serves
  * the sources in the tree. Returns whether it built.
+ *
+ * The build goes to a folder of its own and then takes web/dist's place, so a server running meanwhile
+ * never serves half a build, and two processes building at once (a test run and `npm start`) do not
+ * write into each other's files.
  */
 export async function ensureWebBuild(options: { force?: boolean; quiet?: boolean } = {}): Promise<boolean> {
   if (!options.force && !(await webBuildStale())) return false;
+  building ??= buildInto(options.quiet ?? false).finally(() => (building = undefined));
+  await building;
+  return true;
+}
+
+async function buildInto(quiet: boolean): Promise<void> {
+  const stamp = `${process.pid}-${Date.now()}`;
+  const fresh = path.join(WEB_DIR, `.dist-${stamp}`);
+  const old = path.join(WEB_DIR, `.dist-old-${stamp}`);
   // Vite is a build tool: loaded only when a build is needed, so a built tree starts without it.
   const { build } = await import('vite');
-  await build({ configFile: path.join(WEB_DIR, 'vite.config.ts'), logLevel: options.quiet ? 'silent' : 'warn' });
-  return true;
+  try {
+    await build({ configFile: path.join(WEB_DIR, 'vite.config.ts'), logLevel: quiet ? 'silent' : 'warn', build: { outDir: fresh, emptyOutDir: true } });
+    await rename(DIST_DIR, old).catch(() => undefined);
+    await rename(fresh, DIST_DIR);
+  } finally {
+    await rm(fresh, { recursive: true, force: true });
+    await rm(old, { recursive: true, force: true });
+  }
 }

@@ -53,11 +53,12 @@ function chain(alert: Alert): HTMLElement {
 function evaluations(items: Evaluation[] | undefined): HTMLElement {
   const section = h('section', { class: 'evaluations' }, h('h2', {}, t('evaluations')));
   if (!items || items.length === 0) return (section.append(h('p', {}, t('noEvaluations'))), section);
-  for (const e of items) {
+  items.forEach((e, i) => {
     section.append(
       h(
         'details',
-        { open: e.fired },
+        // The newest evaluation and every one that fired are open; older ones wait for a click.
+        { open: e.fired || i === 0 },
         h('summary', {}, `${e.ruleId} (${t('version')} ${e.version}): ${e.fired ? `${t('fired')}${e.stage ? `, ${e.stage}` : ''}` : t('notFired')} · `, timeEl(e.evaluatedAt)),
         h(
           'ul',
@@ -66,7 +67,7 @@ function evaluations(items: Evaluation[] | undefined): HTMLElement {
         ),
       ),
     );
-  }
+  });
   const activations = items.flatMap((e) => e.activations);
   section.append(
     h('h3', {}, t('activations')),
