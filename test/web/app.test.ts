@@ -275,6 +275,7 @@ describe('the web app in Chromium', () => {
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('ur');
     await page.getByRole('link', { name: 'نقشہ', exact: true }).waitFor();
     expect(await page.getByRole('heading', { level: 1 }).first().textContent()).toBe('فعال وارننگز');
+    expect(await page.getByRole('button', { name: 'قریب کریں' }).count()).toBe(1);
     // Noto Naskh Arabic, served by our server, is what the browser draws Urdu with.
     expect(await page.evaluate(() => document.fonts.check('16px "Noto Naskh Arabic"', 'فعال'))).toBe(true);
     await page.waitForTimeout(800);

@@ -5,6 +5,7 @@ import { pointOnFeature } from '@turf/turf';
 import { cellToBoundary } from 'h3-js';
 import type { Feature, FeatureCollection, Geometry } from 'geojson';
 import { density, householdsIn, listAreas, type Alert, type AreaCount } from './api.ts';
+import { t } from './i18n.ts';
 import { baseStyle, CHOROPLETH_RAMP, classBreaks, DENSITY_RAMP, PAKISTAN_BOUNDS, severityColour, stepColour } from './map-style.ts';
 
 // Under Vite the worker must be named explicitly (MapLibre 6 ships it as its own module).
@@ -77,10 +78,11 @@ export class MadadMap {
       attributionControl: false,
       // Keeps the drawn frame readable for tests and screenshots; the cost is small on a map this simple.
       canvasContextAttributes: { preserveDrawingBuffer: true },
+      locale: { 'NavigationControl.ZoomIn': t('zoomIn'), 'NavigationControl.ZoomOut': t('zoomOut'), 'Popup.Close': t('closePopup') },
     });
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');
     this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
-    this.map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: 'Boundaries: Madad gazetteer' }));
+    this.map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: t('attribution') }));
     window.__madadMap = this.map;
     this.ready = new Promise((resolve) => this.map.once('load', () => resolve()));
     void this.ready.then(() => this.setUp());
@@ -358,6 +360,18 @@ export class MadadMap {
     if (!content) return;
     this.popup?.remove();
     this.popup = new maplibregl.Popup({ maxWidth: '320px', focusAfterOpen: true }).setLngLat(lngLat).setDOMContent(content).addTo(this.map);
+  }
+
+  /** Renames the map's own controls after a change of language (MapLibre reads its locale once). */
+  relabel(): void {
+    const container = this.map.getContainer();
+    for (const [selector, key] of [['.maplibregl-ctrl-zoom-in', 'zoomIn'], ['.maplibregl-ctrl-zoom-out', 'zoomOut']] as const) {
+      const button = container.querySelector(selector);
+      button?.setAttribute('title', t(key));
+      button?.setAttribute('aria-label', t(key));
+    }
+    const attribution = container.querySelector('.maplibregl-ctrl-attrib-inner');
+    if (attribution) attribution.textContent = t('attribution');
   }
 
   resize(): void {

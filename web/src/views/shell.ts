@@ -68,6 +68,7 @@ export class Shell implements ViewContext {
     onLangChange(() => {
       if (this.disposed) return;
       mapEl.setAttribute('aria-label', t('mapLabel'));
+      this.map.relabel();
       this.root.querySelector('.skip')!.textContent = t('skip');
       this.show(this.route, false);
     });
