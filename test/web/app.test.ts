@@ -155,6 +155,11 @@ describe('the web app in Chromium', () => {
     await expect.poll(() => page.locator('.legend').textContent()).toContain('Affected households by area');
     await page.waitForTimeout(500);
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-map.png') });
+    // The choropleth as shares of the affected households, chosen from the keyboard.
+    await page.getByLabel('Share of affected households').focus();
+    await page.keyboard.press('Space');
+    await expect.poll(() => page.locator('.legend').textContent()).toMatch(/\d %/);
+    await page.getByLabel('Count', { exact: true }).check();
 
     // The alert's detail: its languages, versions, the reasons of each rule evaluation and its exposure.
     await page.locator('.alert-list a', { hasText: 'Flood warning for lower Sindh' }).first().click();
