@@ -10,6 +10,9 @@ import { addFeed } from '../../server/feeds/service.ts';
 import { Bus } from '../../server/bus.ts';
 import { createEvent } from '../../server/events/service.ts';
 import { bearer, makeUser, setupCtx, TEST_PASSWORD, unique } from '../harness/factories.ts';
+import { readFileSync } from 'node:fs';
+import { ensureWebBuild } from '../../server/http/web-build.ts';
+import { WEB_DIST } from '../../server/http/web.ts';
 
 type Access = 'public' | 'signed-in' | Role[];
 interface Call {
@@ -45,7 +48,16 @@ const newUserBody = (jurisdiction = 'PK7') => ({
  * Every route of the app and who may call it. A route the app has and this table lacks fails the last test,
  * so the table grows with every route.
  */
+/** One file the built web app loads, named by content hash. */
+const builtAsset = () => /\/assets\/[\w.-]+\.js/.exec(readFileSync(`${WEB_DIST}index.html`, 'utf8'))![0];
+
 const table: RouteCase[] = [
+  // The web app (server/http/web.ts): its pages and files are public; the data behind them needs sign-in.
+  ...['/', '/login', '/alerts', '/alerts/:id', '/rules'].map(
+    (path): RouteCase => ({ method: 'GET', path, access: 'public', call: () => ({ path: path.replace(':id', crypto.randomUUID()) }) }),
+  ),
+  { method: 'GET', path: '/fonts/:file', access: 'public', call: () => ({ path: '/fonts/DejaVuSans.ttf' }) },
+  { method: 'GET', path: '/assets/:file', access: 'public', call: () => ({ path: builtAsset() }) },
   { method: 'GET', path: '/healthz', access: 'public', call: () => ({ path: '/healthz' }) },
   { method: 'GET', path: '/readyz', access: 'public', call: () => ({ path: '/readyz' }) },
   { method: 'GET', path: '/metrics', access: 'public', call: () => ({ path: '/metrics' }) },
@@ -214,6 +226,7 @@ describe.each(drivers)('who may call which route, on %s', (driver) => {
   beforeAll(async () => {
     db = await createTestDatabase(driver);
     app = testApp(db);
+    await ensureWebBuild({ quiet: true });
     await ensureDefaultAreas(db.db, new Date());
     for (const role of ROLES) headers[role] = (await bearer(db.db, role, 'PK7')).authorization;
   });
