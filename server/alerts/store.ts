@@ -96,32 +96,13 @@ async function storeBody(db: Db, body: Uint8Array, contentType: string | undefin
   return existing!.id;
 }
 
-/** Resolves geocodes (P-codes or area names), area descriptions and geometry to gazetteer codes. */
-async function resolveArea(catalog: AreaCatalog, alert: NormalizedAlert) {
-  const codes = new Set<string>();
-  const unresolved: { valueName: string; value: string }[] = [];
-  for (const g of alert.area.geocodes) {
-    const byCode = /^PK\d*$/i.test(g.value.trim()) ? catalog.code(g.value) : undefined;
-    const byName = byCode ? [] : catalog.named(g.value);
-    if (byCode) codes.add(byCode.code);
-    else if (byName.length === 1) codes.add(byName[0]!.code);
-    else unresolved.push(g);
-  }
-  for (const d of alert.area.descriptions) {
-    const named = catalog.named(d);
-    if (named.length === 1) codes.add(named[0]!.code);
-  }
-  if (alert.area.geometry && catalog.size > 0) for (const c of await catalog.touching(alert.area.geometry)) codes.add(c);
-  return { codes: [...codes].sort(), unresolved };
-}
-
 function contentHashOf(alert: NormalizedAlert): string {
   return createHash('sha256').update(canonicalJson(alert)).digest('hex');
 }
 
 async function storeAlert(deps: IngestDeps, catalog: AreaCatalog, bodyId: string, alert: NormalizedAlert, warnings: string[]): Promise<IngestItem> {
   const contentHash = contentHashOf(alert);
-  const { codes, unresolved } = await resolveArea(catalog, alert);
+  const { codes, unresolved } = await catalog.resolve(alert.area);
   const changes: { id: string; chainId: string; change: 'created' | 'updated' | 'superseded' | 'cancelled' | 'ended' | 'expired' }[] = [];
 
   const item = await deps.database.db.transaction(async (tx) => {

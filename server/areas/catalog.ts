@@ -55,6 +55,29 @@ export class AreaCatalog {
     return this.byKey.get(normaliseAreaName(name)) ?? [];
   }
 
+  /**
+   * The gazetteer codes an alert's area resolves to: geocodes that are P-codes or area names, area
+   * descriptions that name one area, and the districts its geometry touches. Geocodes that resolve to
+   * nothing (or to several areas) are returned as unresolved.
+   */
+  async resolve(area: { geocodes: { valueName: string; value: string }[]; descriptions: string[]; geometry: Geometry | null }) {
+    const codes = new Set<string>();
+    const unresolved: { valueName: string; value: string }[] = [];
+    for (const g of area.geocodes) {
+      const byCode = /^PK\d*$/i.test(g.value.trim()) ? this.code(g.value) : undefined;
+      const byName = byCode ? [] : this.named(g.value);
+      if (byCode) codes.add(byCode.code);
+      else if (byName.length === 1) codes.add(byName[0]!.code);
+      else unresolved.push(g);
+    }
+    for (const d of area.descriptions) {
+      const named = this.named(d);
+      if (named.length === 1) codes.add(named[0]!.code);
+    }
+    if (area.geometry && this.size > 0) for (const c of await this.touching(area.geometry)) codes.add(c);
+    return { codes: [...codes].sort(), unresolved };
+  }
+
   /** Districts (or provinces where no districts are loaded) that a geometry touches. */
   async touching(geometry: Geometry): Promise<string[]> {
     const box = turfBbox(geometry);

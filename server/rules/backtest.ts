@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Geometry } from 'geojson';
 import { evaluate, pkrText, type AlertSubject, type Decision, type Rule, type Stage } from '../../triggers/index.ts';
 import { initialState } from '../alerts/lifecycle.ts';
-import { parseAlerts, type NormalizedAlert } from '../alerts/parse/index.ts';
+import { parseAlerts } from '../alerts/parse/index.ts';
 import type { AreaCatalog } from '../areas/catalog.ts';
 import type { RegistryIndex } from '../registry/registry-index.ts';
 import { caseload, type Caseload } from './caseload.ts';
@@ -42,24 +42,6 @@ export function withoutValidityWindow(rule: Rule): Rule {
   return { ...rest, valid_from: '1900-01-01' };
 }
 
-async function resolveCodes(catalog: AreaCatalog | undefined, alert: NormalizedAlert): Promise<string[]> {
-  if (!catalog || catalog.size === 0) return [];
-  const codes = new Set<string>();
-  for (const g of alert.area.geocodes) {
-    const byCode = /^PK\d*$/i.test(g.value.trim()) ? catalog.code(g.value) : undefined;
-    const byName = byCode ? [] : catalog.named(g.value);
-    if (byCode) codes.add(byCode.code);
-    else if (byName.length === 1) codes.add(byName[0]!.code);
-  }
-  for (const d of alert.area.descriptions) {
-    const named = catalog.named(d);
-    if (named.length === 1) codes.add(named[0]!.code);
-  }
-  const polygon = areaGeometry(alert.area.geometry);
-  if (polygon) for (const c of await catalog.touching(polygon)) codes.add(c);
-  return [...codes].sort();
-}
-
 const contentTypeOf = (file: string) => (/\.(xml|cap|atom|rss)$/i.test(file) ? 'application/xml' : /\.(geo)?json$/i.test(file) ? 'application/json' : undefined);
 
 /** Replays every message of every file in `dir` against the rule. Pure reading: nothing is stored. */
@@ -92,7 +74,7 @@ export async function backtest(rule: Rule, dir: string, options: BacktestOptions
         certainty: a.certainty,
         urgency: a.urgency,
         metrics: a.metrics,
-        areaCodes: options.assumeArea ?? (await resolveCodes(options.catalog, a)),
+        areaCodes: options.assumeArea ?? (options.catalog ? (await options.catalog.resolve(a.area)).codes : []),
         active: initialState(a, sent).state === 'active',
         sent: a.sent,
         ...(a.expires ? { expires: a.expires } : {}),
