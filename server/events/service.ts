@@ -1,4 +1,5 @@
 import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { commonJurisdiction } from '../access/jurisdiction.ts';
 import { actorOf, inScope, type Principal } from '../access/principal.ts';
 import { AreaCatalog } from '../areas/catalog.ts';
 import { recordAudit } from '../audit/service.ts';
@@ -9,7 +10,6 @@ import { alerts, events } from '../db/schema/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { Hazard } from '../../triggers/subject.ts';
 import {
-  commonJurisdiction,
   explainUnresolved,
   resolveNotification,
   type AreaLevelName,

@@ -1,13 +1,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Geometry } from 'geojson';
-import { evaluate, pkrText, type AlertSubject, type Decision, type Rule, type Stage } from '../../triggers/index.ts';
+import { evaluate, pkrText, type Decision, type Rule, type Stage } from '../../triggers/index.ts';
 import { initialState } from '../alerts/lifecycle.ts';
 import { parseAlerts } from '../alerts/parse/index.ts';
 import type { AreaCatalog } from '../areas/catalog.ts';
 import type { RegistryIndex } from '../registry/registry-index.ts';
 import { caseload, type Caseload } from './caseload.ts';
-import { areaGeometry } from './subjects.ts';
+import { areaGeometry, toAlertSubject } from './subjects.ts';
 
 export interface BacktestRow {
   file: string;
@@ -64,21 +64,13 @@ export async function backtest(rule: Rule, dir: string, options: BacktestOptions
       }
       const a = m.alert;
       const sent = new Date(a.sent);
-      const subject: AlertSubject = {
-        kind: 'alert',
+      const subject = toAlertSubject(a, {
         id: a.identifier,
-        hazard: a.hazard,
-        status: a.status,
-        msgType: a.msgType,
-        severity: a.severity,
-        certainty: a.certainty,
-        urgency: a.urgency,
-        metrics: a.metrics,
         areaCodes: options.assumeArea ?? (options.catalog ? (await options.catalog.resolve(a.area)).codes : []),
         active: initialState(a, sent).state === 'active',
         sent: a.sent,
         ...(a.expires ? { expires: a.expires } : {}),
-      };
+      });
       const decision = evaluate(replayed, subject, sent);
       const geometry: Geometry | null = options.assumeArea ? null : areaGeometry(a.area.geometry);
       const acts = decision.stage === 'readiness' || decision.stage === 'activation';

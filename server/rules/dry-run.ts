@@ -1,14 +1,14 @@
 import type { Geometry } from 'geojson';
 import { z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
-import { CERTAINTIES, evaluate, HAZARDS, SEVERITIES, URGENCIES, type AlertSubject, type EventSubject, type Subject } from '../../triggers/index.ts';
+import { CERTAINTIES, evaluate, HAZARDS, SEVERITIES, URGENCIES, type EventSubject, type Subject } from '../../triggers/index.ts';
 import type { Db } from '../db/client.ts';
 import { alerts, events } from '../db/schema/index.ts';
 import { NotFoundError } from '../errors.ts';
 import type { RegistryCache } from '../registry/registry-index.ts';
 import { caseload } from './caseload.ts';
 import { ruleInForce } from './service.ts';
-import { alertSubject, areaGeometry, eventSubject } from './subjects.ts';
+import { alertSubject, areaGeometry, eventSubject, toAlertSubject } from './subjects.ts';
 
 const pcode = z.string().regex(/^PK\d*$/i, 'an area code is a P-code such as PK7 or PK701').transform((s) => s.toUpperCase());
 const polygon = z.custom<Geometry>(
@@ -62,21 +62,13 @@ async function subjectOf(db: Db, body: DryRunBody, now: Date): Promise<{ subject
   }
   if ('alert' in body) {
     const a = body.alert;
-    const subject: AlertSubject = {
-      kind: 'alert',
+    const subject = toAlertSubject(a, {
       id: 'inline',
-      hazard: a.hazard,
-      status: a.status,
-      msgType: a.msgType,
-      severity: a.severity,
-      certainty: a.certainty,
-      urgency: a.urgency,
-      metrics: a.metrics,
       areaCodes: a.areaCodes,
       active: a.msgType !== 'Cancel',
       sent: a.sent ? new Date(a.sent).toISOString() : now.toISOString(),
       ...(a.expires ? { expires: new Date(a.expires).toISOString() } : {}),
-    };
+    });
     return { subject, geometry: a.geometry ?? null };
   }
   const e = body.event;

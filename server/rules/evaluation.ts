@@ -7,7 +7,8 @@ import type { Database, Db } from '../db/client.ts';
 import { activations, alerts, evaluations, events } from '../db/schema/index.ts';
 import { onActivationStopped, type ActivationRow } from './hooks.ts';
 import { rulesInForce, type RuleInForce } from './service.ts';
-import { alertSubject, eventSubject, jurisdictionOf, STOPPING_STATES } from './subjects.ts';
+import { commonJurisdiction } from '../access/jurisdiction.ts';
+import { alertSubject, eventSubject, STOPPING_STATES } from './subjects.ts';
 
 /** The actor automatic decisions are recorded under in the audit trail. */
 export const TRIGGER_ACTOR = 'system:triggers';
@@ -130,7 +131,7 @@ async function decide(tx: Db, inForce: RuleInForce[], subject: Subject, { cause,
         actor: TRIGGER_ACTOR,
         action: 'rule.activated',
         subject: `activation:${created.id}`,
-        jurisdiction: jurisdictionOf(decision.areaCodes),
+        jurisdiction: commonJurisdiction(decision.areaCodes),
         summary: activationSummary(created, rule, decision),
         at: now,
       });
@@ -173,7 +174,7 @@ async function stopActivations(tx: Db, kind: Subject['kind'], subjectIds: string
     .returning();
   for (const a of stopped) {
     const [made] = await tx.select({ decision: evaluations.decision }).from(evaluations).where(eq(evaluations.id, a.evaluationId));
-    const jurisdiction = jurisdictionOf((made?.decision as Decision | undefined)?.areaCodes ?? []);
+    const jurisdiction = commonJurisdiction((made?.decision as Decision | undefined)?.areaCodes ?? []);
     await recordAudit(tx, {
       actor: TRIGGER_ACTOR,
       action: 'rule.activation_stopped',

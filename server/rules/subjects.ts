@@ -21,26 +21,41 @@ type EventRow = typeof events.$inferSelect;
 /** Alert states after which an activation must not carry on: the hazard was called off. */
 export const STOPPING_STATES = new Set(['cancelled', 'ended']);
 
+/** The fields an alert brings to a decision, whether stored, parsed from a file or written inline. */
+type AlertFields = Pick<AlertSubject, 'hazard' | 'status' | 'msgType' | 'severity' | 'certainty' | 'urgency' | 'metrics'>;
+
+/** An alert as the trigger core sees it: its own fields, plus where it stands and whether it is in force. */
+export function toAlertSubject(a: AlertFields, at: Pick<AlertSubject, 'id' | 'areaCodes' | 'active' | 'sent' | 'expires'>): AlertSubject {
+  const { hazard, status, msgType, severity, certainty, urgency, metrics } = a;
+  return {
+    kind: 'alert',
+    id: at.id,
+    hazard,
+    status,
+    msgType,
+    severity,
+    certainty,
+    urgency,
+    metrics,
+    areaCodes: at.areaCodes,
+    active: at.active,
+    sent: at.sent,
+    ...(at.expires ? { expires: at.expires } : {}),
+  };
+}
+
 /**
  * A stored alert as the trigger core sees it. In force means state active and not past `expires` at `now`
  * (the expiry job may not have run yet); superseded, cancelled, ended and expired alerts are not in force.
  */
 export function alertSubject(row: AlertRow, now: Date): AlertSubject {
-  return {
-    kind: 'alert',
+  return toAlertSubject(row as unknown as AlertFields, {
     id: row.id,
-    hazard: row.hazard as Hazard,
-    status: row.status as AlertSubject['status'],
-    msgType: row.msgType as AlertSubject['msgType'],
-    severity: row.severity as Severity,
-    certainty: row.certainty as Certainty,
-    urgency: row.urgency as Urgency,
-    metrics: row.metrics as HazardMetrics,
     areaCodes: row.areaCodes,
     active: row.state === 'active' && (!row.expires || row.expires > now),
     sent: row.sent.toISOString(),
     ...(row.expires ? { expires: row.expires.toISOString() } : {}),
-  };
+  });
 }
 
 /** Only polygons select households; an epicentre point does not. */
@@ -83,16 +98,4 @@ export async function eventSubject(db: Db, row: EventRow): Promise<EventSubject>
     ...(row.declaredAt ? { declaredAt: row.declaredAt.toISOString() } : {}),
     ...strongestOf(attached),
   };
-}
-
-/**
- * The jurisdiction an entry about these areas belongs to: their longest common P-code prefix, cut back to
- * a whole level (PK, PK7, PK701, PK70101), so a province's auditors see decisions about their province.
- */
-export function jurisdictionOf(codes: string[]): string {
-  if (codes.length === 0) return 'PK';
-  let prefix = codes[0]!;
-  for (const c of codes) while (!c.startsWith(prefix)) prefix = prefix.slice(0, -1);
-  const level = [9, 7, 5, 3, 2].find((n) => n <= prefix.length) ?? 2;
-  return prefix.length >= 2 ? prefix.slice(0, level) : 'PK';
 }

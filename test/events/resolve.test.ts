@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { readBoundaries } from '../../geodata/boundaries.ts';
 import { deriveTehsilCodes } from '../../geodata/tehsil-codes.ts';
 import { readNotificationFile } from '../../server/events/notification-file.ts';
-import { commonJurisdiction, explainUnresolved, resolveNotification, type GazetteerArea, type UnresolvedLine } from '../../server/events/resolve.ts';
+import { commonJurisdiction } from '../../server/access/jurisdiction.ts';
+import { explainUnresolved, resolveNotification, type GazetteerArea, type UnresolvedLine } from '../../server/events/resolve.ts';
 import { fixtureJson } from '../harness/fixtures.ts';
 
 /** The real gazetteer of the shared fixtures, provinces to tehsils, as plain data. */
