@@ -44,29 +44,16 @@ export async function ingestBody(deps: IngestDeps, body: Uint8Array, contentType
   // AlertParseError is a ValidationError: the error mapper answers 400 with its message.
   const outcome = parseAlerts(body, contentType);
   // Each message is checked before anything is written, so a refused message leaves nothing behind.
-  const checked: (MessageResult & { ok: true } | IngestItem)[] = outcome.messages.map((m) => {
-    if (!m.ok) return { result: 'rejected', identifier: m.identifier, reason: m.reason, warnings: [] };
-    const geometry = m.alert.area.geometry;
-    if (m.alert.source === 'cap' && geometry && swappedIntoPakistan(geometry)) {
-      return {
-        result: 'rejected',
-        sender: m.alert.sender,
-        identifier: m.alert.identifier,
-        reason: "the polygon seems to be given as lon,lat instead of CAP's lat,lon: as given it lies outside Pakistan, swapped it falls inside; send each point as latitude,longitude",
-        warnings: m.warnings,
-      };
-    }
-    return m;
-  });
-  if (!checked.some((m) => 'ok' in m)) return { format: outcome.format, items: checked as IngestItem[] };
+  const messages = outcome.messages.map(plausible);
+  if (messages.every(isRejected)) return { format: outcome.format, items: messages.map(rejected) };
 
   const db = deps.database.db;
   const bodyId = await storeBody(db, body, contentType, deps);
   const catalog = await AreaCatalog.load(db);
   const items: IngestItem[] = [];
-  for (const message of checked) {
-    if (!('ok' in message)) {
-      items.push(message);
+  for (const message of messages) {
+    if (!message.ok) {
+      items.push(rejected(message));
       continue;
     }
     try {
@@ -82,6 +69,20 @@ export async function ingestBody(deps: IngestDeps, body: Uint8Array, contentType
     }
   }
   return { format: outcome.format, items };
+}
+
+type Rejected = Extract<MessageResult, { ok: false }>;
+const isRejected = (m: MessageResult): m is Rejected => !m.ok;
+const rejected = (m: Rejected): IngestItem => ({ result: 'rejected', identifier: m.identifier, reason: m.reason, warnings: [] });
+
+/** A message the parser accepted but that cannot be meant as sent: a CAP polygon over Pakistan written lon,lat. */
+function plausible(m: MessageResult): MessageResult {
+  if (!m.ok || m.alert.source !== 'cap' || !m.alert.area.geometry || !swappedIntoPakistan(m.alert.area.geometry)) return m;
+  return {
+    ok: false,
+    identifier: m.alert.identifier,
+    reason: "the polygon seems to be given as lon,lat instead of CAP's lat,lon: as given it lies outside Pakistan, swapped it falls inside; send each point as latitude,longitude",
+  };
 }
 
 async function storeBody(db: Db, body: Uint8Array, contentType: string | undefined, deps: IngestDeps): Promise<string> {
