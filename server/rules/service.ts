@@ -14,17 +14,19 @@ export interface RuleInForce {
 }
 
 /** Every rule's current version (the file content loaded last), by rule id. */
-export async function rulesInForce(db: Db): Promise<RuleInForce[]> {
+/** The current version of every rule, or of one rule when `id` is given. */
+export async function rulesInForce(db: Db, id?: string): Promise<RuleInForce[]> {
   const rows = await db
     .select({ versionId: ruleVersions.id, parsed: ruleVersions.parsed, versionLabel: ruleVersions.versionLabel, contentHash: ruleVersions.contentHash, loadedAt: ruleVersions.loadedAt })
     .from(rules)
     .innerJoin(ruleVersions, eq(ruleVersions.id, rules.currentVersionId))
+    .where(id === undefined ? undefined : eq(rules.id, id))
     .orderBy(asc(rules.id));
   return rows.map((r) => ({ versionId: r.versionId, rule: r.parsed as Rule, versionLabel: r.versionLabel, contentHash: r.contentHash, loadedAt: r.loadedAt }));
 }
 
 export async function ruleInForce(db: Db, id: string): Promise<RuleInForce> {
-  const found = (await rulesInForce(db)).find((r) => r.rule.id === id);
+  const [found] = await rulesInForce(db, id);
   if (!found) throw new NotFoundError(`No rule ${id} is loaded.`);
   return found;
 }
