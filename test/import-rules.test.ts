@@ -36,6 +36,21 @@ describe('import rules of the design', () => {
     });
   }
 
+  it('web/ takes only types from server/ (erased at build time, so no server code reaches the browser)', () => {
+    const offences: string[] = [];
+    const valueImport = /^\s*(?:import|export)\s+(?!type\b)[^'"]*?from\s*['"]([^'"]+)['"]/gm;
+    for (const file of sourceFiles('web').filter((f) => !f.includes('/dist/'))) {
+      const text = readFileSync(path.join(root, file), 'utf8');
+      for (const m of text.matchAll(valueImport)) {
+        const resolved = path.relative(root, path.resolve(root, path.dirname(file), m[1]!));
+        if (m[1]!.startsWith('.') && /^server(\/|$)/.test(resolved)) offences.push(`${file} imports code from ${m[1]}`);
+      }
+    }
+    expect(offences).toEqual([]);
+    // The check sees the type imports the client does have, so it cannot pass for want of reading them.
+    expect(readFileSync(path.join(root, 'web/src/api.ts'), 'utf8')).toMatch(/import type .* from '\.\.\/\.\.\/server\//);
+  });
+
   it('reads the imports this test relies on', () => {
     // The scanner itself must see relative and package imports, or the rules above would pass vacuously.
     const specs = importsOf('test/import-rules.test.ts');

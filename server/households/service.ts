@@ -1,5 +1,5 @@
 import { and, asc, between, eq, or, sql, type SQL } from 'drizzle-orm';
-import { canSeeIdentity, type Principal } from '../access/principal.ts';
+import { canSeeIdentity } from '../access/principal.ts';
 import { maskCnic } from '../access/personal-data.ts';
 import { actorOf } from '../access/principal.ts';
 import { recordAuditAlone } from '../audit/service.ts';
@@ -76,4 +76,3 @@ export async function listHouseholds(ctx: Ctx, query: HouseholdQuery) {
   };
 }
 
-export type { Principal };

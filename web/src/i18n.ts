@@ -123,7 +123,6 @@ const en = {
   // rules
   rulesTitle: 'Pre-agreed rules in force',
   noRules: 'No rules in force.',
-  rulesUnavailable: 'The rules service is not available yet.',
   programme: 'Programme',
   purpose: 'Purpose',
   hazards: 'Hazards',
@@ -283,7 +282,6 @@ const ur: Record<MessageKey, string> = {
   exerciseBadge: 'EXERCISE',
   rulesTitle: 'نافذ پیشگی طے شدہ قواعد',
   noRules: 'کوئی قاعدہ نافذ نہیں۔',
-  rulesUnavailable: 'قواعد کی سروس ابھی دستیاب نہیں۔',
   programme: 'پروگرام',
   purpose: 'مقصد',
   hazards: 'خطرات',

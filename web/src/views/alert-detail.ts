@@ -1,10 +1,10 @@
-import { alertEvaluations, exposureOf, getAlert, type Alert, type Evaluation, type Exposure } from '../api.ts';
+import { alertEvaluations, exposureOf, getAlert, type AlertDetail, type Evaluation, type Exposure } from '../api.ts';
 import { h } from '../dom.ts';
 import { num, percent } from '../format.ts';
 import { t, tMaybe } from '../i18n.ts';
 import { dl, errorBox, headlineOf, severityBadge, statusBadge, timeEl, type ViewContext } from './common.ts';
 
-function infos(alert: Alert): HTMLElement {
+function infos(alert: AlertDetail): HTMLElement {
   return h(
     'section',
     { 'aria-labelledby': 'infos-h' },
@@ -23,7 +23,7 @@ function infos(alert: Alert): HTMLElement {
   );
 }
 
-function chain(alert: Alert): HTMLElement {
+function chain(alert: AlertDetail): HTMLElement {
   return h(
     'section',
     {},
@@ -106,7 +106,7 @@ function exposure(exp: Exposure | undefined, names: Map<string, string>): HTMLEl
 export async function alertDetailView(panel: HTMLElement, ctx: ViewContext, id: string): Promise<void> {
   const status = h('p', { role: 'status' }, t('loading'));
   panel.append(h('p', {}, h('a', { href: '/alerts', 'data-link': true }, `← ${t('backToAlerts')}`)), status);
-  let alert: Alert;
+  let alert: AlertDetail;
   try {
     alert = await getAlert(id);
   } catch (err) {
