@@ -8,6 +8,8 @@ export interface AreaRecord {
   parentCode: string | null;
   geometry: Polygon | MultiPolygon;
   source: string;
+  /** People living there, when the file says (it shapes synthetic registries). */
+  population?: number | null;
 }
 
 /** A field name, or a function for values a file does not hold directly (a derived tehsil code). */
@@ -17,6 +19,7 @@ export interface BoundaryFields {
   codeField: FieldReader;
   nameField: FieldReader;
   parentField?: FieldReader;
+  populationField?: FieldReader;
   /** 0 country, 1 province, 2 district, 3 tehsil. */
   level: number;
   /** Provenance written on every record, e.g. "OCHA COD-AB PAK 2022". */
@@ -80,7 +83,16 @@ export function readBoundaries(collection: unknown, fields: BoundaryFields): { a
       ? { type: 'Polygon', coordinates: fixed[0]! }
       : { type: 'MultiPolygon', coordinates: fixed }) as Polygon | MultiPolygon;
     const parent = fields.parentField ? text(read(fields.parentField, props, index)) : undefined;
-    areas.push({ code, name, level: fields.level, parentCode: parent ?? null, geometry: rewind(geometry) as Polygon | MultiPolygon, source: fields.source });
+    const population = fields.populationField ? Number(read(fields.populationField, props, index)) : NaN;
+    areas.push({
+      code,
+      name,
+      level: fields.level,
+      parentCode: parent ?? null,
+      geometry: rewind(geometry) as Polygon | MultiPolygon,
+      source: fields.source,
+      ...(Number.isFinite(population) ? { population } : {}),
+    });
   });
   if (problems.length > 0) throw new BoundaryInputError(problems);
   return { areas, repairs };

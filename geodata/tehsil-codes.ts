@@ -1,3 +1,4 @@
+import { readBoundaries, type AreaRecord } from './boundaries.ts';
 import { normaliseAreaName } from './area-names.ts';
 
 export interface DerivedTehsilCode {
@@ -49,4 +50,28 @@ export function deriveTehsilCodes(
   }
   codes.sort((a, b) => a.index - b.index);
   return { codes, warnings };
+}
+
+/**
+ * Reads a tehsil layer that has no tehsil P-codes of its own: codes are derived as above, the parent is
+ * the district, features without a district code are left out (listed in `warnings`).
+ */
+export function readTehsilsWithDerivedCodes(
+  collection: { features: readonly { properties?: Record<string, unknown> | null }[] },
+  fields: { nameField?: string; districtField?: string; populationField?: string; source: string },
+): { areas: AreaRecord[]; repairs: string[]; warnings: string[]; derived: number } {
+  const { codes, warnings } = deriveTehsilCodes(collection.features, fields);
+  const kept = codes.map((c) => c.index);
+  const { areas, repairs } = readBoundaries(
+    { type: 'FeatureCollection', features: kept.map((i) => collection.features[i]) },
+    {
+      codeField: (_p, i) => codes[i]!.code,
+      nameField: fields.nameField ?? 'shapeName',
+      parentField: (_p, i) => codes[i]!.districtCode,
+      ...(fields.populationField ? { populationField: fields.populationField } : {}),
+      level: 3,
+      source: fields.source,
+    },
+  );
+  return { areas, repairs, warnings, derived: codes.length };
 }

@@ -29,7 +29,7 @@ const geometryHash = (g: unknown) => createHash('sha256').update(canonicalJson(g
  */
 export async function importAreas(
   db: Db,
-  records: (AreaRecord & { population?: number | null })[],
+  records: AreaRecord[],
   options: { validFrom: string; actor: string; now: Date; requestId?: string },
 ): Promise<ImportSummary> {
   const summary: ImportSummary = { created: 0, newVersions: 0, unchanged: 0, codes: [] };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { BoundaryInputError, readBoundaries, type FieldReader } from '../../geodata/boundaries.ts';
-import { deriveTehsilCodes } from '../../geodata/tehsil-codes.ts';
+import { BoundaryInputError, readBoundaries, type AreaRecord } from '../../geodata/boundaries.ts';
+import { readTehsilsWithDerivedCodes } from '../../geodata/tehsil-codes.ts';
 import { importAreas } from '../areas/service.ts';
 import { cliPrincipal, withDatabase } from './context.ts';
 import { CliError } from './errors.ts';
@@ -40,47 +40,46 @@ export function registerAreaCommands(program: Command): void {
       } catch (err) {
         throw new CliError(`${file}: not readable GeoJSON (${err instanceof Error ? err.message : String(err)})`);
       }
-      const features = collection.features ?? [];
-      let codeField: FieldReader = o.codeField;
-      let parentField: FieldReader | undefined = o.parentField;
-      const notes: string[] = [];
-      if (o.deriveTehsilCodes) {
-        const derived = deriveTehsilCodes(features, { nameField: o.nameField, districtField: o.parentField ?? 'adm2_pcode' });
-        const byIndex = new Map(derived.codes.map((c) => [c.index, c]));
-        notes.push(
-          `Tehsil codes derived by Madad (district P-code + 2 digits, by name within the district): ${derived.codes.length} tehsils coded; they are not OCHA codes.`,
-          ...derived.warnings.map((w) => `warning: ${w}`),
-        );
-        // Features without a district code are skipped (with the warning above); the rest keep their codes.
-        const kept = features.map((_f, i) => i).filter((i) => byIndex.has(i));
-        collection = { ...collection, features: kept.map((i) => features[i]!) };
-        codeField = (_p, i) => byIndex.get(kept[i]!)?.code;
-        parentField = (_p, i) => byIndex.get(kept[i]!)?.districtCode;
-      }
-      parentField ??= (p) => {
-        const code = String(typeof codeField === 'string' ? (p[codeField] ?? '') : '');
-        return level <= 1 ? 'PK' : code.slice(0, level === 2 ? 3 : code.length - 2) || null;
+      if (o.deriveTehsilCodes && level !== 3) throw new CliError('--derive-tehsil-codes goes with --level 3');
+      const source = o.source ?? file.split('/').pop()!;
+      // Without --parent-field the parent is the code without its last level (PK703 → PK7, PK70301 → PK703).
+      const parentOf = (p: Record<string, unknown>) => {
+        if (level <= 1) return 'PK';
+        const code = String(p[o.codeField] ?? '');
+        return code.slice(0, level === 2 ? 3 : code.length - 2) || null;
       };
-      let result;
+      const notes: string[] = [];
+      let result: { areas: AreaRecord[]; repairs: string[] };
       try {
-        result = readBoundaries(collection, { codeField, nameField: o.nameField, parentField, level, source: o.source ?? file.split('/').pop()! });
+        if (o.deriveTehsilCodes) {
+          const tehsils = readTehsilsWithDerivedCodes(
+            { features: collection.features ?? [] },
+            { nameField: o.nameField, districtField: o.parentField ?? 'adm2_pcode', ...(o.populationField ? { populationField: o.populationField } : {}), source },
+          );
+          notes.push(
+            `Tehsil codes derived by Madad (district P-code + 2 digits, by name within the district): ${tehsils.derived} tehsils coded; they are not OCHA codes.`,
+            ...tehsils.warnings.map((w) => `warning: ${w}`),
+          );
+          result = tehsils;
+        } else {
+          result = readBoundaries(collection, {
+            codeField: o.codeField,
+            nameField: o.nameField,
+            parentField: o.parentField ?? parentOf,
+            ...(o.populationField ? { populationField: o.populationField } : {}),
+            level,
+            source,
+          });
+        }
       } catch (err) {
         if (err instanceof BoundaryInputError) throw new CliError(`${file}: ${err.message}`);
         throw err;
-      }
-      const populations = new Map<string, number>();
-      if (o.populationField) {
-        const kept = (collection.features ?? []) as { properties?: Record<string, unknown> | null }[];
-        result.areas.forEach((a, i) => {
-          const v = Number(kept[i]?.properties?.[o.populationField!]);
-          if (Number.isFinite(v)) populations.set(a.code, v);
-        });
       }
       return withDatabase(async (database) => {
         const now = new Date();
         const summary = await importAreas(
           database.db,
-          result.areas.map((a) => ({ ...a, population: populations.get(a.code) ?? null })),
+          result.areas,
           { validFrom: o.validFrom ?? now.toISOString().slice(0, 10), actor: `cli:${cliPrincipal().name}`, now },
         );
         for (const n of notes) process.stdout.write(`${n}\n`);

@@ -10,7 +10,7 @@ import type { Feature, MultiPolygon, Polygon } from 'geojson';
 import postgres from 'postgres';
 import { readBoundaries } from '../../geodata/boundaries.ts';
 import { PreparedPolygon } from '../../geodata/prepared-polygon.ts';
-import { deriveTehsilCodes } from '../../geodata/tehsil-codes.ts';
+import { readTehsilsWithDerivedCodes } from '../../geodata/tehsil-codes.ts';
 import { importAreas } from '../../server/areas/service.ts';
 import { synthAreas, synthCsv } from '../../server/cli/synth.ts';
 import { openDatabase } from '../../server/db/client.ts';
@@ -45,16 +45,14 @@ try {
   await database.migrate();
   // Gazetteer: districts and tehsils (with 2023 population, which shapes the synthetic registry).
   const districts = readBoundaries(read('pakistan/pak_adm2_districts_cod_pcodes_simplified.geojson'), { codeField: 'pcode', nameField: 'name', parentField: (p) => String(p.pcode).slice(0, 3), level: 2, source: 'bench' }).areas;
-  const tehsilFc = read<{ features: { properties: Record<string, unknown> }[] }>('pakistan/pak_adm3_tehsils_gbopen_geom_with_cod_pcodes.geojson');
-  const derived = deriveTehsilCodes(tehsilFc.features, { nameField: 'shapeName' });
-  const kept = derived.codes.map((c) => c.index);
-  const tehsils = readBoundaries(
-    { type: 'FeatureCollection', features: kept.map((i) => tehsilFc.features[i]) },
-    { codeField: (_p, i) => derived.codes[i]!.code, nameField: 'shapeName', parentField: (_p, i) => derived.codes[i]!.districtCode, level: 3, source: 'bench' },
-  ).areas;
+  const tehsils = readTehsilsWithDerivedCodes(read('pakistan/pak_adm3_tehsils_gbopen_geom_with_cod_pcodes.geojson'), {
+    nameField: 'shapeName',
+    populationField: 'pop_2023',
+    source: 'bench',
+  }).areas;
   const opts = { validFrom: '2022-01-01', actor: 'bench', now: new Date() };
   await importAreas(database.db, districts, opts);
-  await importAreas(database.db, tehsils.map((t, i) => ({ ...t, population: Number(tehsilFc.features[kept[i]!]!.properties.pop_2023) || null })), opts);
+  await importAreas(database.db, tehsils, opts);
 
   const [report, importMs] = await time(async () => importRegistry(database, synthCsv({ households: HOUSEHOLDS, seed: SEED, areas: await synthAreas(database.db) })));
   rows.push(['import (synth → checks → H3 + area codes → COPY → merge)', `${HOUSEHOLDS.toLocaleString('en')} households`, `${ms(importMs)} (${Math.round(report.imported / (importMs / 1000)).toLocaleString('en')} rows/s)`]);

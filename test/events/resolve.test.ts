@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { readBoundaries } from '../../geodata/boundaries.ts';
-import { deriveTehsilCodes } from '../../geodata/tehsil-codes.ts';
 import { readNotificationFile } from '../../server/events/notification-file.ts';
 import { commonJurisdiction } from '../../server/access/jurisdiction.ts';
 import { explainUnresolved, resolveNotification, type GazetteerArea, type UnresolvedLine } from '../../server/events/resolve.ts';
 import { fixtureJson } from '../harness/fixtures.ts';
+import { readTestTehsils } from '../harness/gazetteer.ts';
 
 /** The real gazetteer of the shared fixtures, provinces to tehsils, as plain data. */
 function realGazetteer(): GazetteerArea[] {
@@ -22,14 +22,7 @@ function realGazetteer(): GazetteerArea[] {
     level: 2,
     source: 'test',
   }).areas;
-  const tehsilLayer = fixtureJson<{ features: unknown[] }>('pakistan/pak_adm3_tehsils_gbopen_geom_with_cod_pcodes.geojson');
-  const { codes } = deriveTehsilCodes(tehsilLayer.features as never);
-  const byIndex = new Map(codes.map((c) => [c.index, c]));
-  const indexes = [...byIndex.keys()];
-  const tehsils = readBoundaries(
-    { type: 'FeatureCollection', features: tehsilLayer.features.filter((_, i) => byIndex.has(i)) },
-    { codeField: (_p, i) => byIndex.get(indexes[i]!)!.code, nameField: 'shapeName', parentField: 'adm2_pcode', level: 3, source: 'test' },
-  ).areas;
+  const tehsils = readTestTehsils().areas;
   return [...provinces, ...districts, ...tehsils].map(({ code, name, level, parentCode }) => ({ code, name, level, parentCode }));
 }
 

@@ -1,4 +1,5 @@
 import { readBoundaries } from '../../geodata/boundaries.ts';
+import { readTehsilsWithDerivedCodes } from '../../geodata/tehsil-codes.ts';
 import { importAreas } from '../../server/areas/service.ts';
 import type { Db } from '../../server/db/client.ts';
 import { fixtureJson } from './fixtures.ts';
@@ -29,4 +30,20 @@ export async function loadTestDistricts(db: Db, now = new Date('2026-01-01T00:00
   await importAreas(db, provinces, options);
   await importAreas(db, districts, options);
   return { provinces: provinces.length, districts: districts.length };
+}
+
+/** The fixture's tehsils (geoBoundaries geometry, 2023 population) with codes derived from their districts. */
+export function readTestTehsils() {
+  return readTehsilsWithDerivedCodes(fixtureJson('pakistan/pak_adm3_tehsils_gbopen_geom_with_cod_pcodes.geojson'), {
+    nameField: 'shapeName',
+    populationField: 'pop_2023',
+    source: 'geoBoundaries ADM3 with COD-AB district codes: test fixture',
+  });
+}
+
+/** Loads the fixture's 554 tehsils under the districts of loadTestDistricts. */
+export async function loadTestTehsils(db: Db, now = new Date('2026-01-01T00:00:00Z')): Promise<{ tehsils: number; warnings: string[] }> {
+  const { areas, warnings } = readTestTehsils();
+  await importAreas(db, areas, { validFrom: '2022-01-01', actor: 'test:gazetteer', now });
+  return { tehsils: areas.length, warnings };
 }

@@ -4,7 +4,6 @@ import type { MultiPolygon, Polygon } from 'geojson';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBoundaries } from '../../geodata/boundaries.ts';
-import { deriveTehsilCodes } from '../../geodata/tehsil-codes.ts';
 import { importAreas } from '../../server/areas/service.ts';
 import { synthAreas, synthCsv } from '../../server/cli/synth.ts';
 import { queryRows } from '../../server/db/client.ts';
@@ -14,22 +13,9 @@ import { testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
 import { bearer } from '../harness/factories.ts';
 import { fixtureJson } from '../harness/fixtures.ts';
-import { loadTestDistricts } from '../harness/gazetteer.ts';
+import { loadTestDistricts, loadTestTehsils } from '../harness/gazetteer.ts';
 
 const HOUSEHOLDS = 20_000;
-
-async function loadTehsils(db: TestDatabase) {
-  const collection = fixtureJson<{ features: { properties: Record<string, unknown> }[] }>('pakistan/pak_adm3_tehsils_gbopen_geom_with_cod_pcodes.geojson');
-  const derived = deriveTehsilCodes(collection.features, { nameField: 'shapeName' });
-  const kept = derived.codes.map((c) => c.index);
-  const byIndex = new Map(derived.codes.map((c) => [c.index, c]));
-  const { areas } = readBoundaries(
-    { type: 'FeatureCollection', features: kept.map((i) => collection.features[i]) },
-    { codeField: (_p, i) => byIndex.get(kept[i]!)!.code, nameField: 'shapeName', parentField: (_p, i) => byIndex.get(kept[i]!)!.districtCode, level: 3, source: 'test' },
-  );
-  await importAreas(db.db, areas.map((a, i) => ({ ...a, population: Number(collection.features[kept[i]!]!.properties.pop_2023) || null })), { validFrom: '2022-01-01', actor: 'test', now: new Date() });
-  return { areas, warnings: derived.warnings };
-}
 
 describe.each(drivers)('gazetteer and registry on %s', (driver) => {
   let db: TestDatabase;
@@ -40,7 +26,7 @@ describe.each(drivers)('gazetteer and registry on %s', (driver) => {
     db = await createTestDatabase(driver);
     app = testApp(db);
     await loadTestDistricts(db.db);
-    tehsilWarnings = (await loadTehsils(db)).warnings;
+    tehsilWarnings = (await loadTestTehsils(db.db)).warnings;
     const areas = await synthAreas(db.db);
     await importRegistry(db, synthCsv({ households: HOUSEHOLDS, seed: 42, areas }));
   });
