@@ -12,13 +12,10 @@ import { ingestBody, type IngestResult } from '../../server/alerts/store.ts';
 import { Bus } from '../../server/bus.ts';
 import { openDatabase, type Database } from '../../server/db/client.ts';
 import { loadTestDistricts } from '../harness/gazetteer.ts';
+import { numberArg } from './args.ts';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const ROUNDS = arg('rounds', 10);
-const SEED = arg('seed', 20220829);
+const ROUNDS = numberArg('rounds', 10);
+const SEED = numberArg('seed', 20220829);
 const fixtures = new URL('../../../shared/fixtures/', import.meta.url);
 
 interface Sample {

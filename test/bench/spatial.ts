@@ -16,13 +16,10 @@ import { synthAreas, synthCsv } from '../../server/cli/synth.ts';
 import { openDatabase } from '../../server/db/client.ts';
 import { importRegistry } from '../../server/registry/import.ts';
 import { RegistryIndex } from '../../server/registry/registry-index.ts';
+import { numberArg } from './args.ts';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const HOUSEHOLDS = arg('households', 1_000_000);
-const SEED = arg('seed', 20220825);
+const HOUSEHOLDS = numberArg('households', 1_000_000);
+const SEED = numberArg('seed', 20220825);
 const fixtures = new URL('../../../shared/fixtures/', import.meta.url);
 const read = <T>(p: string): T => JSON.parse(readFileSync(new URL(p, fixtures), 'utf8')) as T;
 
