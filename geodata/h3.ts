@@ -1,4 +1,4 @@
-import { getResolution, isValidCell, latLngToCell } from 'h3-js';
+import { isValidCell, latLngToCell } from 'h3-js';
 
 /**
  * Households are indexed at H3 resolution 8 (hexagons of ~0.74 km², edge ~0.53 km).
@@ -40,9 +40,4 @@ export function bigintToH3(value: bigint): string {
   const cell = value.toString(16);
   if (!isValidCell(cell)) throw new RangeError(`not a valid H3 cell id: ${value}`);
   return cell;
-}
-
-/** Resolution of a cell given as string or bigint. */
-export function cellResolution(cell: string | bigint): number {
-  return getResolution(typeof cell === 'bigint' ? bigintToH3(cell) : cell);
 }

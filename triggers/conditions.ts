@@ -140,5 +140,3 @@ export function checkActual(subject: Subject, depth = 0): Reason {
   return reason('status', subject.status, 'Actual', pass, pass ? 'status Actual' : `status ${subject.status} is not Actual`, depth);
 }
 
-/** Ordering helper shared with eligibility (coverage tiers by severity). */
-export const severityRank = (s: (typeof SEVERITIES)[number]) => SEVERITIES.indexOf(s);

@@ -10,9 +10,3 @@ export function maskCnic(cnic: string): string {
   if (digits.length !== 13) return '*****-*******-*';
   return `${digits.slice(0, 5)}-*****-${digits.slice(12)}`;
 }
-
-/** `35202-1234567-3` for display to roles that may see identity. */
-export function formatCnic(cnic: string): string {
-  const d = cnic.replace(/\D/g, '');
-  return d.length === 13 ? `${d.slice(0, 5)}-${d.slice(5, 12)}-${d.slice(12)}` : cnic;
-}
