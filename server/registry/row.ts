@@ -53,8 +53,19 @@ export interface RowProblem {
 const LAT = [23.5, 37.2];
 const LON = [60.8, 77.9];
 
+/** Where each registry column sits in a file's header (extra columns are ignored). */
+export type ColumnPositions = Readonly<Record<RegistryColumn, number>>;
+
+/** Reads a header: the position of every registry column, or the columns it lacks. */
+export function readHeader(header: readonly string[]): { ok: true; positions: ColumnPositions } | { ok: false; missing: RegistryColumn[] } {
+  const names = header.map((h) => h.trim().toLowerCase());
+  const missing = REGISTRY_COLUMNS.filter((c) => !names.includes(c));
+  if (missing.length) return { ok: false, missing };
+  return { ok: true, positions: Object.fromEntries(REGISTRY_COLUMNS.map((c) => [c, names.indexOf(c)])) as Record<RegistryColumn, number> };
+}
+
 function bool(value: string): boolean | undefined {
-  switch (value.trim().toLowerCase()) {
+  switch (value.toLowerCase()) {
     case '1':
     case 'true':
       return true;
@@ -67,63 +78,80 @@ function bool(value: string): boolean | undefined {
   }
 }
 
-/** Checks one CSV record; returns the household or every problem found in it. */
-export function checkRow(record: Record<string, string | undefined>, row: number): { ok: true; value: HouseholdRow } | { ok: false; problems: RowProblem[] } {
-  const problems: RowProblem[] = [];
-  const get = (c: RegistryColumn) => (record[c] ?? '').trim();
-  const bad = (column: RegistryColumn, reason: string) => problems.push({ row, column, reason });
+function field(fields: readonly (string | undefined)[], position: number): string {
+  return (fields[position] ?? '').trim();
+}
 
-  const source = get('source').toUpperCase();
-  if (!/^[A-Z][A-Z0-9_]{1,19}$/.test(source)) bad('source', 'expected a registry name such as NSER or PSER');
-  const householdId = get('household_id');
-  if (!householdId || householdId.length > 64) bad('household_id', 'expected a household id of 1-64 characters');
-  const cnic = get('cnic').replace(/-/g, '');
-  if (!/^\d{13}$/.test(cnic)) bad('cnic', 'expected 13 digits (dashes allowed: 35202-1234567-3)');
-  else if (/^(\d)\1{12}$/.test(cnic) || cnic[0] === '0') bad('cnic', 'not a possible CNIC');
-  const headName = get('head_name');
-  if (!headName || headName.length > 120) bad('head_name', 'expected a name of 1-120 characters');
-  let phone: string | null = get('phone').replace(/[\s-]/g, '') || null;
+function bad(problems: RowProblem[], row: number, column: RegistryColumn, reason: string): void {
+  problems.push({ row, column, reason });
+}
+
+const FLAGS = ['female_headed', 'has_disabled', 'has_elderly', 'children_under5'] as const;
+
+/**
+ * Checks one CSV record; returns the household or every problem found in it. On the import's hot path
+ * (millions of rows), so it reads fields by position and keeps to one pass over each.
+ */
+export function checkRow(fields: readonly (string | undefined)[], at: ColumnPositions, row: number): { ok: true; value: HouseholdRow } | { ok: false; problems: RowProblem[] } {
+  // No inner functions: the TypeScript loader names each function it creates, for inner ones once per row.
+  const problems: RowProblem[] = [];
+
+  const source = field(fields, at.source).toUpperCase();
+  if (!/^[A-Z][A-Z0-9_]{1,19}$/.test(source)) bad(problems, row, 'source', 'expected a registry name such as NSER or PSER');
+  const householdId = field(fields, at.household_id);
+  if (!householdId || householdId.length > 64) bad(problems, row, 'household_id', 'expected a household id of 1-64 characters');
+  let cnic = field(fields, at.cnic);
+  if (cnic.includes('-')) cnic = cnic.replace(/-/g, '');
+  if (!/^\d{13}$/.test(cnic)) bad(problems, row, 'cnic', 'expected 13 digits (dashes allowed: 35202-1234567-3)');
+  else if (cnic[0] === '0' || /^(\d)\1{12}$/.test(cnic)) bad(problems, row, 'cnic', 'not a possible CNIC');
+  const headName = field(fields, at.head_name);
+  if (!headName || headName.length > 120) bad(problems, row, 'head_name', 'expected a name of 1-120 characters');
+  let phone: string | null = field(fields, at.phone) || null;
   if (phone) {
-    const m = /^(?:\+92|0092|0)?(3\d{9})$/.exec(phone);
+    const m = /^(?:\+92|0092|0)?(3\d{9})$/.exec(/[\s-]/.test(phone) ? phone.replace(/[\s-]/g, '') : phone);
     if (m) phone = `0${m[1]}`;
-    else bad('phone', 'expected a Pakistani mobile number such as 03001234567 or +923001234567');
+    else bad(problems, row, 'phone', 'expected a Pakistani mobile number such as 03001234567 or +923001234567');
   }
-  const lat = Number(get('lat'));
-  const lon = Number(get('lon'));
-  const latText = get('lat');
-  const lonText = get('lon');
-  if (!latText || !Number.isFinite(lat)) bad('lat', 'expected a latitude in decimal degrees');
-  if (!lonText || !Number.isFinite(lon)) bad('lon', 'expected a longitude in decimal degrees');
-  if (latText && lonText && Number.isFinite(lat) && Number.isFinite(lon)) {
-    const inside = (v: number, [lo, hi]: number[]) => v >= lo! && v <= hi!;
-    if (!inside(lat, LAT) || !inside(lon, LON)) {
-      bad(
-        'lat',
-        inside(lon, LAT) && inside(lat, LON)
-          ? `lat ${lat}, lon ${lon} is outside Pakistan; swapped, it would be inside: lat and lon seem exchanged`
-          : `lat ${lat}, lon ${lon} is outside Pakistan`,
-      );
+  const latText = field(fields, at.lat);
+  const lonText = field(fields, at.lon);
+  const lat = latText ? Number(latText) : NaN;
+  const lon = lonText ? Number(lonText) : NaN;
+  if (!Number.isFinite(lat)) bad(problems, row, 'lat', 'expected a latitude in decimal degrees');
+  if (!Number.isFinite(lon)) bad(problems, row, 'lon', 'expected a longitude in decimal degrees');
+  if (Number.isFinite(lat) && Number.isFinite(lon) && !insidePakistan(lat, lon)) {
+    bad(
+      problems,
+      row,
+      'lat',
+      insidePakistan(lon, lat)
+        ? `lat ${lat}, lon ${lon} is outside Pakistan; swapped, it would be inside: lat and lon seem exchanged`
+        : `lat ${lat}, lon ${lon} is outside Pakistan`,
+    );
+  }
+  const size = Number(field(fields, at.household_size));
+  if (!Number.isInteger(size) || size < 1 || size > 40) bad(problems, row, 'household_size', 'expected a whole number of members from 1 to 40');
+  const pmtText = field(fields, at.pmt_score);
+  const pmt = pmtText ? Number(pmtText) : NaN;
+  if (!(pmt >= 0 && pmt <= 100)) bad(problems, row, 'pmt_score', 'expected a PMT score from 0 to 100');
+  const flags: boolean[] = [];
+  for (const c of FLAGS) {
+    const v = bool(field(fields, at[c]));
+    if (v === undefined) bad(problems, row, c, 'expected 0, 1, true or false');
+    flags.push(v ?? false);
+  }
+  const enrolments: string[] = [];
+  const enrolmentText = field(fields, at.enrolments);
+  if (enrolmentText) {
+    for (const part of enrolmentText.split(';')) {
+      const e = part.trim().toUpperCase();
+      if (e) enrolments.push(e);
     }
+    if (!enrolments.every(isProgrammeName)) bad(problems, row, 'enrolments', 'expected programme names separated by ";", e.g. KAFAALAT;NASHONUMA');
   }
-  const size = Number(get('household_size'));
-  if (!Number.isInteger(size) || size < 1 || size > 40) bad('household_size', 'expected a whole number of members from 1 to 40');
-  const pmtText = get('pmt_score');
-  const pmt = Number(pmtText);
-  if (!pmtText || !Number.isFinite(pmt) || pmt < 0 || pmt > 100) bad('pmt_score', 'expected a PMT score from 0 to 100');
-  const flags = (['female_headed', 'has_disabled', 'has_elderly', 'children_under5'] as const).map((c) => {
-    const v = bool(get(c));
-    if (v === undefined) bad(c, 'expected 0, 1, true or false');
-    return v ?? false;
-  });
-  const enrolments = get('enrolments')
-    .split(';')
-    .map((e) => e.trim().toUpperCase())
-    .filter(Boolean);
-  if (enrolments.some((e) => !/^[A-Z0-9_]{2,30}$/.test(e))) bad('enrolments', 'expected programme names separated by ";", e.g. KAFAALAT;NASHONUMA');
-  const channel = get('payment_channel').toLowerCase() || null;
-  if (channel && !(PAYMENT_CHANNELS as readonly string[]).includes(channel)) bad('payment_channel', `expected one of ${PAYMENT_CHANNELS.join(', ')}`);
-  const account = get('payment_account') || null;
-  if (account && account.length > 64) bad('payment_account', 'expected at most 64 characters');
+  const channel = field(fields, at.payment_channel).toLowerCase() || null;
+  if (channel && !(PAYMENT_CHANNELS as readonly string[]).includes(channel)) bad(problems, row, 'payment_channel', `expected one of ${PAYMENT_CHANNELS.join(', ')}`);
+  const account = field(fields, at.payment_account) || null;
+  if (account && account.length > 64) bad(problems, row, 'payment_account', 'expected at most 64 characters');
 
   if (problems.length) return { ok: false, problems };
   return {
@@ -147,4 +175,12 @@ export function checkRow(record: Record<string, string | undefined>, row: number
       paymentAccount: account,
     },
   };
+}
+
+function isProgrammeName(name: string): boolean {
+  return /^[A-Z0-9_]{2,30}$/.test(name);
+}
+
+function insidePakistan(lat: number, lon: number): boolean {
+  return lat >= LAT[0]! && lat <= LAT[1]! && lon >= LON[0]! && lon <= LON[1]!;
 }

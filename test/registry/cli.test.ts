@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,7 +43,12 @@ describe('madad areas import and registry import', () => {
     );
     const res = await runCli(['registry', 'import', file], env);
     expect(res.code).toBe(1);
-    expect(res.stdout).toContain('2 rows read, 1 imported, 1 refused');
+    expect(res.stdout).toContain('2 rows read: 1 new, 0 updated, 0 unchanged, 1 refused');
     expect(res.stderr).toContain('row 3, cnic: expected 13 digits');
+    const again = await runCli(['registry', 'import', file], env);
+    expect(again.stdout).toContain('2 rows read: 0 new, 0 updated, 1 unchanged, 1 refused');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('Bibi Amina', 'Amina Bibi'));
+    const changed = await runCli(['registry', 'import', file], env);
+    expect(changed.stdout).toContain('2 rows read: 0 new, 1 updated, 0 unchanged, 1 refused');
   });
 });

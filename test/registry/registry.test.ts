@@ -98,6 +98,24 @@ describe.each(drivers)('gazetteer and registry on %s', (driver) => {
     expect(rows).toEqual([{ head_name: 'Amina B.', province: 'PK6', phone: '03001234567' }]);
   });
 
+  it('mixes new, changed, unchanged and repeated households in one batch, keeping the later row', async () => {
+    const line = (id: string, name: string) => `PSER,${id},35202-1234567-3,${name},,31.52,74.35,6,14.2,0,0,0,0,,,`;
+    const file = (...lines: string[]) => Readable.from([REGISTRY_COLUMNS.join(','), ...lines].join('\n'));
+    expect(await importRegistry(db, file(line('M-1', 'One'), line('M-2', 'Two')))).toMatchObject({ added: 2, updated: 0, unchanged: 0, repeated: 0 });
+    const second = await importRegistry(db, file(line('M-1', 'One'), line('M-3', 'Three'), line('M-2', 'Two b'), line('M-3', 'Three b')));
+    expect(second).toMatchObject({ rows: 4, imported: 4, added: 1, updated: 1, unchanged: 1, repeated: 1 });
+    const names = await queryRows<{ household_id: string; head_name: string }>(db.db, sql`select household_id, head_name from households where household_id like 'M-%' order by household_id`);
+    expect(names).toEqual([
+      { household_id: 'M-1', head_name: 'One' },
+      { household_id: 'M-2', head_name: 'Two b' },
+      { household_id: 'M-3', head_name: 'Three b' },
+    ]);
+    // Small batches: new households are copied straight in, then a batch of known ones goes through the merge.
+    const many = Array.from({ length: 30 }, (_, i) => line(`B-${i}`, `Name ${i}`));
+    expect(await importRegistry(db, file(...many), { batchSize: 10 })).toMatchObject({ added: 30 });
+    expect(await importRegistry(db, file(...many.slice(0, 20), line('B-99', 'New')), { batchSize: 10 })).toMatchObject({ added: 1, unchanged: 20 });
+  });
+
   it('refuses a file without the expected header', async () => {
     const report = await importRegistry(db, Readable.from('id,name\n1,x\n'));
     expect(report.refused).toBe(-1);
