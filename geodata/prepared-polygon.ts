@@ -176,6 +176,14 @@ export class PreparedPolygon {
     }
   }
 
+  /** Calls `fn` with the bounding box of every edge (outer rings and holes alike). */
+  forEachEdgeBox(fn: (west: number, south: number, east: number, north: number) => void): void {
+    const { x1, y1, x2, y2 } = this;
+    for (let e = 0; e < this.edgeCount; e++) {
+      fn(Math.min(x1[e]!, x2[e]!), Math.min(y1[e]!, y2[e]!), Math.max(x1[e]!, x2[e]!), Math.max(y1[e]!, y2[e]!));
+    }
+  }
+
   /** The first vertex of the first ring: on the boundary, hence inside by Turf's rule. */
   firstVertex(): [number, number] {
     return [this.x1[0]!, this.y1[0]!];

@@ -8,6 +8,9 @@ import { ConverterPool, defaultConverters, InThreadConverter, type Converter } f
 import { bumpRegistryVersion } from './registry-index.ts';
 import { readHeader, REGISTRY_COLUMNS, type RowProblem } from './row.ts';
 
+/** Pieces (~256 KB each) sent ahead per converter, so workers keep busy while a batch is written. */
+const PIECES_AHEAD = 8;
+
 export interface ImportReport {
   rows: number;
   /** Good rows: added, updated or found unchanged. */
@@ -97,7 +100,7 @@ export async function importRegistry(database: Database, input: Readable, option
   };
 
   try {
-    // Pieces in conversion, oldest first: results are taken in file order, a few pieces ahead per worker.
+    // Pieces in conversion, oldest first: results are taken in file order.
     const converting: Promise<ConvertedPiece>[] = [];
     let line = 1 + header.lines;
     const send = (bytes: Uint8Array, lines: number) => {
@@ -108,7 +111,7 @@ export async function importRegistry(database: Database, input: Readable, option
     if (!second.done) send(second.value.bytes, second.value.lines);
     for await (const piece of pieces) {
       send(piece.bytes, piece.lines);
-      if (converting.length >= 3 * pool.size) await take(await converting.shift()!);
+      if (converting.length >= PIECES_AHEAD * pool.size) await take(await converting.shift()!);
     }
     while (converting.length) await take(await converting.shift()!);
     await flush();

@@ -52,27 +52,20 @@ class LevelIndex {
     }
     return undefined;
   }
-  /** True when some edge of a polygon of this level comes within `radius` of the point. */
-  boundaryWithin(lon: number, lat: number, radius: number): boolean {
-    if (!this.index) return false;
-    for (const i of this.index.search(lon - radius, lat - radius, lon + radius, lat + radius)) {
-      if (this.items[i]!.polygon.boundaryWithin(lon, lat, radius)) return true;
-    }
-    return false;
-  }
 }
 
 /** Side of the grid cells whose answers are remembered, in degrees (about 2 km). */
 const CELL = 0.02;
-/** A disc this wide around a cell's centre covers the cell (half its diagonal, rounded up). */
-const CELL_REACH = CELL * 0.7072;
+/** Far more than the rounding error of a cell index, far less than a cell (degrees). */
+const HAIR = 1e-9;
 const NOT_SEEN = 0;
 const CROSSED = 1;
 
 /**
- * Remembers the answer of each grid cell that no area boundary crosses. In such a cell every area holds
- * all of the cell or none of it, so every point in it gets the answer of the cell's centre; points in cells
- * a boundary crosses are tested one by one. Cells are looked at when the first point falls in them.
+ * Remembers the answer of each grid cell that no boundary of the finest level crosses. Such a cell lies
+ * wholly inside or wholly outside each area of that level, so when its centre is inside one, every point
+ * of the cell gets the centre's answer; points in the other cells are tested one by one. Cells are marked
+ * crossed up front (every cell an edge's bounding box touches), and answered when a first point falls in.
  */
 class AnswerGrid {
   private readonly state: Int32Array;
@@ -80,30 +73,41 @@ class AnswerGrid {
   private readonly answerIndex = new Map<string, number>();
   private readonly columns: number;
   private readonly rows: number;
+  private readonly west: number;
+  private readonly south: number;
 
-  constructor(
-    private readonly west: number,
-    private readonly south: number,
-    east: number,
-    north: number,
-  ) {
-    this.columns = Math.max(1, Math.ceil((east - west) / CELL));
-    this.rows = Math.max(1, Math.ceil((north - south) / CELL));
+  constructor(level: LevelIndex, private readonly answer: (lon: number, lat: number) => AreaCodes | undefined) {
+    const boxes = level.items.map((i) => i.polygon.bbox);
+    // One cell of margin, so a point on the outermost boundary still falls in a (crossed) cell.
+    this.west = Math.min(...boxes.map((b) => b[0])) - CELL;
+    this.south = Math.min(...boxes.map((b) => b[1])) - CELL;
+    this.columns = Math.ceil((Math.max(...boxes.map((b) => b[2])) + CELL - this.west) / CELL) + 1;
+    this.rows = Math.ceil((Math.max(...boxes.map((b) => b[3])) + CELL - this.south) / CELL) + 1;
     this.state = new Int32Array(this.columns * this.rows);
+    for (const item of level.items) item.polygon.forEachEdgeBox((w, s, e, n) => this.markCrossed(w, s, e, n));
   }
 
   /** The remembered answer for the point, or undefined when its cell is crossed or outside the grid. */
-  lookup(lon: number, lat: number, classify: (lon: number, lat: number) => AreaCodes | undefined): AreaCodes | undefined {
+  lookup(lon: number, lat: number): AreaCodes | undefined {
     const column = Math.floor((lon - this.west) / CELL);
     const row = Math.floor((lat - this.south) / CELL);
     if (!(column >= 0 && column < this.columns && row >= 0 && row < this.rows)) return undefined;
     const cell = row * this.columns + column;
     let state = this.state[cell]!;
     if (state === NOT_SEEN) {
-      const answer = classify(this.west + (column + 0.5) * CELL, this.south + (row + 0.5) * CELL);
+      const answer = this.answer(this.west + (column + 0.5) * CELL, this.south + (row + 0.5) * CELL);
       state = this.state[cell] = answer ? this.remember(answer) : CROSSED;
     }
     return state === CROSSED ? undefined : this.answers[state - 2];
+  }
+
+  /** Marks every cell the box touches, widened by a hair against rounding at cell borders. */
+  private markCrossed(west: number, south: number, east: number, north: number): void {
+    const c0 = Math.max(0, Math.floor((west - HAIR - this.west) / CELL));
+    const c1 = Math.min(this.columns - 1, Math.floor((east + HAIR - this.west) / CELL));
+    const r0 = Math.max(0, Math.floor((south - HAIR - this.south) / CELL));
+    const r1 = Math.min(this.rows - 1, Math.floor((north + HAIR - this.south) / CELL));
+    for (let r = r0; r <= r1; r++) this.state.fill(CROSSED, r * this.columns + c0, r * this.columns + c1 + 1);
   }
 
   private remember(answer: AreaCodes): number {
@@ -128,9 +132,9 @@ export class AreaLocator {
   private constructor(
     private readonly levels: Map<number, LevelIndex>,
     private readonly parents: Map<string, string | null>,
-    bounds: [number, number, number, number] | undefined,
   ) {
-    if (bounds) this.grid = new AnswerGrid(...bounds);
+    const finest = [3, 2, 1].map((l) => levels.get(l)).find((l) => l && l.items.length > 0);
+    if (finest) this.grid = new AnswerGrid(finest, (lon, lat) => (finest.find(lon, lat) ? this.locateExactly(lat, lon) : undefined));
   }
 
   static async load(db: Db): Promise<AreaLocator> {
@@ -149,31 +153,15 @@ export class AreaLocator {
         ),
       );
     }
-    const bounds = rows.length
-      ? rows.reduce<[number, number, number, number]>((b, r) => [Math.min(b[0], r.bbox[0]!), Math.min(b[1], r.bbox[1]!), Math.max(b[2], r.bbox[2]!), Math.max(b[3], r.bbox[3]!)], [Infinity, Infinity, -Infinity, -Infinity])
-      : undefined;
-    return new AreaLocator(levels, new Map(rows.map((r) => [r.code, r.parentCode])), bounds);
+    return new AreaLocator(levels, new Map(rows.map((r) => [r.code, r.parentCode])));
   }
 
   /** The codes of the areas holding a point: the answer remembered for its grid cell, else tested exactly. */
   locate(lat: number, lon: number): AreaCodes {
-    return this.grid?.lookup(lon, lat, this.classifyCell) ?? this.locateExactly(lat, lon);
+    return this.grid?.lookup(lon, lat) ?? this.locateExactly(lat, lon);
   }
 
-  /**
-   * A cell's answer when no boundary comes near it, else undefined. Levels are looked at finest first, as
-   * `locateExactly` does: once an area of one level holds the whole cell, coarser levels are never asked.
-   */
-  private readonly classifyCell = (lon: number, lat: number): AreaCodes | undefined => {
-    for (const level of [3, 2, 1]) {
-      const index = this.levels.get(level);
-      if (!index) continue;
-      if (index.boundaryWithin(lon, lat, CELL_REACH)) return undefined;
-      if (index.find(lon, lat)) break;
-    }
-    return this.locateExactly(lat, lon);
-  };
-
+  /** The finest areas holding the point, found polygon by polygon (`locate` gives the same answer). */
   locateExactly(lat: number, lon: number): AreaCodes {
     const tehsil = this.levels.get(3)?.find(lon, lat);
     if (tehsil) {
