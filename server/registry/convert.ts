@@ -15,6 +15,9 @@ export interface ConvertedPiece {
   unlocated: number;
 }
 
+/** Lines of COPY text encoded at a time: few enough to die young, enough to make each write worth it. */
+const LINES_PER_WRITE = 64;
+
 export const COPY_COLUMNS = [
   'source', 'household_id', 'cnic', 'head_name', 'phone', 'lat', 'lon', 'h3', 'province', 'district', 'tehsil', 'size', 'pmt',
   'female_headed', 'has_disabled', 'has_elderly', 'children_under5', 'enrolments', 'payment_channel', 'payment_account',
@@ -29,10 +32,16 @@ export function convertPiece(text: string, firstLine: number, at: ColumnPosition
   const records = reader.push(text);
   records.push(...reader.end());
   const piece: ConvertedPiece = { copy: new Uint8Array(), rows: 0, good: 0, refused: 0, problems: [], unlocated: 0 };
-  // Each line is encoded as soon as it is made: strings built up across a piece cost more in garbage
-  // collection than the conversion itself.
+  // Lines are encoded a few at a time: strings built up across a piece cost more in garbage collection
+  // than the conversion itself.
   let copy: Buffer = Buffer.allocUnsafeSlow(text.length * 2 + 1024);
   let size = 0;
+  let lines = '';
+  const flush = () => {
+    if (size + lines.length * 3 > copy.length) copy = grow(copy, size, lines.length * 3);
+    size += copy.write(lines, size);
+    lines = '';
+  };
   for (const { fields, line } of records) {
     piece.rows++;
     const checked = checkRow(fields, at, line);
@@ -44,11 +53,10 @@ export function convertPiece(text: string, firstLine: number, at: ColumnPosition
     const h = checked.value;
     const codes = locator.locate(h.lat, h.lon);
     if (!codes.province) piece.unlocated++;
-    const copyText = copyLine(h, codes, cellBigintOf(h.lat, h.lon));
-    if (size + copyText.length * 3 > copy.length) copy = grow(copy, size, copyText.length * 3);
-    size += copy.write(copyText, size);
-    piece.good++;
+    lines += copyLine(h, codes, cellBigintOf(h.lat, h.lon));
+    if (++piece.good % LINES_PER_WRITE === 0) flush();
   }
+  flush();
   piece.copy = copy.subarray(0, size);
   return piece;
 }
