@@ -1,4 +1,5 @@
 // `npm run bench`: every benchmark in turn, each printing its own table.
+await import('./import.ts');
 await import('./spatial.ts');
 await import('./alerts-ingest.ts');
 export {};

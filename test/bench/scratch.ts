@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import postgres from 'postgres';
+import { readBoundaries } from '../../geodata/boundaries.ts';
+import { readTehsilsWithDerivedCodes } from '../../geodata/tehsil-codes.ts';
+import { importAreas } from '../../server/areas/service.ts';
+import { openDatabase, type Database } from '../../server/db/client.ts';
+
+const fixtures = new URL('../../../shared/fixtures/', import.meta.url);
+export const readFixture = <T>(p: string): T => JSON.parse(readFileSync(new URL(p, fixtures), 'utf8')) as T;
+
+/**
+ * A scratch PostgreSQL database for a benchmark (made on DATABASE_URL or TEST_DATABASE_URL's server, dropped
+ * by `drop`), migrated, with the fixtures' districts and tehsils (whose 2023 population shapes the
+ * synthetic registry) in the gazetteer.
+ */
+export async function benchDatabase() {
+  const adminUrl = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `madad_bench_${process.pid}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const database: Database = await openDatabase({ url: url.toString(), max: 4 });
+  const drop = async () => {
+    await database.close();
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  };
+  try {
+    await database.migrate();
+    const districts = readBoundaries(readFixture('pakistan/pak_adm2_districts_cod_pcodes_simplified.geojson'), { codeField: 'pcode', nameField: 'name', parentField: (p) => String(p.pcode).slice(0, 3), level: 2, source: 'bench' }).areas;
+    const tehsils = readTehsilsWithDerivedCodes(readFixture('pakistan/pak_adm3_tehsils_gbopen_geom_with_cod_pcodes.geojson'), { nameField: 'shapeName', populationField: 'pop_2023', source: 'bench' }).areas;
+    const opts = { validFrom: '2022-01-01', actor: 'bench', now: new Date() };
+    await importAreas(database.db, districts, opts);
+    await importAreas(database.db, tehsils, opts);
+    return { database, districts, drop };
+  } catch (error) {
+    await drop();
+    throw error;
+  }
+}
+
+export const time = async <T>(fn: () => Promise<T> | T): Promise<[T, number]> => {
+  const t = performance.now();
+  const r = await fn();
+  return [r, performance.now() - t];
+};
+
+export const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(0)} ms`);
+
+/** Prints a benchmark's rows as one aligned table under its title. */
+export function printTable(title: string, rows: [string, string, string][]): void {
+  const widths = [0, 1].map((c) => Math.max(...rows.map((r) => r[c]!.length), 8));
+  console.log(`\n${title}\n`);
+  for (const r of rows) console.log(`${r[0].padEnd(widths[0]!)}  ${r[1].padEnd(widths[1]!)}  ${r[2]}`);
+}
