@@ -98,6 +98,24 @@ describe.each(drivers)('gazetteer and registry on %s', (driver) => {
     expect(rows).toEqual([{ head_name: 'Amina B.', province: 'PK6', phone: '03001234567' }]);
   });
 
+  it('names the right line of a refused row deep in a file the worker threads read in pieces', async () => {
+    const rows = [REGISTRY_COLUMNS.join(',')];
+    for (let i = 0; i < 8000; i++) {
+      // One head's name spans two lines (quoted), which shifts every later line number by one.
+      const name = i === 100 ? '"Bibi\nAmina"' : `Head ${i}`;
+      const cnic = i === 5000 ? '123' : `3520212345${String(i % 1000).padStart(3, '0')}`;
+      rows.push(`WRK,W-${i},${cnic},${name},,${(24 + (i % 100) / 10).toFixed(4)},${(67 + (i % 90) / 10).toFixed(4)},5,30,0,0,0,0,,,PK00ACCOUNT${i}`);
+    }
+    const text = rows.join('\n');
+    expect(text.length).toBeGreaterThan(2 * 256 * 1024);
+    const report = await importRegistry(db, Readable.from([Buffer.from(text)]));
+    // Row 5000 is record 5002 of the file (header, rows 0..4999), on line 5003 because of the two-line name.
+    expect(report).toMatchObject({ rows: 8000, refused: 1, added: 7999 });
+    expect(report.problems).toEqual([{ row: 5003, column: 'cnic', reason: 'expected 13 digits (dashes allowed: 35202-1234567-3)' }]);
+    const [stored] = await queryRows<{ head_name: string }>(db.db, sql`select head_name from households where source = 'WRK' and household_id = 'W-100'`);
+    expect(stored!.head_name).toBe('Bibi\nAmina');
+  });
+
   it('mixes new, changed, unchanged and repeated households in one batch, keeping the later row', async () => {
     const line = (id: string, name: string) => `PSER,${id},35202-1234567-3,${name},,31.52,74.35,6,14.2,0,0,0,0,,,`;
     const file = (...lines: string[]) => Readable.from([REGISTRY_COLUMNS.join(','), ...lines].join('\n'));
