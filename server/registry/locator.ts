@@ -137,10 +137,6 @@ export class AreaLocator {
     if (finest) this.grid = new AnswerGrid(finest, (lon, lat) => (finest.find(lon, lat) ? this.locateExactly(lat, lon) : undefined));
   }
 
-  static async load(db: Db): Promise<AreaLocator> {
-    return AreaLocator.fromAreas(await locatorAreas(db));
-  }
-
   static fromAreas(rows: readonly LocatorArea[]): AreaLocator {
     const levels = new Map<number, LevelIndex>();
     for (const level of [1, 2, 3]) {
