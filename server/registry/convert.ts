@@ -28,12 +28,9 @@ export const COPY_COLUMNS = [
  * line of COPY text with its area codes and H3 cell; refused rows are reported by line and column.
  */
 export function convertPiece(text: string, firstLine: number, at: ColumnPositions, locator: AreaLocator, maxProblems: number): ConvertedPiece {
-  const reader = new CsvReader(firstLine - 1);
-  const records = reader.push(text);
-  records.push(...reader.end());
   const piece: ConvertedPiece = { copy: new Uint8Array(), rows: 0, good: 0, refused: 0, problems: [], unlocated: 0 };
   // Lines are encoded a few at a time: strings built up across a piece cost more in garbage collection
-  // than the conversion itself.
+  // than the conversion itself (and for the same reason records are taken as they are read, not listed).
   let copy: Buffer = Buffer.allocUnsafeSlow(text.length * 2 + 1024);
   let size = 0;
   let lines = '';
@@ -42,20 +39,23 @@ export function convertPiece(text: string, firstLine: number, at: ColumnPosition
     size += copy.write(lines, size);
     lines = '';
   };
-  for (const { fields, line } of records) {
+  const convert = (fields: string[], line: number) => {
     piece.rows++;
     const checked = checkRow(fields, at, line);
     if (!checked.ok) {
       piece.refused++;
       for (const p of checked.problems) if (piece.problems.length < maxProblems) piece.problems.push(p);
-      continue;
+      return;
     }
     const h = checked.value;
     const codes = locator.locate(h.lat, h.lon);
     if (!codes.province) piece.unlocated++;
     lines += copyLine(h, codes, cellBigintOf(h.lat, h.lon));
     if (++piece.good % LINES_PER_WRITE === 0) flush();
-  }
+  };
+  const reader = new CsvReader(firstLine - 1);
+  reader.read(text, convert);
+  reader.finish(convert);
   flush();
   piece.copy = copy.subarray(0, size);
   return piece;

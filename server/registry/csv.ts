@@ -41,6 +41,8 @@ function quoteCount(s: string): number {
   return n;
 }
 
+export type RecordSink = (fields: string[], line: number) => void;
+
 /** Reads CSV text given in any slices; `push` and `end` return the records completed so far. */
 export class CsvReader {
   private rest = '';
@@ -52,43 +54,55 @@ export class CsvReader {
   constructor(private line = 0) {}
 
   push(text: string): CsvRecord[] {
-    let all = this.rest + text;
-    if (this.first) {
-      if (all.charCodeAt(0) === 0xfeff) all = all.slice(1);
-      this.first = false;
-    }
     const records: CsvRecord[] = [];
-    let start = 0;
-    for (let nl = all.indexOf('\n'); nl !== -1; nl = all.indexOf('\n', start)) {
-      this.take(all.slice(start, nl), records);
-      start = nl + 1;
-    }
-    this.rest = all.slice(start);
+    this.read(text, (fields, line) => records.push({ fields, line }));
     return records;
   }
 
   end(): CsvRecord[] {
     const records: CsvRecord[] = [];
-    if (this.rest) this.take(this.rest, records);
-    this.rest = '';
-    if (this.pending) records.push({ fields: splitQuoted(this.pending), line: this.pendingStart });
-    this.pending = '';
+    this.finish((fields, line) => records.push({ fields, line }));
     return records;
   }
 
-  private take(raw: string, out: CsvRecord[]): void {
+  /** `push` that hands each record over as it is read, so no list of them is kept. */
+  read(text: string, emit: RecordSink): void {
+    let all = this.rest + text;
+    if (this.first) {
+      if (all.charCodeAt(0) === 0xfeff) all = all.slice(1);
+      this.first = false;
+    }
+    let start = 0;
+    for (let nl = all.indexOf('\n'); nl !== -1; nl = all.indexOf('\n', start)) {
+      this.take(all.slice(start, nl), emit);
+      start = nl + 1;
+    }
+    this.rest = all.slice(start);
+  }
+
+  /** `end` that hands each record over as it is read. */
+  finish(emit: RecordSink): void {
+    if (this.rest) this.take(this.rest, emit);
+    this.rest = '';
+    if (this.pending) emit(splitQuoted(this.pending), this.pendingStart);
+    this.pending = '';
+  }
+
+  private take(raw: string, emit: RecordSink): void {
     const line = ++this.line;
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (this.pending) {
       this.pending += `\n${text}`;
       if (quoteCount(this.pending) % 2 === 1) return;
-      out.push({ fields: splitQuoted(this.pending), line: this.pendingStart });
+      const start = this.pendingStart;
+      const pending = this.pending;
       this.pending = '';
+      emit(splitQuoted(pending), start);
       return;
     }
     if (text === '') return;
     if (text.indexOf('"') === -1) {
-      out.push({ fields: text.split(','), line });
+      emit(text.split(','), line);
       return;
     }
     if (quoteCount(text) % 2 === 1) {
@@ -96,7 +110,7 @@ export class CsvReader {
       this.pendingStart = line;
       return;
     }
-    out.push({ fields: splitQuoted(text), line });
+    emit(splitQuoted(text), line);
   }
 }
 
