@@ -43,7 +43,10 @@ function quoteCount(s: string): number {
 
 export type RecordSink = (fields: string[], line: number) => void;
 
-/** Reads CSV text given in any slices; `push` and `end` return the records completed so far. */
+/**
+ * Reads CSV text given in any slices: `push` and `end` return the records completed so far, `read` and
+ * `finish` hand each to a callback instead (the import's hot path keeps no list of records).
+ */
 export class CsvReader {
   private rest = '';
   private pending = '';
@@ -65,7 +68,6 @@ export class CsvReader {
     return records;
   }
 
-  /** `push` that hands each record over as it is read, so no list of them is kept. */
   read(text: string, emit: RecordSink): void {
     let all = this.rest + text;
     if (this.first) {
@@ -80,7 +82,6 @@ export class CsvReader {
     this.rest = all.slice(start);
   }
 
-  /** `end` that hands each record over as it is read. */
   finish(emit: RecordSink): void {
     if (this.rest) this.take(this.rest, emit);
     this.rest = '';
