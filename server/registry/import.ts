@@ -174,7 +174,7 @@ const UNIQUE_VIOLATION = '23505';
 
 /**
  * Writes batches of COPY text. A batch of new households is copied straight into `households` (measured
- * here: 130,000 rows/s with its four indexes, against 55,000 through a staging table and
+ * here: 130,000 rows/s with its indexes, against 55,000 through a staging table and
  * `insert … on conflict`). When a batch holds a household already stored (or one twice), that COPY fails
  * whole on the unique index and the batch goes through the staging table and one merge instead; the
  * writer stays on that path until a merged batch turns out to be all new again.
