@@ -1,12 +1,7 @@
-import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
-import { readBoundaries } from '../../geodata/boundaries.ts';
-import { readTehsilsWithDerivedCodes } from '../../geodata/tehsil-codes.ts';
 import { importAreas } from '../../server/areas/service.ts';
 import { openDatabase, type Database } from '../../server/db/client.ts';
-
-const fixtures = new URL('../../../shared/fixtures/', import.meta.url);
-export const readFixture = <T>(p: string): T => JSON.parse(readFileSync(new URL(p, fixtures), 'utf8')) as T;
+import { readTestDistricts, readTestTehsils } from '../harness/gazetteer.ts';
 
 /**
  * A scratch PostgreSQL database for a benchmark (made on DATABASE_URL or TEST_DATABASE_URL's server, dropped
@@ -28,8 +23,8 @@ export async function benchDatabase() {
   };
   try {
     await database.migrate();
-    const districts = readBoundaries(readFixture('pakistan/pak_adm2_districts_cod_pcodes_simplified.geojson'), { codeField: 'pcode', nameField: 'name', parentField: (p) => String(p.pcode).slice(0, 3), level: 2, source: 'bench' }).areas;
-    const tehsils = readTehsilsWithDerivedCodes(readFixture('pakistan/pak_adm3_tehsils_gbopen_geom_with_cod_pcodes.geojson'), { nameField: 'shapeName', populationField: 'pop_2023', source: 'bench' }).areas;
+    const { districts } = readTestDistricts();
+    const tehsils = readTestTehsils().areas;
     const opts = { validFrom: '2022-01-01', actor: 'bench', now: new Date() };
     await importAreas(database.db, districts, opts);
     await importAreas(database.db, tehsils, opts);

@@ -11,7 +11,8 @@ import { synthAreas, synthCsv } from '../../server/cli/synth.ts';
 import { importRegistry } from '../../server/registry/import.ts';
 import { RegistryIndex } from '../../server/registry/registry-index.ts';
 import { numberArg } from './args.ts';
-import { benchDatabase, ms, printTable, readFixture, time } from './scratch.ts';
+import { fixtureJson } from '../harness/fixtures.ts';
+import { benchDatabase, ms, printTable, time } from './scratch.ts';
 
 const HOUSEHOLDS = numberArg('households', 1_000_000);
 const SEED = numberArg('seed', 20220825);
@@ -28,7 +29,7 @@ try {
   const [, buildMs] = await time(() => index.select({ geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] } }));
   rows.push(['group households by H3 cell (first query)', '', ms(buildMs)]);
 
-  const flood = readFixture<{ features: Feature<MultiPolygon>[] }>('flood/unosat_FL20220808PAK_VIIRS_20220825-20220831_FloodExtent_PAK.geojson').features[0]!.geometry;
+  const flood = fixtureJson<{ features: Feature<MultiPolygon>[] }>('flood/unosat_FL20220808PAK_VIIRS_20220825-20220831_FloodExtent_PAK.geojson').features[0]!.geometry;
   const dadu = districts.find((d) => d.code === 'PK703')!.geometry;
   for (const [label, geometry] of [['UNOSAT 2022 flood extent (268,239 vertices)', flood], ['one district (Dadu, PK703)', dadu]] as const) {
     const prepared = PreparedPolygon.fromGeoJSON(geometry);

@@ -1,27 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { readBoundaries } from '../../geodata/boundaries.ts';
 import { readNotificationFile } from '../../server/events/notification-file.ts';
 import { commonJurisdiction } from '../../server/access/jurisdiction.ts';
 import { explainUnresolved, resolveNotification, type GazetteerArea, type UnresolvedLine } from '../../server/events/resolve.ts';
-import { fixtureJson } from '../harness/fixtures.ts';
-import { readTestTehsils } from '../harness/gazetteer.ts';
+import { readTestDistricts, readTestTehsils } from '../harness/gazetteer.ts';
 
 /** The real gazetteer of the shared fixtures, provinces to tehsils, as plain data. */
 function realGazetteer(): GazetteerArea[] {
-  const provinces = readBoundaries(fixtureJson('pakistan/pak_adm1_provinces_DERIVED_dissolved_from_adm2.geojson'), {
-    codeField: 'adm1_pcode',
-    nameField: 'province',
-    parentField: () => 'PK',
-    level: 1,
-    source: 'test',
-  }).areas;
-  const districts = readBoundaries(fixtureJson('pakistan/pak_adm2_districts_cod_pcodes_simplified.geojson'), {
-    codeField: 'pcode',
-    nameField: 'name',
-    parentField: (p) => String(p.pcode).slice(0, 3),
-    level: 2,
-    source: 'test',
-  }).areas;
+  const { provinces, districts } = readTestDistricts();
   const tehsils = readTestTehsils().areas;
   return [...provinces, ...districts, ...tehsils].map(({ code, name, level, parentCode }) => ({ code, name, level, parentCode }));
 }

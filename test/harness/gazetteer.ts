@@ -6,12 +6,8 @@ import { fixtureJson } from './fixtures.ts';
 
 const SOURCE = 'OCHA COD-AB PAK districts (simplified), provinces dissolved from them: test fixture';
 
-/**
- * Loads the real gazetteer of the shared fixtures into `areas`: the 7 provinces (level 1, under PK) and
- * the 160 districts (level 2, parent = the first three characters of the P-code), through the same
- * import as `madad areas import`. Idempotent: a second call changes nothing.
- */
-export async function loadTestDistricts(db: Db, now = new Date('2026-01-01T00:00:00Z')): Promise<{ provinces: number; districts: number }> {
+/** The fixture's 7 provinces (level 1, under PK) and 160 districts (level 2, under the first three characters of their P-code). */
+export function readTestDistricts() {
   const provinces = readBoundaries(fixtureJson('pakistan/pak_adm1_provinces_DERIVED_dissolved_from_adm2.geojson'), {
     codeField: 'adm1_pcode',
     nameField: 'province',
@@ -26,6 +22,16 @@ export async function loadTestDistricts(db: Db, now = new Date('2026-01-01T00:00
     level: 2,
     source: SOURCE,
   }).areas;
+  return { provinces, districts };
+}
+
+/**
+ * Loads the real gazetteer of the shared fixtures into `areas`: the 7 provinces (level 1, under PK) and
+ * the 160 districts (level 2, parent = the first three characters of the P-code), through the same
+ * import as `madad areas import`. Idempotent: a second call changes nothing.
+ */
+export async function loadTestDistricts(db: Db, now = new Date('2026-01-01T00:00:00Z')): Promise<{ provinces: number; districts: number }> {
+  const { provinces, districts } = readTestDistricts();
   const options = { validFrom: '2022-01-01', actor: 'test:gazetteer', now };
   await importAreas(db, provinces, options);
   await importAreas(db, districts, options);
