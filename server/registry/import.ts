@@ -13,7 +13,7 @@ const PIECES_AHEAD = 8;
 
 export interface ImportReport {
   rows: number;
-  /** Good rows: added, updated or found unchanged. */
+  /** Good rows: added, updated, found unchanged or superseded (their sum). */
   imported: number;
   added: number;
   updated: number;
@@ -48,7 +48,7 @@ export async function importRegistry(database: Database, input: Readable, option
   const batchSize = options.batchSize ?? 25_000;
   const maxProblems = options.maxProblems ?? 1000;
   const report: ImportReport = { rows: 0, imported: 0, added: 0, updated: 0, unchanged: 0, repeated: 0, refused: 0, problems: [], unlocated: 0, seconds: 0 };
-  const finish = () => ({ ...report, seconds: (performance.now() - started) / 1000 });
+  const finish = () => ({ ...report, imported: report.added + report.updated + report.unchanged + report.repeated, seconds: (performance.now() - started) / 1000 });
 
   const pieces = cutRecords(input);
   const first = await pieces.next();
@@ -83,7 +83,6 @@ export async function importRegistry(database: Database, input: Readable, option
       report.updated += written.updated;
       report.repeated += written.repeated;
       report.unchanged += rows - written.added - written.updated - written.repeated;
-      report.imported += rows;
       options.onProgress?.(read);
     });
   };

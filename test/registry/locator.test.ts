@@ -20,12 +20,9 @@ describe('area locator', () => {
       const rings = t.geometry.type === 'Polygon' ? [t.geometry.coordinates[0]!] : t.geometry.coordinates.map((p) => p[0]!);
       for (const ring of rings) for (const [x, y] of ring.filter((_, k) => k % 7 === 0)) points.push([x!, y!], [x! + 1e-7, y!], [x!, y! - 1e-7]);
     }
-    let agreed = 0;
-    for (const [lon, lat] of points) {
-      expect(locator.locate(lat, lon)).toEqual(locator.locateExactly(lat, lon));
-      agreed++;
-    }
-    expect(agreed).toBe(points.length);
+    const disagreeing = points.filter(([lon, lat]) => JSON.stringify(locator.locate(lat, lon)) !== JSON.stringify(locator.locateExactly(lat, lon)));
+    expect(disagreeing).toEqual([]);
+    expect(points.length).toBeGreaterThan(100_000);
   });
 
   it('gives each point the tehsil whose polygon holds it', () => {
