@@ -130,24 +130,18 @@ const NEWLINE = 0x0a;
  * every piece decodes on its own.
  */
 export async function* cutRecords(input: AsyncIterable<Buffer | string>, size = 256 * 1024): AsyncGenerator<CsvPiece> {
+  // The held bytes always start at a record boundary, so they start outside quotes.
   let held: Buffer[] = [];
   let heldBytes = 0;
-  // Quote parity of the held bytes: a line break counts as a record boundary only outside quotes.
-  let quoted = false;
   for await (const chunk of input) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     held.push(bytes);
     heldBytes += bytes.length;
-    if (heldBytes < size) {
-      quoted = parity(bytes, 0, bytes.length, quoted);
-      continue;
-    }
+    if (heldBytes < size) continue;
     const all = held.length === 1 ? bytes : Buffer.concat(held);
-    const scanFrom = all.length - bytes.length;
-    const cut = lastBoundary(all, scanFrom, quoted);
+    const cut = lineBreakOutsideQuotes(all, 'last');
     if (cut < 0) {
       held = [all];
-      quoted = parity(bytes, 0, bytes.length, quoted);
       continue;
     }
     const piece = all.subarray(0, cut + 1);
@@ -155,7 +149,6 @@ export async function* cutRecords(input: AsyncIterable<Buffer | string>, size = 
     const rest = all.subarray(cut + 1);
     held = rest.length ? [rest] : [];
     heldBytes = rest.length;
-    quoted = parity(rest, 0, rest.length, false);
   }
   if (heldBytes > 0) {
     const piece = Buffer.concat(held);
@@ -165,42 +158,28 @@ export async function* cutRecords(input: AsyncIterable<Buffer | string>, size = 
 
 /** The record at the start of a piece (a file's header), how many line breaks it spans, and the bytes after it. */
 export function splitFirstRecord(bytes: Buffer): { record: CsvRecord | undefined; lines: number; rest: Buffer } {
-  let quoted = false;
-  let end = bytes.length;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] === QUOTE) quoted = !quoted;
-    else if (bytes[i] === NEWLINE && !quoted) {
-      end = i + 1;
-      break;
-    }
-  }
+  const lineBreak = lineBreakOutsideQuotes(bytes, 'first');
+  const end = lineBreak === -1 ? bytes.length : lineBreak + 1;
   const first = bytes.subarray(0, end);
   const reader = new CsvReader();
   const [record] = [...reader.push(first.toString('utf8')), ...reader.end()];
   return { record, lines: countLines(first), rest: bytes.subarray(end) };
 }
 
-/** Whether the text is inside quotes after bytes[from, to), starting with `quoted`. */
-function parity(bytes: Buffer, from: number, to: number, quoted: boolean): boolean {
-  let q = quoted;
-  for (let i = bytes.indexOf(QUOTE, from); i !== -1 && i < to; i = bytes.indexOf(QUOTE, i + 1)) q = !q;
-  return q;
-}
-
-/** The last line break at or after `from` that lies outside quotes, or -1; `quoted` is the state at `from`. */
-function lastBoundary(bytes: Buffer, from: number, quoted: boolean): number {
-  if (!quoted && bytes.indexOf(QUOTE, from) === -1) {
-    const last = bytes.lastIndexOf(NEWLINE);
-    return last >= from ? last : -1;
-  }
-  let q = quoted;
-  let last = -1;
-  for (let i = from; i < bytes.length; i++) {
+/** The first or last line break outside quotes in bytes that start outside quotes, or -1. */
+function lineBreakOutsideQuotes(bytes: Buffer, which: 'first' | 'last'): number {
+  if (bytes.indexOf(QUOTE) === -1) return which === 'first' ? bytes.indexOf(NEWLINE) : bytes.lastIndexOf(NEWLINE);
+  let quoted = false;
+  let found = -1;
+  for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i];
-    if (b === QUOTE) q = !q;
-    else if (b === NEWLINE && !q) last = i;
+    if (b === QUOTE) quoted = !quoted;
+    else if (b === NEWLINE && !quoted) {
+      found = i;
+      if (which === 'first') break;
+    }
   }
-  return last;
+  return found;
 }
 
 function countLines(bytes: Buffer): number {
