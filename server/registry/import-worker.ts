@@ -1,14 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { convertPiece } from './convert.ts';
-import { AreaLocator } from './locator.ts';
-import type { PieceRequest, WorkerSetup } from './pool.ts';
+import { InThreadConverter, type PieceRequest, type WorkerSetup } from './pool.ts';
 
 /** Converts the pieces of a registry file it is sent, in the order they come, with its own area locator. */
-const setup = workerData as WorkerSetup;
-const locator = AreaLocator.fromAreas(setup.areas);
-const decoder = new TextDecoder('utf-8');
+const converter = new InThreadConverter(workerData as WorkerSetup);
 
-parentPort!.on('message', ({ bytes, firstLine }: PieceRequest) => {
-  const piece = convertPiece(decoder.decode(bytes), firstLine, setup.positions, locator, setup.maxProblems);
+parentPort!.on('message', async ({ bytes, firstLine }: PieceRequest) => {
+  const piece = await converter.convert(bytes, firstLine);
   parentPort!.postMessage(piece, [piece.copy.buffer as ArrayBuffer]);
 });

@@ -28,7 +28,7 @@ export interface Converter {
   close(): Promise<void>;
 }
 
-/** Converts in the calling thread: for a file of one piece, starting workers would take longer than the work. */
+/** Converts in the calling thread: a worker's own converter, and the import's for a file of one piece (starting workers would take longer than the work). */
 export class InThreadConverter implements Converter {
   readonly size = 1;
   private readonly locator: AreaLocator;
