@@ -46,7 +46,7 @@ export function registerRegistryCommands(program: Command): void {
         if (report.refused < 0) throw new CliError(`${file}: ${report.problems[0]!.reason}`);
         const rate = Math.round(report.rows / Math.max(report.seconds, 0.001));
         process.stdout.write(
-          `${report.rows} rows read: ${report.added} new, ${report.updated} updated, ${report.unchanged} unchanged, ${report.refused} refused${report.repeated ? `, ${report.repeated} superseded by a later row of the same household` : ''}; ${report.unlocated} outside the gazetteer's areas (${report.seconds.toFixed(1)} s, ${rate} rows/s).\n`,
+          `${report.rows} rows read${report.firstLoad ? ' into an empty registry (one transaction, indexes built after the rows)' : ''}: ${report.added} new, ${report.updated} updated, ${report.unchanged} unchanged, ${report.refused} refused${report.repeated ? `, ${report.repeated} superseded by a later row of the same household` : ''}; ${report.unlocated} outside the gazetteer's areas (${report.seconds.toFixed(1)} s, ${rate} rows/s).\n`,
         );
         const show = Number(o.show);
         for (const p of report.problems.slice(0, show)) process.stderr.write(`row ${p.row}, ${p.column}: ${p.reason}\n`);

@@ -43,7 +43,7 @@ describe('madad areas import and registry import', () => {
     );
     const res = await runCli(['registry', 'import', file], env);
     expect(res.code).toBe(1);
-    expect(res.stdout).toContain('2 rows read: 1 new, 0 updated, 0 unchanged, 1 refused');
+    expect(res.stdout).toContain('2 rows read into an empty registry (one transaction, indexes built after the rows): 1 new, 0 updated, 0 unchanged, 1 refused');
     expect(res.stderr).toContain('row 3, cnic: expected 13 digits');
     const again = await runCli(['registry', 'import', file], env);
     expect(again.stdout).toContain('2 rows read: 0 new, 0 updated, 1 unchanged, 1 refused');
