@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { booleanPointInPolygon } from '@turf/turf';
 import type { Feature } from 'geojson';
 import { describe, expect, it } from 'vitest';
-import { PROVINCE_BOXES, synthHouseholds, type SynthArea, type SynthHousehold } from './synth.ts';
+import { PROVINCE_BOXES, scatteredId, synthHouseholds, type SynthArea, type SynthHousehold } from './synth.ts';
 
 const tehsils = JSON.parse(readFileSync(new URL('../../shared/fixtures/pakistan/pak_adm3_tehsils_gbopen_geom_with_cod_pcodes.geojson', import.meta.url), 'utf8'));
 const areas: SynthArea[] = tehsils.features
@@ -19,6 +19,16 @@ describe('synthetic registry', () => {
     expect(take(500, 11)).toEqual(sample.slice(0, 500));
     const other = take(500, 12);
     expect(other.filter((h, i) => h.cnic === sample[i]!.cnic || h.lat === sample[i]!.lat).length).toBe(0);
+  });
+
+  it('gives every household its own id, in no order of the file', () => {
+    const ids = sample.map((h) => h.householdId);
+    expect(new Set(ids).size).toBe(ids.length);
+    const rising = ids.slice(1).filter((id, i) => id > ids[i]!).length / (ids.length - 1);
+    expect(rising).toBeGreaterThan(0.4);
+    expect(rising).toBeLessThan(0.6);
+    // The permutation holds far beyond the sample: no two of a million positions share an id.
+    expect(new Set(Array.from({ length: 1_000_000 }, (_, i) => scatteredId(i * 9973))).size).toBe(1_000_000);
   });
 
   it('resumes at an offset with the same records (chunks for 10 M)', () => {

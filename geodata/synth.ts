@@ -155,6 +155,24 @@ function drawPoint(area: PreparedArea, rng: Random): [number, number] {
   return [town.lon, town.lat];
 }
 
+/**
+ * A household id that does not follow the file's order, as in a real registry export (listed by area or
+ * enumeration block, not by id), so imports and benchmarks meet ids in the order real files give them:
+ * the position goes through a fixed permutation of 0 … 10^10 − 1 (a four-round Feistel network on two
+ * five-digit halves), so ids stay unique and the same for a position.
+ */
+export function scatteredId(position: number): string {
+  let left = Math.floor(position / HALF);
+  let right = position % HALF;
+  for (const key of FEISTEL_KEYS) {
+    const mixed = (Math.imul(right ^ key, 0x9e3779b1) >>> 0) % HALF;
+    [left, right] = [right, (left + mixed) % HALF];
+  }
+  return String(left * HALF + right).padStart(10, '0');
+}
+const HALF = 100_000;
+const FEISTEL_KEYS = [0x3c6ef372, 0x1b873593, 0x5be0cd19, 0x7f4a7c15];
+
 function person(rng: Random, position: number, areaCode: string, lon: number, lat: number, seedOffset: bigint): SynthHousehold {
   const femaleHeaded = rng.chance(0.1);
   // 1 + Binomial(13, 0.415): sizes 1..14, mean 6.4 (PSLM average household size).
@@ -169,7 +187,7 @@ function person(rng: Random, position: number, areaCode: string, lon: number, la
   const provinceCode = /^PK[1-7]/.test(areaCode) ? areaCode.slice(0, 3) : undefined;
   return {
     source: 'NSER',
-    householdId: `NSER-${String(position + 1).padStart(10, '0')}`,
+    householdId: `NSER-${scatteredId(position)}`,
     cnic: cnic(rng, provinceCode, position, seedOffset, femaleHeaded),
     headName: headName(rng, femaleHeaded),
     phone,
