@@ -196,9 +196,10 @@ const UNIQUE_VIOLATION = '23505';
  *
  * Into an empty registry (a first load, such as NSER's ~35 M households), the rows are copied in one
  * transaction with the table's secondary indexes dropped, and the indexes are built after them, as
- * PostgreSQL's "Populating a Database" advises: at 10 M households, copying into the indexed table took
- * 67 s, copying without them 45 s and building both 12 s. The table is locked against readers meanwhile
- * (there is nothing to read yet) and a failure leaves it empty, with its indexes, as it was.
+ * PostgreSQL's "Populating a Database" advises: 10 M households whose ids do not follow the file's order
+ * took 126 s copied into the indexed table (each row's entries on random pages of indexes larger than
+ * shared_buffers) and 73 s copied bare with both indexes built after. The table is locked against readers
+ * meanwhile (there is nothing to read yet) and a failure leaves it empty, with its indexes, as it was.
  * Otherwise every batch is written and committed on its own by the merging writer.
  */
 async function writeBatches(database: Database, use: (writer: BatchWriter) => Promise<void>): Promise<Loaded> {
@@ -243,7 +244,7 @@ const SECONDARY_INDEXES = `
   where i.indrelid = 'households'::regclass and not i.indisprimary
   order by i.indisunique desc, c.relname`;
 
-/** Rows of a household that a later row of the same household follows (ids grow in file order). */
+/** Rows of a household that a later row of the same household follows (the table's ids grow in file order). */
 const SUPERSEDED = `
   with gone as (
     delete from households h using households later
