@@ -22,7 +22,6 @@ describe('area locator', () => {
     }
     const disagreeing = points.filter(([lon, lat]) => JSON.stringify(locator.locate(lat, lon)) !== JSON.stringify(locator.locateExactly(lat, lon)));
     expect(disagreeing).toEqual([]);
-    expect(points.length).toBeGreaterThan(100_000);
   });
 
   it('gives each point the tehsil whose polygon holds it', () => {
