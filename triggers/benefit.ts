@@ -1,7 +1,8 @@
 import type { Benefit } from './rule-schema.ts';
+import { TriggerInputError } from './input-error.ts';
 
 const assertPkr = (n: number, what: string) => {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${what} must be a non-negative whole number of rupees, got ${n}`);
+  if (!Number.isSafeInteger(n) || n < 0) throw new TriggerInputError(`${what} must be a non-negative whole number of rupees, got ${n}`);
 };
 
 /**
@@ -14,7 +15,7 @@ const assertPkr = (n: number, what: string) => {
 export function benefitAmount(benefit: Benefit, household: { size: number }): number {
   if (benefit.flat_pkr !== undefined) return benefit.flat_pkr;
   if (benefit.per_member_pkr !== undefined) {
-    if (!Number.isSafeInteger(household.size) || household.size < 1) throw new RangeError(`household size must be a whole number ≥ 1, got ${household.size}`);
+    if (!Number.isSafeInteger(household.size) || household.size < 1) throw new TriggerInputError(`household size must be a whole number ≥ 1, got ${household.size}`);
     const amount = benefit.per_member_pkr * household.size;
     return benefit.cap_pkr === undefined ? amount : Math.min(amount, benefit.cap_pkr);
   }
@@ -28,7 +29,7 @@ export function benefitAmount(benefit: Benefit, household: { size: number }): nu
  */
 export function splitInstalments(amountPkr: number, count: number): number[] {
   assertPkr(amountPkr, 'amount');
-  if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`instalments must be a whole number ≥ 1, got ${count}`);
+  if (!Number.isSafeInteger(count) || count < 1) throw new TriggerInputError(`instalments must be a whole number ≥ 1, got ${count}`);
   const base = Math.floor(amountPkr / count);
   const remainder = amountPkr - base * count;
   return Array.from({ length: count }, (_, i) => base + (i < remainder ? 1 : 0));

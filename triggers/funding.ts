@@ -1,5 +1,6 @@
 import { pkrText } from './money-text.ts';
 import type { Payer } from './rule-schema.ts';
+import { TriggerInputError } from './input-error.ts';
 
 export interface PayerShare {
   agency: string;
@@ -15,10 +16,10 @@ export type PayerAmount<T extends PayerShare> = T & { amount: number };
  * BigInt keeps total × share_bp exact for any safe-integer total.
  */
 export function splitByShares<T extends PayerShare>(totalPkr: number, payers: readonly T[]): PayerAmount<T>[] {
-  if (!Number.isSafeInteger(totalPkr) || totalPkr < 0) throw new RangeError(`total must be a non-negative whole number of rupees, got ${totalPkr}`);
+  if (!Number.isSafeInteger(totalPkr) || totalPkr < 0) throw new TriggerInputError(`total must be a non-negative whole number of rupees, got ${totalPkr}`);
   const sum = payers.reduce((s, p) => s + p.share_bp, 0);
   if (payers.length === 0 || sum !== 10000 || payers.some((p) => !Number.isSafeInteger(p.share_bp) || p.share_bp < 0))
-    throw new RangeError(`payer shares must be whole basis points adding up to 10000, got ${sum}`);
+    throw new TriggerInputError(`payer shares must be whole basis points adding up to 10000, got ${sum}`);
   const total = BigInt(totalPkr);
   const parts = payers.map((p, index) => {
     const exact = total * BigInt(p.share_bp);
@@ -41,7 +42,7 @@ export function splitByShares<T extends PayerShare>(totalPkr: number, payers: re
  * Balochistan for Balochistan households.
  */
 export function resolvePayers(payers: readonly Payer[], householdProvince: string): Payer[] {
-  if (!/^PK[1-7]$/.test(householdProvince)) throw new RangeError(`household province must be a province P-code PK1..PK7, got ${householdProvince}`);
+  if (!/^PK[1-7]$/.test(householdProvince)) throw new TriggerInputError(`household province must be a province P-code PK1..PK7, got ${householdProvince}`);
   return payers.map((p) => (p.jurisdiction === 'household-province' ? { ...p, jurisdiction: householdProvince } : { ...p }));
 }
 
@@ -65,7 +66,7 @@ export interface CeilingResult<T> {
  */
 export function applyCeiling<T extends { amount: number }>(lines: readonly T[], ceilingPkr: number, committedPkr: number): CeilingResult<T> {
   for (const [n, what] of [[ceilingPkr, 'ceiling'], [committedPkr, 'committed']] as const)
-    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${what} must be a non-negative whole number of rupees, got ${n}`);
+    if (!Number.isSafeInteger(n) || n < 0) throw new TriggerInputError(`${what} must be a non-negative whole number of rupees, got ${n}`);
   const headroomBefore = Math.max(0, ceilingPkr - committedPkr);
   let used = 0;
   let i = 0;

@@ -26,4 +26,16 @@ export { netOff } from './net-off.ts';
 export { dedupe, type CandidateLine, type DedupResult, type ExistingPayment, type PaidBy } from './dedup.ts';
 export { applyCeiling, resolvePayers, splitByShares, type CeilingResult, type PayerShare } from './funding.ts';
 export { approvalTier } from './approvals.ts';
+export {
+  caseload,
+  type AreaTotal,
+  type CaseloadHouseholds,
+  type CaseloadLine,
+  type CaseloadResult,
+  type CaseloadTotals,
+  type Committed,
+  type LinePayer,
+  type PayerTotal,
+} from './caseload.ts';
+export { TriggerInputError } from './input-error.ts';
 export { pkrText } from './money-text.ts';

@@ -81,7 +81,7 @@ export async function backtest(rule: Rule, dir: string, options: BacktestOptions
         headline: a.infos[0]?.headline ?? a.area.descriptions[0] ?? a.infos[0]?.event ?? '',
         stage: decision.stage,
         decision,
-        ...(acts && options.registry ? { caseload: caseload(options.registry, { rule: replayed, decision, geometry, severity: a.severity }) } : {}),
+        ...(acts && options.registry ? { caseload: caseload(options.registry, { rule: replayed, decision, geometry, severity: a.severity, now: sent }) } : {}),
       });
     }
   }

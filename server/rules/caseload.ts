@@ -1,28 +1,20 @@
 import type { Geometry } from 'geojson';
 import {
-  applyCeiling,
-  benefitAmount,
-  resolvePayers,
-  selectEligible,
-  splitByShares,
+  caseload as computeCaseload,
+  type CaseloadLine,
+  type CaseloadResult,
   type Cutoff,
   type Decision,
   type Household,
-  type Payer,
   type Rule,
   type Severity,
   type Stage,
 } from '../../triggers/index.ts';
 import type { RegistryIndex } from '../registry/registry-index.ts';
 
-export interface CaseloadLine {
-  householdId: string;
-  province: string;
-  district: string;
-  pmt: number;
-  amount: number;
-}
+export type { CaseloadLine };
 
+/** What the dry-run API returns about a caseload: totals only, since a caseload may be millions of lines. */
 export interface Caseload {
   /** The stage the households were selected for: the fired one, or activation as a what-if when none fired. */
   stage: Stage;
@@ -52,76 +44,70 @@ export interface CaseloadInput {
   /** The alert's polygon, when it has one. */
   geometry?: Geometry | null;
   severity?: Severity;
+  /** When the caseload is computed: the request's clock, or a replayed message's sent time. */
+  now: Date;
+  /** Already committed against the rule's ceiling. A dry run commits nothing, so 0 by default. */
+  committedPkr?: number;
 }
 
-/** `household-province` needs a province; a household the gazetteer could not place is shown as such. */
-function payersFor(payers: readonly Payer[], province: string): Payer[] {
-  if (/^PK[1-7]$/.test(province)) return resolvePayers(payers, province);
-  return payers.map((p) => (p.jurisdiction === 'household-province' ? { ...p, jurisdiction: 'province-unknown' } : { ...p }));
+/** The summary and the lines behind it (within the ceiling, and cut by it), for the batches work. */
+export interface CaseloadWithLines {
+  summary: Caseload;
+  asOf: string;
+  lines: CaseloadLine[];
+  cut: CaseloadLine[];
 }
 
 /**
- * The households a decision reaches and what they would cost: selection in the area, eligibility at the
- * stage (percentile cut-offs kept), the benefit per household, the ceiling, then the split by payer and by
- * district. Lines meet the ceiling poorest first (PMT ascending, then id), so if money runs short the
- * poorest are paid. Nothing is committed yet, so the whole ceiling is headroom. Reads only; writes nothing.
+ * The registry's part of a caseload: the households in the decision's area (its codes and, for an alert,
+ * its polygon) and the stage they are weighed at. The decisions are made by the core's `caseload`.
  */
-export function caseload(index: RegistryIndex, { rule, decision, geometry, severity }: CaseloadInput): Caseload {
+function weigh(index: RegistryIndex, { rule, decision, geometry, severity, now, committedPkr = 0 }: CaseloadInput) {
   const fired = decision.stage === 'readiness' || decision.stage === 'activation';
   const stage: Stage = fired ? decision.stage! : 'activation';
   const codes = decision.areaCodes;
+  // No codes and no polygon is no area at all, not the whole country.
   const rows = codes.length || geometry ? index.select({ codes, geometry: geometry ?? null }) : new Uint32Array(0);
-  const households = index.households(rows);
-  const byId = new Map<string, Household>(households.map((h) => [h.id, h]));
-  const selection = selectEligible(rule.eligibility, households, {
-    stage,
-    ...(severity ? { severity } : {}),
-    ...(codes.length ? { areaCodes: codes } : {}),
-  });
+  const list: Household[] = index.households(rows);
+  const result = computeCaseload(
+    rule,
+    { stage, list, ...(severity ? { severity } : {}), ...(codes.length ? { areaCodes: codes } : {}) },
+    { pkr: committedPkr },
+    now,
+  );
+  return { result, stage, fired };
+}
 
-  const lines: CaseloadLine[] = selection.eligible
-    .map((id) => {
-      const h = byId.get(id)!;
-      return { householdId: id, province: h.areaCodes.province, district: h.areaCodes.district, pmt: h.pmt, amount: benefitAmount(rule.benefit, h) };
-    })
-    .sort((a, b) => a.pmt - b.pmt || Number(a.householdId) - Number(b.householdId));
-  const requestedPkr = lines.reduce((s, l) => s + l.amount, 0);
-  const capped = applyCeiling(lines, rule.funding.ceiling_pkr, 0);
-
-  const payers = new Map<string, { agency: string; jurisdiction: string; households: number; amountPkr: number }>();
-  const areas = new Map<string, { district: string; households: number; amountPkr: number }>();
-  for (const line of capped.accepted) {
-    for (const part of splitByShares(line.amount, payersFor(rule.funding.payers, line.province))) {
-      const key = `${part.agency}\u0000${part.jurisdiction}`;
-      const p = payers.get(key) ?? { agency: part.agency, jurisdiction: part.jurisdiction, households: 0, amountPkr: 0 };
-      p.households++;
-      p.amountPkr += part.amount;
-      payers.set(key, p);
-    }
-    const district = line.district || 'unknown';
-    const a = areas.get(district) ?? { district, households: 0, amountPkr: 0 };
-    a.households++;
-    a.amountPkr += line.amount;
-    areas.set(district, a);
-  }
-
+function summaryOf(index: RegistryIndex, { result, stage, fired }: { result: CaseloadResult; stage: Stage; fired: boolean }): Caseload {
+  const t = result.totals;
   return {
     stage,
     whatIf: !fired,
     registryVersion: index.version,
-    householdsInArea: rows.length,
-    eligible: selection.eligible.length,
-    percent: selection.percent,
-    cutoffs: selection.cutoffs,
-    excluded: selection.excluded,
-    note: [index.count === 0 ? 'no registry is loaded' : '', selection.note, fired ? '' : 'neither readiness nor activation fired: figures show what activation would reach']
+    householdsInArea: t.householdsInArea,
+    eligible: t.eligible,
+    percent: t.percent,
+    cutoffs: t.cutoffs,
+    excluded: t.excluded,
+    note: [index.count === 0 ? 'no registry is loaded' : '', t.note, fired ? '' : 'neither readiness nor activation fired: figures show what activation would reach']
       .filter(Boolean)
       .join('; '),
-    requestedPkr,
-    totalPkr: capped.acceptedPkr,
-    households: capped.accepted.length,
-    ceiling: { ceilingPkr: capped.ceilingPkr, committedPkr: 0, cutHouseholds: capped.cut.length, cutPkr: capped.cutPkr, text: capped.text },
-    byPayer: [...payers.values()],
-    byArea: [...areas.values()].sort((a, b) => b.amountPkr - a.amountPkr || a.district.localeCompare(b.district)),
+    requestedPkr: t.requestedPkr,
+    totalPkr: t.totalPkr,
+    households: t.households,
+    ceiling: t.ceiling,
+    byPayer: t.byPayer,
+    byArea: t.byArea,
   };
+}
+
+/** The households a decision reaches and what they would cost, as totals. Reads only; writes nothing. */
+export function caseload(index: RegistryIndex, input: CaseloadInput): Caseload {
+  return summaryOf(index, weigh(index, input));
+}
+
+/** The same caseload with every line (payer shares and reasons per household), for building batches. */
+export function caseloadWithLines(index: RegistryIndex, input: CaseloadInput): CaseloadWithLines {
+  const weighed = weigh(index, input);
+  return { summary: summaryOf(index, weighed), asOf: weighed.result.asOf, lines: weighed.result.lines, cut: weighed.result.cut };
 }

@@ -100,6 +100,6 @@ export async function dryRun(deps: { db: Db; registry: RegistryCache }, ruleId: 
     rule: { id: rule.id, version: rule.version, versionId },
     subject: { kind: subject.kind, id: subject.id, hazard: subject.hazard, areaCodes: subject.areaCodes },
     decision,
-    caseload: caseload(index, { rule, decision, geometry, ...(severity ? { severity } : {}) }),
+    caseload: caseload(index, { rule, decision, geometry, now, ...(severity ? { severity } : {}) }),
   };
 }
