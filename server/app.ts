@@ -9,17 +9,17 @@ import { createMetrics } from './http/metrics.ts';
 import { notFound, onError } from './http/problem.ts';
 import { newRouter } from './http/router.ts';
 import { systemRoutes } from './routes/system.ts';
-import { authenticate } from './access/middleware.ts';
+import { authenticate } from './http/guards.ts';
 import { alertRoutes } from './alerts/routes.ts';
 import { ruleRoutes } from './rules/routes.ts';
-import { subscribeEvaluation } from './rules/evaluation.ts';
 import { areaRoutes } from './areas/routes.ts';
 import { exposureRoutes } from './exposure/routes.ts';
 import { householdRoutes } from './households/routes.ts';
 import { eventRoutes } from './events/routes.ts';
 import { feedRoutes } from './feeds/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
-import { Bus } from './bus.ts';
+import { outboxMetrics } from './outbox/metrics.ts';
+import { outboxRoutes } from './outbox/routes.ts';
 import { RegistryCache } from './registry/registry-index.ts';
 import { authRoutes } from './auth/routes.ts';
 import type { RouteDeps } from './http/deps.ts';
@@ -33,18 +33,20 @@ export interface AppDeps {
   log: Logger;
   /** The clock requests see; tests move it. */
   clock?: () => Date;
-  /** Where stores announce committed changes; trigger evaluation listens. */
-  bus?: Bus;
   registry?: RegistryCache;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function createApp({ database, env, log, clock = () => new Date(), bus = new Bus(), registry }: AppDeps) {
+/**
+ * The HTTP app. It reacts to nothing itself: changes that others react to go through the outbox, which the
+ * server's drainer (server/serve.ts) or `madad outbox drain` delivers.
+ */
+export function createApp({ database, env, log, clock = () => new Date(), registry }: AppDeps) {
   const app = newRouter();
-  const deps: RouteDeps = { database, clock, log, bus, registry: registry ?? new RegistryCache(database) };
+  const deps: RouteDeps = { database, clock, log, registry: registry ?? new RegistryCache(database) };
   const metrics = createMetrics();
-  subscribeEvaluation(deps);
+  outboxMetrics(metrics.registry, database.db, clock);
 
   app.use(
     requestId({
@@ -91,6 +93,7 @@ export function createApp({ database, env, log, clock = () => new Date(), bus = 
   app.route('/', householdRoutes(deps));
   app.route('/', eventRoutes(deps));
   app.route('/', feedRoutes(deps));
+  app.route('/', outboxRoutes(deps));
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

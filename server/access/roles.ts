@@ -6,10 +6,5 @@ export type Role = (typeof ROLES)[number];
 
 export const roleSchema = z.enum(ROLES, { error: `expected one of ${ROLES.join(', ')}` });
 
-/** A jurisdiction is a P-code prefix: `PK` federal, `PK7` Sindh, `PK701` one district. */
-export const jurisdictionSchema = z
-  .string()
-  .regex(/^PK\d{0,7}$/, 'expected a P-code prefix such as PK (federal), PK7 (Sindh) or PK701 (a district)');
-
 /** Roles whose work needs identity data (CNIC, names, phone, payment account), within their jurisdiction. */
 export const IDENTITY_ROLES: readonly Role[] = ['program_manager', 'finance_officer'];

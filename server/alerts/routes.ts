@@ -1,29 +1,15 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { allow, signedIn } from '../access/middleware.ts';
-import { actorOf, requirePrincipal } from '../access/principal.ts';
-import { HAZARDS } from '../../triggers/subject.ts';
+import { allow, signedIn } from '../http/guards.ts';
 import { ValidationError } from '../errors.ts';
-import type { RouteDeps } from '../http/deps.ts';
-import { errorResponses } from '../http/openapi.ts';
+import { ctxOf, type RouteDeps } from '../http/deps.ts';
+import { errorResponses, json, tooLargeResponse } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
-import { idParam, pageQuery } from '../http/schemas.ts';
+import { idParam } from '../http/schemas.ts';
+import { alertDetailSchema, alertListQuery, alertListSchema, ingestReportSchema } from './schema.ts';
 import { getAlert, listAlerts } from './service.ts';
 import { ingestBody } from './store.ts';
 
 const tags = ['Alerts'];
-
-const ingestItemSchema = z.object({
-  result: z.enum(['created', 'updated', 'unchanged', 'rejected']),
-  sender: z.string().optional(),
-  identifier: z.string().optional(),
-  id: z.string().optional(),
-  state: z.string().optional(),
-  reason: z.string().optional(),
-  warnings: z.array(z.string()),
-  unresolved: z.array(z.object({ valueName: z.string(), value: z.string() })).optional(),
-});
-
-const alertSchema = z.record(z.string(), z.unknown()).openapi('Alert');
 
 export function alertRoutes(deps: RouteDeps) {
   return newRouter()
@@ -45,30 +31,19 @@ export function alertRoutes(deps: RouteDeps) {
             required: true,
           },
         },
-        responses: {
-          200: {
-            description: 'What happened to each message in the body',
-            content: { 'application/json': { schema: z.object({ format: z.string(), items: z.array(ingestItemSchema) }) } },
-          },
-          ...errorResponses,
-          413: errorResponses[400],
-        },
+        responses: { 200: json(ingestReportSchema, 'What happened to each message in the body'), ...errorResponses, 413: tooLargeResponse },
       }),
       async (c) => {
         const body = new Uint8Array(await c.req.arrayBuffer());
         if (body.length === 0) throw new ValidationError('The body is empty: send a CAP, GDACS, USGS or Madad JSON alert.');
-        const report = await ingestBody(
-          { database: deps.database, bus: deps.bus, now: deps.clock(), via: actorOf(requirePrincipal(c.get('principal'))) },
-          body,
-          c.req.header('content-type'),
-        );
+        const report = await ingestBody(ctxOf(c, deps), { body, contentType: c.req.header('content-type') });
         if (report.items.every((i) => i.result === 'rejected')) {
           throw new ValidationError(
             `No message in the body could be accepted: ${report.items.map((i) => `${i.identifier ?? 'a message'}: ${i.reason}`).join('; ')}`,
             report.items.map((i, n) => ({ field: `messages.${n}${i.identifier ? ` (${i.identifier})` : ''}`, message: i.reason ?? 'rejected' })),
           );
         }
-        return c.json(report, 200);
+        return c.json(ingestReportSchema.parse(report), 200);
       },
     )
     .openapi(
@@ -78,28 +53,17 @@ export function alertRoutes(deps: RouteDeps) {
         tags,
         summary: 'Alerts, newest first',
         middleware: [signedIn],
-        request: {
-          query: z.object({
-            active: z.enum(['true', 'false']).optional(),
-            hazard: z.enum(HAZARDS).optional(),
-            area: z.string().regex(/^PK\d*$/, 'expected a P-code prefix such as PK7').optional(),
-            since: z.iso.datetime({ offset: true }).optional(),
-            ...pageQuery,
-          }),
-        },
-        responses: {
-          200: { description: 'Alerts', content: { 'application/json': { schema: z.object({ total: z.number(), items: z.array(alertSchema) }) } } },
-          ...errorResponses,
-        },
+        request: { query: alertListQuery },
+        responses: { 200: json(alertListSchema, 'Alerts'), ...errorResponses },
       }),
       async (c) => {
         const q = c.req.valid('query');
-        const result = await listAlerts(
-          deps.database.db,
-          { ...q, active: q.active === undefined ? undefined : q.active === 'true', since: q.since ? new Date(q.since) : undefined },
-          deps.clock(),
-        );
-        return c.json(result, 200);
+        const result = await listAlerts(ctxOf(c, deps), {
+          ...q,
+          active: q.active === undefined ? undefined : q.active === 'true',
+          since: q.since ? new Date(q.since) : undefined,
+        });
+        return c.json(alertListSchema.parse(result), 200);
       },
     )
     .openapi(
@@ -110,8 +74,8 @@ export function alertRoutes(deps: RouteDeps) {
         summary: 'One alert with all its languages and its chain of versions',
         middleware: [signedIn],
         request: { params: idParam },
-        responses: { 200: { description: 'The alert', content: { 'application/json': { schema: alertSchema } } }, ...errorResponses },
+        responses: { 200: json(alertDetailSchema, 'The alert'), ...errorResponses },
       }),
-      async (c) => c.json(await getAlert(deps.database.db, c.req.valid('param').id, deps.clock()), 200),
+      async (c) => c.json(alertDetailSchema.parse(await getAlert(ctxOf(c, deps), c.req.valid('param').id)), 200),
     );
 }

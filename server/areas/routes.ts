@@ -1,13 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { signedIn } from '../access/middleware.ts';
-import type { RouteDeps } from '../http/deps.ts';
+import { signedIn } from '../http/guards.ts';
+import { ctxOf, type RouteDeps } from '../http/deps.ts';
 import { errorResponses } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
+import { pcodeSchema } from '../http/schemas.ts';
+import { areaCollectionSchema, areaDetailSchema, areaListQuery, tolerance } from './schema.ts';
 import { getArea, listAreas } from './service.ts';
 
 const tags = ['Areas'];
-const geojson = z.record(z.string(), z.unknown()).openapi('GeoJSON');
-const tolerance = z.coerce.number().min(0).max(1).optional().openapi({ description: 'Simplify geometry to this tolerance in degrees (e.g. 0.01 for maps)' });
+const geojson = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/geo+json': { schema } } });
 
 export function areaRoutes(deps: RouteDeps) {
   return newRouter()
@@ -18,17 +19,10 @@ export function areaRoutes(deps: RouteDeps) {
         tags,
         summary: 'Current administrative areas as a GeoJSON FeatureCollection',
         middleware: [signedIn],
-        request: {
-          query: z.object({
-            level: z.coerce.number().int().min(0).max(4).optional(),
-            parent: z.string().regex(/^PK\d*$/, 'expected a P-code such as PK7').optional(),
-            q: z.string().min(1).max(100).optional().openapi({ description: 'Name or code; forgives case, punctuation and common variants' }),
-            tolerance,
-          }),
-        },
-        responses: { 200: { description: 'Areas', content: { 'application/geo+json': { schema: geojson } } }, ...errorResponses },
+        request: { query: areaListQuery },
+        responses: { 200: geojson(areaCollectionSchema, 'Areas'), ...errorResponses },
       }),
-      async (c) => c.json(await listAreas(deps.database.db, c.req.valid('query')), 200),
+      async (c) => c.json(areaCollectionSchema.parse(await listAreas(ctxOf(c, deps), c.req.valid('query'))), 200),
     )
     .openapi(
       createRoute({
@@ -37,9 +31,9 @@ export function areaRoutes(deps: RouteDeps) {
         tags,
         summary: 'One area with its boundary versions',
         middleware: [signedIn],
-        request: { params: z.object({ code: z.string().regex(/^PK\d*$/i, 'expected a P-code such as PK703') }), query: z.object({ tolerance }) },
-        responses: { 200: { description: 'The area', content: { 'application/geo+json': { schema: geojson } } }, ...errorResponses },
+        request: { params: z.object({ code: pcodeSchema }), query: z.object({ tolerance }) },
+        responses: { 200: geojson(areaDetailSchema, 'The area'), ...errorResponses },
       }),
-      async (c) => c.json(await getArea(deps.database.db, c.req.valid('param').code, c.req.valid('query').tolerance), 200),
+      async (c) => c.json(areaDetailSchema.parse(await getArea(ctxOf(c, deps), { code: c.req.valid('param').code, tolerance: c.req.valid('query').tolerance })), 200),
     );
 }

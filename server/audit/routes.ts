@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { allow } from '../access/middleware.ts';
+import { allow } from '../http/guards.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
 import { errorResponses } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
-import { isoDate, pageQuery } from '../http/schemas.ts';
+import { isoDate, isoInstant, pageQuery, pcodeSchema } from '../http/schemas.ts';
 import { listAudit } from './service.ts';
 
 const entrySchema = z
@@ -13,13 +13,14 @@ const entrySchema = z
     actor: z.string(),
     action: z.string(),
     subject: z.string(),
-    jurisdiction: z.string(),
+    jurisdiction: pcodeSchema,
     summary: z.unknown(),
     requestId: z.string().nullable(),
     prevHash: z.string(),
     hash: z.string(),
   })
   .openapi('AuditEntry');
+export type AuditEntry = z.infer<typeof entrySchema>;
 
 export function auditRoutes(deps: RouteDeps) {
   return newRouter().openapi(
@@ -34,8 +35,8 @@ export function auditRoutes(deps: RouteDeps) {
           action: z.string().optional().openapi({ example: 'user.create' }),
           actor: z.string().optional().openapi({ example: 'user:amina' }),
           subject: z.string().optional(),
-          from: z.iso.datetime({ offset: true }).optional(),
-          to: z.iso.datetime({ offset: true }).optional(),
+          from: isoInstant.optional(),
+          to: isoInstant.optional(),
           ...pageQuery,
         }),
       },

@@ -1,11 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { deleteCookie, setCookie } from 'hono/cookie';
-import { clientAddress, CSRF_HEADER, SESSION_COOKIE, signedIn } from '../access/middleware.ts';
+import { clientAddress, CSRF_HEADER, SESSION_COOKIE, signedIn } from '../http/guards.ts';
 import { requirePrincipal } from '../access/principal.ts';
 import { RateLimiter } from '../access/rate-limit.ts';
 import { roleSchema } from '../access/roles.ts';
-import type { RouteDeps } from '../http/deps.ts';
-import { errorResponses, problemSchema } from '../http/openapi.ts';
+import { anonymousCtx, ctxOf, type RouteDeps } from '../http/deps.ts';
+import { errorResponses, tooLargeResponse, tooManyRequestsResponse } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
 import { login, logout } from './service.ts';
 
@@ -13,7 +13,7 @@ const tags = ['Sign-in'];
 
 const meSchema = z
   .object({
-    kind: z.enum(['user', 'token', 'cli']),
+    kind: z.enum(['user', 'token', 'system']),
     id: z.string(),
     name: z.string(),
     roles: z.array(roleSchema),
@@ -40,14 +40,16 @@ export function authRoutes(deps: RouteDeps) {
             description: 'Signed in',
             content: { 'application/json': { schema: z.object({ principal: meSchema, csrfToken: z.string(), expiresAt: z.string() }) } },
           },
+          400: errorResponses[400],
           401: errorResponses[401],
-          429: { description: 'Too many attempts', content: { 'application/problem+json': { schema: problemSchema } } },
+          413: tooLargeResponse,
+          429: tooManyRequestsResponse,
         },
       }),
       async (c) => {
-        const now = deps.clock();
-        attempts.hit(clientAddress(c), now.getTime(), 'sign-in attempts');
-        const result = await login(deps.database.db, c.req.valid('json'), now, c.get('requestId'));
+        const ctx = anonymousCtx(c, deps);
+        attempts.hit(clientAddress(c), ctx.now.getTime(), 'sign-in attempts');
+        const result = await login(ctx, c.req.valid('json'));
         const https = new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
         setCookie(c, SESSION_COOKIE, result.sessionToken, {
           httpOnly: true,
@@ -70,7 +72,7 @@ export function authRoutes(deps: RouteDeps) {
       }),
       async (c) => {
         const token = c.get('sessionToken');
-        if (token) await logout(deps.database.db, token, requirePrincipal(c.get('principal')), deps.clock(), c.get('requestId'));
+        if (token) await logout(ctxOf(c, deps), token);
         deleteCookie(c, SESSION_COOKIE, { path: '/' });
         return c.body(null, 204);
       },

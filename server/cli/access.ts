@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import { jurisdictionSchema, ROLES, roleSchema } from '../access/roles.ts';
+import { ROLES, roleSchema } from '../access/roles.ts';
+import { jurisdictionSchema } from '../http/schemas.ts';
 import { randomToken } from '../access/secrets.ts';
 import { verifyAudit } from '../audit/service.ts';
 import { createToken, revokeToken } from '../tokens/service.ts';
@@ -52,7 +53,7 @@ export function registerAccessCommands(program: Command): void {
     .action(() =>
       withDatabase(async (database) => {
         const ctx = cliCtx(database);
-        printTable(await listUsers(ctx.db, ctx.actor), ['username', 'displayName', 'roles', 'agency', 'jurisdiction', 'disabledAt']);
+        printTable(await listUsers(ctx), ['username', 'displayName', 'roles', 'agency', 'jurisdiction', 'disabledAt']);
       }),
     );
   users
@@ -61,7 +62,7 @@ export function registerAccessCommands(program: Command): void {
     .action((username: string) =>
       withDatabase(async (database) => {
         const ctx = cliCtx(database);
-        const user = await findUserByUsername(ctx.db, ctx.actor, username);
+        const user = await findUserByUsername(ctx, username);
         await disableUser(ctx, user.id);
         process.stdout.write(`Disabled ${username}.\n`);
       }),

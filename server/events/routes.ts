@@ -1,14 +1,15 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { allow, signedIn } from '../access/middleware.ts';
+import { allow, signedIn } from '../http/guards.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
-import { errorResponses, json } from '../http/openapi.ts';
+import { conflictResponse, errorResponses, json, tooLargeResponse } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
 import { idParam, pageQuery } from '../http/schemas.ts';
 import { eventListQuery, eventSchema, newEventSchema, toEvent } from './schema.ts';
 import { closeEvent, createEvent, declareEvent, getEvent, listEvents } from './service.ts';
 
 const tags = ['Events'];
-const conflict = { 409: errorResponses[400] };
+/** Declaring or closing an event in a status that does not allow it. */
+const conflict = { 409: conflictResponse };
 
 export function eventRoutes(deps: RouteDeps) {
   return newRouter()
@@ -20,9 +21,9 @@ export function eventRoutes(deps: RouteDeps) {
         summary: 'Declare (or draft) an event from a notification list of P-codes or area names; refused whole if any line does not resolve',
         middleware: [allow('dma_officer', 'admin')],
         request: { body: { content: { 'application/json': { schema: newEventSchema } }, required: true } },
-        responses: { 201: json(eventSchema, 'The event, with each notification line and what it resolved to'), ...errorResponses },
+        responses: { 201: json(eventSchema, 'The event, with each notification line and what it resolved to'), ...errorResponses, 413: tooLargeResponse },
       }),
-      async (c) => c.json(toEvent(await createEvent(ctxOf(c, deps), deps.bus, c.req.valid('json'))), 201),
+      async (c) => c.json(toEvent(await createEvent(ctxOf(c, deps), c.req.valid('json'))), 201),
     )
     .openapi(
       createRoute({
@@ -35,8 +36,7 @@ export function eventRoutes(deps: RouteDeps) {
         responses: { 200: json(z.object({ total: z.number().int(), items: z.array(eventSchema) }), 'Events'), ...errorResponses },
       }),
       async (c) => {
-        const { db, actor } = ctxOf(c, deps);
-        const { total, items } = await listEvents(db, actor, c.req.valid('query'));
+        const { total, items } = await listEvents(ctxOf(c, deps), c.req.valid('query'));
         return c.json({ total, items: items.map(toEvent) }, 200);
       },
     )
@@ -51,8 +51,7 @@ export function eventRoutes(deps: RouteDeps) {
         responses: { 200: json(eventSchema, 'The event'), ...errorResponses },
       }),
       async (c) => {
-        const { db, actor } = ctxOf(c, deps);
-        return c.json(toEvent(await getEvent(db, actor, c.req.valid('param').id)), 200);
+        return c.json(toEvent(await getEvent(ctxOf(c, deps), c.req.valid('param').id)), 200);
       },
     )
     .openapi(
@@ -65,7 +64,7 @@ export function eventRoutes(deps: RouteDeps) {
         request: { params: idParam },
         responses: { 200: json(eventSchema, 'The declared event'), ...errorResponses, ...conflict },
       }),
-      async (c) => c.json(toEvent(await declareEvent(ctxOf(c, deps), deps.bus, c.req.valid('param').id)), 200),
+      async (c) => c.json(toEvent(await declareEvent(ctxOf(c, deps), c.req.valid('param').id)), 200),
     )
     .openapi(
       createRoute({
@@ -77,6 +76,6 @@ export function eventRoutes(deps: RouteDeps) {
         request: { params: idParam },
         responses: { 200: json(eventSchema, 'The closed event'), ...errorResponses, ...conflict },
       }),
-      async (c) => c.json(toEvent(await closeEvent(ctxOf(c, deps), deps.bus, c.req.valid('param').id)), 200),
+      async (c) => c.json(toEvent(await closeEvent(ctxOf(c, deps), c.req.valid('param').id)), 200),
     );
 }

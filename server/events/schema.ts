@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { HAZARDS } from '../../triggers/subject.ts';
-import { iso, isoDate } from '../http/schemas.ts';
+import { iso, isoDate, pcodeSchema } from '../http/schemas.ts';
 import { AREA_LEVELS, type AreaLevelName } from './resolve.ts';
 import type { EventRow, StoredNotification } from './service.ts';
 
@@ -30,7 +30,7 @@ export const newEventSchema = z
   .refine((e) => e.areas.length + e.alertIds.length > 0, { path: ['areas'], message: 'expected at least one area, or an alert id to take areas from' })
   .openapi('NewEvent');
 
-const areaRefSchema = z.object({ code: z.string(), name: z.string(), level: z.number().int(), within: z.string() });
+const areaRefSchema = z.object({ code: pcodeSchema, name: z.string(), level: z.number().int(), within: z.string() });
 
 export const notificationSchema = z.object({
   lines: z.array(
@@ -41,7 +41,7 @@ export const notificationSchema = z.object({
       area: areaRefSchema,
     }),
   ),
-  alerts: z.array(z.object({ id: z.uuid(), areaCodes: z.array(z.string()) })),
+  alerts: z.array(z.object({ id: z.uuid(), areaCodes: z.array(pcodeSchema) })),
 });
 
 export const eventSchema = z
@@ -50,8 +50,8 @@ export const eventSchema = z
     name: z.string(),
     hazard: z.enum(HAZARDS),
     status: z.enum(EVENT_STATUSES),
-    jurisdiction: z.string().openapi({ description: 'The deepest area containing all of the event’s areas', example: 'PK7' }),
-    areaCodes: z.array(z.string()),
+    jurisdiction: pcodeSchema.openapi({ description: 'The deepest area containing all of the event’s areas', example: 'PK7' }),
+    areaCodes: z.array(pcodeSchema),
     alertIds: z.array(z.uuid()),
     notification: notificationSchema,
     createdBy: z.string(),

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { allow } from '../access/middleware.ts';
+import { allow } from '../http/guards.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
-import { errorResponses, json } from '../http/openapi.ts';
+import { conflictResponse, errorResponses, json, tooLargeResponse } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
 import { idParam } from '../http/schemas.ts';
 import { feedSchema, newFeedSchema, toFeed } from './schema.ts';
@@ -21,7 +21,7 @@ export function feedRoutes(deps: RouteDeps) {
         middleware: [allow('admin', 'dma_officer')],
         responses: { 200: json(z.object({ items: z.array(feedSchema) }), 'Feeds'), ...errorResponses },
       }),
-      async (c) => c.json({ items: (await listFeeds(deps.database.db)).map(toFeed) }, 200),
+      async (c) => c.json({ items: (await listFeeds(ctxOf(c, deps))).map(toFeed) }, 200),
     )
     .openapi(
       createRoute({
@@ -31,7 +31,7 @@ export function feedRoutes(deps: RouteDeps) {
         summary: 'Add a feed to poll (CAP RSS/Atom, GDACS RSS or API, USGS GeoJSON); it is polled at once',
         middleware: [allow('admin')],
         request: { body: { content: { 'application/json': { schema: newFeedSchema } }, required: true } },
-        responses: { 201: json(feedSchema, 'Added'), ...errorResponses, 409: { ...errorResponses[400], description: 'A feed with this URL exists already' } },
+        responses: { 201: json(feedSchema, 'Added'), ...errorResponses, 409: { ...conflictResponse, description: 'A feed with this URL exists already' }, 413: tooLargeResponse },
       }),
       async (c) => c.json(toFeed(await addFeed(ctxOf(c, deps), c.req.valid('json'))), 201),
     )
@@ -45,6 +45,6 @@ export function feedRoutes(deps: RouteDeps) {
         request: { params: idParam },
         responses: { 200: json(feedSchema, 'The feed'), ...errorResponses },
       }),
-      async (c) => c.json(toFeed(await getFeed(deps.database.db, c.req.valid('param').id)), 200),
+      async (c) => c.json(toFeed(await getFeed(ctxOf(c, deps), c.req.valid('param').id)), 200),
     );
 }

@@ -1,9 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { signedIn } from '../access/middleware.ts';
+import { signedIn } from '../http/guards.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
-import { errorResponses } from '../http/openapi.ts';
+import { errorResponses, json } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
-import { pageQuery } from '../http/schemas.ts';
+import { pageQuery, pcodeSchema } from '../http/schemas.ts';
+import { densitySchema, householdListSchema } from './schema.ts';
 import { listHouseholds } from './service.ts';
 
 const tags = ['Registry'];
@@ -32,15 +33,15 @@ export function householdRoutes(deps: RouteDeps) {
         middleware: [signedIn],
         request: {
           query: z.object({
-            area: z.string().regex(/^PK\d*$/i, 'expected a P-code such as PK703').optional(),
+            area: pcodeSchema.optional(),
             bbox: bbox.optional(),
             ...pageQuery,
             pageSize: z.coerce.number().int().min(1).max(2000).default(100),
           }),
         },
-        responses: { 200: { description: 'Households', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } }, ...errorResponses },
+        responses: { 200: json(householdListSchema, 'Households'), ...errorResponses },
       }),
-      async (c) => c.json(await listHouseholds(ctxOf(c, deps), c.req.valid('query')), 200),
+      async (c) => c.json(householdListSchema.parse(await listHouseholds(ctxOf(c, deps), c.req.valid('query'))), 200),
     )
     .openapi(
       createRoute({
@@ -50,18 +51,12 @@ export function householdRoutes(deps: RouteDeps) {
         summary: 'Households per H3 cell in a bbox, for the density map (counts only, no identity)',
         middleware: [signedIn],
         request: { query: z.object({ bbox, res: z.coerce.number().int().min(3).max(8).default(6) }) },
-        responses: {
-          200: {
-            description: 'Cells',
-            content: { 'application/json': { schema: z.object({ res: z.number(), cells: z.array(z.object({ cell: z.string(), households: z.number().int() })) }) } },
-          },
-          ...errorResponses,
-        },
+        responses: { 200: json(densitySchema, 'Cells'), ...errorResponses },
       }),
       async (c) => {
         const { bbox: box, res } = c.req.valid('query');
         const index = await deps.registry.get();
-        return c.json({ res, cells: index.density(box, res) }, 200);
+        return c.json(densitySchema.parse({ res, cells: index.density(box, res) }), 200);
       },
     );
 }

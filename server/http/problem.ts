@@ -1,10 +1,12 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { ZodError } from 'zod';
+import type { core, ZodError } from 'zod';
+import { AreaInputError } from '../../geodata/area-input.ts';
+import { TriggerInputError } from '../../triggers/input-error.ts';
+import { RuleError } from '../../triggers/rule-schema.ts';
 import {
   ConflictError,
-  DomainError,
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
@@ -15,44 +17,81 @@ import {
   type FieldProblem,
 } from '../errors.ts';
 import type { AppEnv } from './context.ts';
+import type { Problem } from './openapi.ts';
+import { AREA_ISSUE } from './schemas.ts';
 
-/** RFC 9457 problem details, plus the request id so a person can quote it to support. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  requestId: string;
-  errors?: FieldProblem[];
-}
+/**
+ * Every problem's `code`, a closed list a client may switch on (unkey's `pkg/errors` codes are the model):
+ * adding one is a change of the API, so it is listed in the OpenAPI document. `type` says the same as a URL.
+ */
+export const PROBLEM_CODES = [
+  'invalid_request',
+  'invalid_area',
+  'invalid_rule',
+  'invalid_value',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'method_not_allowed',
+  'payload_too_large',
+  'unsupported_media_type',
+  'too_many_requests',
+  'unavailable',
+  'internal',
+] as const;
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
 const TYPE_BASE = 'https://madad.app/problems/';
 
-const kinds: { match: (e: unknown) => boolean; status: ContentfulStatusCode; slug: string; title: string }[] = [
-  { match: (e) => e instanceof ValidationError, status: 400, slug: 'invalid-request', title: 'Invalid request' },
-  { match: (e) => e instanceof UnauthorizedError, status: 401, slug: 'unauthorized', title: 'Authentication required' },
-  { match: (e) => e instanceof ForbiddenError, status: 403, slug: 'forbidden', title: 'Not allowed' },
-  { match: (e) => e instanceof NotFoundError, status: 404, slug: 'not-found', title: 'Not found' },
-  { match: (e) => e instanceof ConflictError, status: 409, slug: 'conflict', title: 'Conflict' },
-  { match: (e) => e instanceof PayloadTooLargeError, status: 413, slug: 'payload-too-large', title: 'Payload too large' },
-  { match: (e) => e instanceof TooManyRequestsError, status: 429, slug: 'too-many-requests', title: 'Too many requests' },
-  { match: (e) => e instanceof UnavailableError, status: 503, slug: 'unavailable', title: 'Service unavailable' },
-];
+/** A request whose affected area cannot be read, found while validating it, so each field is its body path. */
+class RequestAreaError extends ValidationError {}
 
-const httpTitles: Record<number, [string, string]> = {
-  400: ['invalid-request', 'Invalid request'],
+interface Kind<E> {
+  type: abstract new (...args: never[]) => E;
+  status: ContentfulStatusCode;
+  code: ProblemCode;
+  title: string;
+  fields?: (err: E) => FieldProblem[];
+}
+const kind = <E>(k: Kind<E>) => k;
+
+/** First match wins, so a subclass comes before the class it extends. */
+const kinds = [
+  kind({ type: RequestAreaError, status: 400, code: 'invalid_area', title: 'Unusable area', fields: (e) => e.fields }),
+  // Thrown past validation (a core reading an area it was handed): the message names where in the area,
+  // not where in the request, so the field is the body as a whole.
+  kind({ type: AreaInputError, status: 400, code: 'invalid_area', title: 'Unusable area', fields: (e) => [{ field: 'json', message: e.message }] }),
+  kind({ type: RuleError, status: 400, code: 'invalid_rule', title: 'Invalid rule', fields: (e) => e.issues.map((i) => ({ field: i.path, message: i.message })) }),
+  // Only the core's own input error: a plain RangeError is a bug and stays a 500.
+  kind({ type: TriggerInputError, status: 400, code: 'invalid_value', title: 'Invalid value' }),
+  kind({ type: ValidationError, status: 400, code: 'invalid_request', title: 'Invalid request', fields: (e) => e.fields }),
+  kind({ type: UnauthorizedError, status: 401, code: 'unauthorized', title: 'Authentication required' }),
+  kind({ type: ForbiddenError, status: 403, code: 'forbidden', title: 'Not allowed' }),
+  kind({ type: NotFoundError, status: 404, code: 'not_found', title: 'Not found' }),
+  kind({ type: ConflictError, status: 409, code: 'conflict', title: 'Conflict' }),
+  kind({ type: PayloadTooLargeError, status: 413, code: 'payload_too_large', title: 'Payload too large' }),
+  kind({ type: TooManyRequestsError, status: 429, code: 'too_many_requests', title: 'Too many requests' }),
+  kind({ type: UnavailableError, status: 503, code: 'unavailable', title: 'Service unavailable' }),
+] as Kind<Error>[];
+
+/** Hono's own client errors (its middleware throws HTTPException), by status. */
+const httpKinds: Record<number, [ProblemCode, string]> = {
+  400: ['invalid_request', 'Invalid request'],
   401: ['unauthorized', 'Authentication required'],
   403: ['forbidden', 'Not allowed'],
-  404: ['not-found', 'Not found'],
-  405: ['method-not-allowed', 'Method not allowed'],
-  413: ['payload-too-large', 'Payload too large'],
-  415: ['unsupported-media-type', 'Unsupported media type'],
+  404: ['not_found', 'Not found'],
+  405: ['method_not_allowed', 'Method not allowed'],
+  409: ['conflict', 'Conflict'],
+  413: ['payload_too_large', 'Payload too large'],
+  415: ['unsupported_media_type', 'Unsupported media type'],
+  429: ['too_many_requests', 'Too many requests'],
 };
 
-export function problemResponse(c: Context<AppEnv>, status: ContentfulStatusCode, slug: string, title: string, detail: string, errors?: FieldProblem[]) {
+export function problemResponse(c: Context<AppEnv>, status: ContentfulStatusCode, code: ProblemCode, title: string, detail: string, errors?: FieldProblem[]) {
   const body: Problem = {
-    type: TYPE_BASE + slug,
+    type: TYPE_BASE + code.replaceAll('_', '-'),
+    code,
     title,
     status,
     detail,
@@ -65,29 +104,49 @@ export function problemResponse(c: Context<AppEnv>, status: ContentfulStatusCode
 
 /** The one error mapper: every error that leaves the API goes through here. */
 export function onError(err: unknown, c: Context<AppEnv>) {
-  const kind = kinds.find((k) => k.match(err));
-  if (kind && err instanceof DomainError) {
+  const k = err instanceof Error ? kinds.find((k) => err instanceof k.type) : undefined;
+  if (k && err instanceof Error) {
     if (err instanceof TooManyRequestsError) c.header('retry-after', String(err.retryAfterSeconds));
-    return problemResponse(c, kind.status, kind.slug, kind.title, err.message, err instanceof ValidationError ? err.fields : undefined);
+    return problemResponse(c, k.status, k.code, k.title, err.message, k.fields?.(err));
   }
   if (err instanceof HTTPException && err.status < 500) {
-    const [slug, title] = httpTitles[err.status] ?? ['client-error', 'Client error'];
-    return problemResponse(c, err.status as ContentfulStatusCode, slug, title, err.message || title);
+    const [code, title] = httpKinds[err.status] ?? ['invalid_request', 'Client error'];
+    return problemResponse(c, err.status as ContentfulStatusCode, code, title, err.message || title);
   }
   c.get('log')?.error({ err }, 'unhandled error');
   return problemResponse(c, 500, 'internal', 'Internal server error', `Something went wrong on our side. Quote request id ${c.get('requestId')} when reporting it.`);
 }
 
 export function notFound(c: Context<AppEnv>) {
-  return problemResponse(c, 404, 'not-found', 'Not found', `No route for ${c.req.method} ${c.req.path}.`);
+  return problemResponse(c, 404, 'not_found', 'Not found', `No route for ${c.req.method} ${c.req.path}.`);
 }
 
-/** Turns a zod error on one part of the request into a ValidationError naming each bad field. */
+const isAreaIssue = (issue: core.$ZodIssue) => issue.code === 'custom' && issue.params?.problem === AREA_ISSUE;
+
+/**
+ * The bad fields of a request. A union that matched no branch says only "Invalid input"; when one branch
+ * got as far as reading an area, that is the branch the caller meant, so its own issues are named instead.
+ */
+function fieldsOf(issues: readonly core.$ZodIssue[], prefix: PropertyKey[]): (FieldProblem & { area: boolean })[] {
+  return issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union') {
+      const meant = issue.errors.find((branch) => branch.some(isAreaIssue));
+      if (meant) return fieldsOf(meant, path);
+    }
+    return [{ field: path.map(String).join('.'), message: issue.message, area: isAreaIssue(issue) }];
+  });
+}
+
+/**
+ * Turns a zod error on one part of the request into a ValidationError naming each bad field; when every
+ * bad field is an area that cannot be read, the problem is `invalid_area`.
+ */
 export function zodToValidationError(error: ZodError, target: string): ValidationError {
-  const fields = error.issues.map((issue) => ({
-    field: [target, ...issue.path.map(String)].join('.'),
-    message: issue.message,
-  }));
+  const named = fieldsOf(error.issues, [target]);
+  const fields = named.map(({ field, message }) => ({ field, message }));
   const summary = fields.map((f) => `${f.field}: ${f.message}`).join('; ');
-  return new ValidationError(`The request ${target} is invalid. ${summary}`, fields);
+  return named.length > 0 && named.every((f) => f.area)
+    ? new RequestAreaError(`The area in the request ${target} cannot be used. ${summary}`, fields)
+    : new ValidationError(`The request ${target} is invalid. ${summary}`, fields);
 }

@@ -1,20 +1,16 @@
 import type { Geometry } from 'geojson';
 import { z } from '@hono/zod-openapi';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { CERTAINTIES, evaluate, HAZARDS, SEVERITIES, URGENCIES, type EventSubject, type Subject } from '../../triggers/index.ts';
-import type { Db } from '../db/client.ts';
+import { alertScope, eventScope } from '../access/scope.ts';
+import type { Ctx } from '../context.ts';
 import { alerts, events } from '../db/schema/index.ts';
 import { NotFoundError } from '../errors.ts';
+import { areaGeometrySchema, isoInstant, pcodeSchema } from '../http/schemas.ts';
 import type { RegistryCache } from '../registry/registry-index.ts';
 import { caseload } from './caseload.ts';
 import { ruleInForce } from './service.ts';
 import { alertSubject, areaGeometry, eventSubject, toAlertSubject } from './subjects.ts';
-
-const pcode = z.string().regex(/^PK\d*$/i, 'an area code is a P-code such as PK7 or PK701').transform((s) => s.toUpperCase());
-const polygon = z.custom<Geometry>(
-  (g) => !!g && typeof g === 'object' && ['Polygon', 'MultiPolygon'].includes((g as { type?: string }).type ?? '') && Array.isArray((g as { coordinates?: unknown }).coordinates),
-  { message: 'geometry is a GeoJSON Polygon or MultiPolygon in [lon, lat]' },
-).openapi({ type: 'object', description: 'A GeoJSON Polygon or MultiPolygon in [lon, lat]' });
 
 /** An alert written inline, in the vocabulary of Madad alert JSON (server/alerts/parse/madad-json.ts). */
 const inlineAlert = z.object({
@@ -25,15 +21,15 @@ const inlineAlert = z.object({
   certainty: z.enum(CERTAINTIES).default('Unknown'),
   urgency: z.enum(URGENCIES).default('Unknown'),
   metrics: z.record(z.string(), z.union([z.number(), z.string()])).default({}),
-  areaCodes: z.array(pcode).default([]),
-  geometry: polygon.optional(),
-  sent: z.iso.datetime({ offset: true }).optional(),
-  expires: z.iso.datetime({ offset: true }).optional(),
+  areaCodes: z.array(pcodeSchema).default([]),
+  geometry: areaGeometrySchema.optional(),
+  sent: isoInstant.optional(),
+  expires: isoInstant.optional(),
 });
 
 const inlineEvent = z.object({
   hazard: z.enum(HAZARDS),
-  areaCodes: z.array(pcode).min(1, 'name at least one declared area code'),
+  areaCodes: z.array(pcodeSchema).min(1, 'name at least one declared area code'),
   status: z.enum(['draft', 'declared', 'closed']).default('declared'),
   severity: z.enum(SEVERITIES).optional(),
   metrics: z.record(z.string(), z.union([z.number(), z.string()])).default({}),
@@ -49,14 +45,16 @@ export const dryRunBody = z
   .openapi('DryRunRequest', { description: 'A stored subject ({alertId} or {eventId}) or one written inline ({alert} or {event}).' });
 export type DryRunBody = z.infer<typeof dryRunBody>;
 
-async function subjectOf(db: Db, body: DryRunBody, now: Date): Promise<{ subject: Subject; geometry: Geometry | null }> {
+/** The subject a dry run asks about. A stored one is read through the actor's scope: out of scope is not found. */
+async function subjectOf(ctx: Ctx, body: DryRunBody): Promise<{ subject: Subject; geometry: Geometry | null }> {
+  const { db, now } = ctx;
   if ('alertId' in body) {
-    const [row] = await db.select().from(alerts).where(eq(alerts.id, body.alertId));
+    const [row] = await db.select().from(alerts).where(and(eq(alerts.id, body.alertId), alertScope.where(ctx.actor)));
     if (!row) throw new NotFoundError(`No alert ${body.alertId}.`);
     return { subject: alertSubject(row, now), geometry: areaGeometry(row.geometry) };
   }
   if ('eventId' in body) {
-    const [row] = await db.select().from(events).where(eq(events.id, body.eventId));
+    const [row] = await db.select().from(events).where(and(eq(events.id, body.eventId), eventScope.where(ctx.actor)));
     if (!row) throw new NotFoundError(`No event ${body.eventId}.`);
     return { subject: await eventSubject(db, row), geometry: null };
   }
@@ -90,11 +88,12 @@ async function subjectOf(db: Db, body: DryRunBody, now: Date): Promise<{ subject
  * every reason, and the caseload from the registry in memory. Writes nothing: no evaluation, no
  * activation, no audit entry, so officials can try a rule on any alert as often as they like.
  */
-export async function dryRun(deps: { db: Db; registry: RegistryCache }, ruleId: string, body: DryRunBody, now: Date) {
-  const { rule, versionId } = await ruleInForce(deps.db, ruleId);
-  const { subject, geometry } = await subjectOf(deps.db, body, now);
+export async function dryRun(ctx: Ctx, { ruleId, body }: { ruleId: string; body: DryRunBody }, registry: RegistryCache) {
+  const now = ctx.now;
+  const { rule, versionId } = await ruleInForce(ctx.db, ruleId);
+  const { subject, geometry } = await subjectOf(ctx, body);
   const decision = evaluate(rule, subject, now);
-  const index = await deps.registry.get();
+  const index = await registry.get();
   const severity = subject.severity;
   return {
     rule: { id: rule.id, version: rule.version, versionId },

@@ -1,8 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { allow, signedIn } from '../access/middleware.ts';
-import { requirePrincipal } from '../access/principal.ts';
-import type { RouteDeps } from '../http/deps.ts';
-import { errorResponses, json } from '../http/openapi.ts';
+import { allow, signedIn } from '../http/guards.ts';
+import { ctxOf, type RouteDeps } from '../http/deps.ts';
+import { errorResponses, json, tooLargeResponse } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
 import { idParam } from '../http/schemas.ts';
 import { dryRun, dryRunBody } from './dry-run.ts';
@@ -13,7 +12,7 @@ const tags = ['Rules'];
 /** Rule ids are the kebab-case names of the rule files, not UUIDs. */
 const ruleIdParam = z.object({ id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected a rule id such as flood-relief-2022') });
 
-const reasonSchema = z.object({
+export const reasonSchema = z.object({
   condition: z.string(),
   observed: z.unknown(),
   threshold: z.unknown(),
@@ -22,7 +21,7 @@ const reasonSchema = z.object({
   depth: z.number(),
 });
 
-const ruleSummarySchema = z
+export const ruleSummarySchema = z
   .object({
     id: z.string(),
     title: z.string(),
@@ -44,7 +43,7 @@ const ruleSummarySchema = z
   })
   .openapi('RuleSummary');
 
-const ruleDetailSchema = ruleSummarySchema
+export const ruleDetailSchema = ruleSummarySchema
   .extend({
     rule: z.record(z.string(), z.unknown()),
     versions: z.array(
@@ -64,7 +63,7 @@ const activationSchema = z.object({
   stoppedAt: z.string().nullable(),
 });
 
-const historySchema = z
+export const historySchema = z
   .object({
     items: z.array(
       z.object({
@@ -86,7 +85,7 @@ const historySchema = z
   .openapi('EvaluationHistory');
 
 const pkr = z.number().int();
-const dryRunSchema = z
+export const dryRunSchema = z
   .object({
     rule: z.object({ id: z.string(), version: z.string(), versionId: z.string() }),
     subject: z.object({ kind: z.string(), id: z.string(), hazard: z.string(), areaCodes: z.array(z.string()) }),
@@ -110,6 +109,15 @@ const dryRunSchema = z
     }),
   })
   .openapi('DryRun');
+
+export type Reason = z.infer<typeof reasonSchema>;
+export type RuleSummary = z.infer<typeof ruleSummarySchema>;
+export type RuleDetail = z.infer<typeof ruleDetailSchema>;
+export type EvaluationHistory = z.infer<typeof historySchema>;
+export type Evaluation = EvaluationHistory['items'][number];
+export type Activation = Evaluation['activations'][number];
+export type DryRun = z.infer<typeof dryRunSchema>;
+export type { DryRunBody } from './dry-run.ts';
 
 export function ruleRoutes(deps: RouteDeps) {
   return newRouter()
@@ -144,10 +152,10 @@ export function ruleRoutes(deps: RouteDeps) {
         summary: 'What the rule would decide now about an alert or event, and the caseload it would reach; stores nothing',
         middleware: [allow('dma_officer', 'program_manager', 'admin')],
         request: { params: ruleIdParam, body: { content: { 'application/json': { schema: dryRunBody } }, required: true } },
-        responses: { 200: json(dryRunSchema, 'The decision and the caseload'), ...errorResponses },
+        responses: { 200: json(dryRunSchema, 'The decision and the caseload'), ...errorResponses, 413: tooLargeResponse },
       }),
       async (c) => {
-        const result = await dryRun({ db: deps.database.db, registry: deps.registry }, c.req.valid('param').id, c.req.valid('json'), deps.clock());
+        const result = await dryRun(ctxOf(c, deps), { ruleId: c.req.valid('param').id, body: c.req.valid('json') }, deps.registry);
         return c.json(dryRunSchema.parse(result), 200);
       },
     )
@@ -162,7 +170,7 @@ export function ruleRoutes(deps: RouteDeps) {
         responses: { 200: json(historySchema, 'Evaluation history'), ...errorResponses },
       }),
       async (c) =>
-        c.json(historySchema.parse(await evaluationHistory(deps.database.db, 'alert', c.req.valid('param').id, requirePrincipal(c.get('principal')))), 200),
+        c.json(historySchema.parse(await evaluationHistory(ctxOf(c, deps), { kind: 'alert', id: c.req.valid('param').id })), 200),
     )
     .openapi(
       createRoute({
@@ -175,6 +183,6 @@ export function ruleRoutes(deps: RouteDeps) {
         responses: { 200: json(historySchema, 'Evaluation history'), ...errorResponses },
       }),
       async (c) =>
-        c.json(historySchema.parse(await evaluationHistory(deps.database.db, 'event', c.req.valid('param').id, requirePrincipal(c.get('principal')))), 200),
+        c.json(historySchema.parse(await evaluationHistory(ctxOf(c, deps), { kind: 'event', id: c.req.valid('param').id })), 200),
     );
 }

@@ -1,11 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { allow } from '../access/middleware.ts';
+import { allow } from '../http/guards.ts';
 import { RateLimiter } from '../access/rate-limit.ts';
-import { jurisdictionSchema, roleSchema } from '../access/roles.ts';
+import { roleSchema } from '../access/roles.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
-import { errorResponses, json } from '../http/openapi.ts';
+import { errorResponses, json, tooLargeResponse, tooManyRequestsResponse } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
-import { idParam, iso, isoDate } from '../http/schemas.ts';
+import { idParam, iso, isoDate, isoInstant, jurisdictionSchema } from '../http/schemas.ts';
 import { createToken, listTokens, revokeToken } from './service.ts';
 
 const tags = ['API tokens'];
@@ -32,9 +32,13 @@ const newTokenSchema = z
     role: roleSchema,
     agency: z.string().trim().min(2).max(80),
     jurisdiction: jurisdictionSchema,
-    expiresAt: z.iso.datetime({ offset: true }).optional(),
+    expiresAt: isoInstant.optional(),
   })
   .openapi('NewApiToken');
+
+const newTokenResponseSchema = tokenSchema.extend({ token: z.string().openapi({ description: 'The secret: shown here once, never again' }) }).openapi('NewApiTokenSecret');
+export type ApiToken = z.infer<typeof tokenSchema>;
+export type NewApiToken = z.input<typeof newTokenSchema>;
 
 type TokenRow = Awaited<ReturnType<typeof listTokens>>[number];
 const toToken = (t: TokenRow) =>
@@ -62,7 +66,12 @@ export function tokenRoutes(deps: RouteDeps) {
         summary: 'Create an API token; its secret is shown in this answer only',
         middleware: [allow('admin')],
         request: { body: { content: { 'application/json': { schema: newTokenSchema } }, required: true } },
-        responses: { 201: json(tokenSchema.extend({ token: z.string() }), 'Created, with the secret'), ...errorResponses },
+        responses: {
+          201: json(newTokenResponseSchema, 'Created, with the secret'),
+          ...errorResponses,
+          413: tooLargeResponse,
+          429: tooManyRequestsResponse,
+        },
       }),
       async (c) => {
         const ctx = ctxOf(c, deps);

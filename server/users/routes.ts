@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { allow } from '../access/middleware.ts';
+import { allow } from '../http/guards.ts';
 import { newRouter } from '../http/router.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
-import { errorResponses, json } from '../http/openapi.ts';
+import { conflictResponse, errorResponses, json, tooLargeResponse } from '../http/openapi.ts';
 import { idParam } from '../http/schemas.ts';
 import { newUserSchema, toUser, userSchema } from './schema.ts';
 import { createUser, disableUser, getUser, listUsers } from './service.ts';
@@ -21,8 +21,7 @@ export function userRoutes(deps: RouteDeps) {
         responses: { 200: json(z.object({ items: z.array(userSchema) }), 'Users'), ...errorResponses },
       }),
       async (c) => {
-        const { db, actor } = ctxOf(c, deps);
-        return c.json({ items: (await listUsers(db, actor)).map(toUser) }, 200);
+        return c.json({ items: (await listUsers(ctxOf(c, deps))).map(toUser) }, 200);
       },
     )
     .openapi(
@@ -33,7 +32,12 @@ export function userRoutes(deps: RouteDeps) {
         summary: 'Create a user within your jurisdiction',
         middleware: [allow('admin')],
         request: { body: { content: { 'application/json': { schema: newUserSchema } }, required: true } },
-        responses: { 201: json(userSchema, 'Created'), ...errorResponses },
+        responses: {
+          201: json(userSchema, 'Created'),
+          ...errorResponses,
+          409: { ...conflictResponse, description: 'A user with this username exists already' },
+          413: tooLargeResponse,
+        },
       }),
       async (c) => c.json(toUser(await createUser(ctxOf(c, deps), c.req.valid('json'))), 201),
     )
@@ -48,8 +52,7 @@ export function userRoutes(deps: RouteDeps) {
         responses: { 200: json(userSchema, 'The user'), ...errorResponses },
       }),
       async (c) => {
-        const { db, actor } = ctxOf(c, deps);
-        return c.json(toUser(await getUser(db, actor, c.req.valid('param').id)), 200);
+        return c.json(toUser(await getUser(ctxOf(c, deps), c.req.valid('param').id)), 200);
       },
     )
     .openapi(

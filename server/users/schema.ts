@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { jurisdictionSchema, roleSchema } from '../access/roles.ts';
-import { iso, isoDate } from '../http/schemas.ts';
+import { roleSchema } from '../access/roles.ts';
+import { iso, isoDate, jurisdictionSchema } from '../http/schemas.ts';
 import type { UserView } from './service.ts';
 
 export const newUserSchema = z
@@ -26,5 +26,8 @@ export const userSchema = z
     createdAt: isoDate,
   })
   .openapi('User');
+
+export type NewUser = z.input<typeof newUserSchema>;
+export type User = z.infer<typeof userSchema>;
 
 export const toUser = (u: UserView) => userSchema.parse({ ...u, disabledAt: iso(u.disabledAt), createdAt: iso(u.createdAt) });

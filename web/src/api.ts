@@ -1,29 +1,18 @@
-import type { FeatureCollection, Geometry } from 'geojson';
-// The API's own types, so the client and the server cannot drift apart (erased at build time).
+import type { Geometry, MultiPolygon, Polygon } from 'geojson';
+// The API's own types, inferred from the zod schemas that also check each response on its way out and
+// write the OpenAPI document, so the client and the server cannot drift apart (erased at build time).
 import type { Principal } from '../../server/access/principal.ts';
 import type { Role } from '../../server/access/roles.ts';
-import type { AlertInfo } from '../../server/alerts/parse/types.ts';
-import type { AlertView, getAlert as alertWithChain } from '../../server/alerts/service.ts';
-import type { listHouseholds } from '../../server/households/service.ts';
-import type { IngestReport } from '../../server/alerts/store.ts';
-import type { Problem } from '../../server/http/problem.ts';
-import type { RegistryIndex } from '../../server/registry/registry-index.ts';
-import type { Caseload } from '../../server/rules/caseload.ts';
-import type { evaluationHistory, ruleSummary } from '../../server/rules/service.ts';
-import type { Decision, Reason } from '../../triggers/evaluate.ts';
+import type { Alert, AlertDetail, AlertInfo, AlertList, AlertVersion, IngestReport } from '../../server/alerts/schema.ts';
+import type { AreaCollection } from '../../server/areas/schema.ts';
+import type { AreaCount, Exposure, ExposureRequest } from '../../server/exposure/routes.ts';
+import type { Density, Household, HouseholdList } from '../../server/households/schema.ts';
+import type { Problem } from '../../server/http/openapi.ts';
+import type { Activation, DryRun, DryRunBody, Evaluation, EvaluationHistory, Reason, RuleSummary } from '../../server/rules/routes.ts';
 
-export type { AlertInfo, IngestReport, Principal, Problem, Reason, Role };
-/** An alert as lists show it. */
-export type Alert = AlertView;
-/** One alert with its chain of versions. */
-export type AlertDetail = Awaited<ReturnType<typeof alertWithChain>>;
-export type AlertVersion = AlertDetail['chain'][number];
-export type Exposure = ReturnType<RegistryIndex['exposure']> & { registrySize: number; milliseconds: number };
-export type AreaCount = Exposure['byDistrict'][number];
-export interface DryRun {
-  decision: Decision;
-  caseload: Caseload;
-}
+export type { Activation, Alert, AlertDetail, AlertInfo, AlertVersion, AreaCount, DryRun, Evaluation, Exposure, Household, IngestReport, Principal, Problem, Reason, Role };
+/** A rule in force as the rules page lists it. */
+export type Rule = RuleSummary;
 
 export class ApiError extends Error {
   constructor(
@@ -33,12 +22,6 @@ export class ApiError extends Error {
     super(problem.detail ?? problem.title ?? `HTTP ${status}`);
   }
 }
-
-export type Evaluation = Awaited<ReturnType<typeof evaluationHistory>>['items'][number];
-export type Activation = Evaluation['activations'][number];
-export type Rule = ReturnType<typeof ruleSummary>;
-/** A household as every role may see it: pseudonymous, no identity. */
-export type Household = Awaited<ReturnType<typeof listHouseholds>>['items'][number];
 
 const CSRF_KEY = 'madad.csrf';
 let csrfToken = sessionStorage.getItem(CSRF_KEY) ?? '';
@@ -89,7 +72,7 @@ export const login = (username: string, password: string) =>
   api<{ principal: Principal; csrfToken: string }>('/api/auth/login', { json: { username, password } });
 export const logout = () => api<void>('/api/auth/logout', { method: 'POST' });
 
-export function listAlerts(query: { active?: boolean } = {}): Promise<{ total: number; items: Alert[] }> {
+export function listAlerts(query: { active?: boolean } = {}): Promise<AlertList> {
   const q = new URLSearchParams({ pageSize: '200' });
   if (query.active !== undefined) q.set('active', String(query.active));
   return api(`/api/alerts?${q}`);
@@ -98,7 +81,7 @@ export function listAlerts(query: { active?: boolean } = {}): Promise<{ total: n
 export const getAlert = (id: string) => api<AlertDetail>(`/api/alerts/${encodeURIComponent(id)}`);
 
 /** Evaluations of the rules against an alert, newest first, with their reasons and activations. */
-export const alertEvaluations = async (id: string) => (await api<{ items: Evaluation[] }>(`/api/alerts/${encodeURIComponent(id)}/evaluations`)).items;
+export const alertEvaluations = async (id: string) => (await api<EvaluationHistory>(`/api/alerts/${encodeURIComponent(id)}/evaluations`)).items;
 
 export const postAlert = (text: string) => {
   const trimmed = text.trimStart();
@@ -106,22 +89,46 @@ export const postAlert = (text: string) => {
   return api<IngestReport>('/api/alerts', { body: text, contentType });
 };
 
-/** Households inside an alert: its geometry when it has one (the codes would count whole provinces), else its codes. */
-export async function exposureOf(alert: Pick<Alert, 'geometry' | 'areaCodes'>, pmtCutoff?: number): Promise<Exposure | undefined> {
-  const area = alert.geometry ? { geometry: alert.geometry } : alert.areaCodes.length > 0 ? { codes: alert.areaCodes } : undefined;
-  if (!area) return undefined;
-  return api<Exposure>('/api/exposure', { json: { area, ...(pmtCutoff === undefined ? {} : { pmtCutoff }) } });
+const isPolygonal = (g: Geometry): g is Polygon | MultiPolygon => g.type === 'Polygon' || g.type === 'MultiPolygon';
+
+/**
+ * The polygons of an alert's footprint. A point (a USGS epicentre) is no area, and /api/exposure refuses
+ * one, so an alert with no polygon is counted by its codes instead.
+ */
+function polygonsOf(g: Geometry | null): (Polygon | MultiPolygon)[] {
+  if (!g) return [];
+  if (isPolygonal(g)) return [g];
+  return g.type === 'GeometryCollection' ? g.geometries.filter(isPolygonal) : [];
 }
 
-export const listAreas = (level: number, tolerance: number) => api<FeatureCollection>(`/api/areas?level=${level}&tolerance=${tolerance}`);
+/**
+ * Households inside alerts: their polygons where they have some (the codes would count whole provinces),
+ * the codes of the others. The API reads a FeatureCollection as one area: inside any of its polygons.
+ */
+export async function exposureOf(alerts: readonly Pick<Alert, 'geometry' | 'areaCodes'>[], pmtCutoff?: number): Promise<Exposure | undefined> {
+  const polygons = alerts.map((a) => polygonsOf(a.geometry));
+  const geometries = polygons.flat();
+  const codes = alerts.filter((_, i) => polygons[i]!.length === 0).flatMap((a) => a.areaCodes);
+  if (geometries.length === 0 && codes.length === 0) return undefined;
+  const area: ExposureRequest['area'] = {
+    ...(geometries.length > 0 ? { geometry: { type: 'FeatureCollection', features: geometries.map((geometry) => ({ type: 'Feature', geometry, properties: {} })) } } : {}),
+    ...(codes.length > 0 ? { codes } : {}),
+  };
+  const request: ExposureRequest = { area, ...(pmtCutoff === undefined ? {} : { pmtCutoff }) };
+  return api<Exposure>('/api/exposure', { json: request });
+}
 
-export const density = (bbox: number[], res: number) =>
-  api<{ res: number; cells: { cell: string; households: number }[] }>(`/api/households/density?bbox=${bbox.map((n) => n.toFixed(4)).join(',')}&res=${res}`);
+export const listAreas = (level: number, tolerance: number) => api<AreaCollection>(`/api/areas?level=${level}&tolerance=${tolerance}`);
+
+export const density = (bbox: number[], res: number) => api<Density>(`/api/households/density?bbox=${bbox.map((n) => n.toFixed(4)).join(',')}&res=${res}`);
 
 /** Households in a box: the server sends each role only what it may see (pseudonymous for most). */
 export const householdsIn = (bbox: number[]) =>
-  api<{ total: number; items: Household[] }>(`/api/households?bbox=${bbox.map((n) => n.toFixed(5)).join(',')}&pageSize=2000`);
+  api<HouseholdList>(`/api/households?bbox=${bbox.map((n) => n.toFixed(5)).join(',')}&pageSize=2000`);
 
 export const listRules = async () => (await api<{ items: Rule[] }>('/api/rules')).items;
 
-export const dryRun = (ruleId: string, alertId: string) => api<DryRun>(`/api/rules/${encodeURIComponent(ruleId)}/dry-run`, { json: { alertId } });
+export const dryRun = (ruleId: string, alertId: string) => {
+  const body: DryRunBody = { alertId };
+  return api<DryRun>(`/api/rules/${encodeURIComponent(ruleId)}/dry-run`, { json: body });
+};

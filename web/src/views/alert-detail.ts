@@ -113,7 +113,7 @@ export async function alertDetailView(panel: HTMLElement, ctx: ViewContext, id: 
     status.replaceWith(errorBox(err));
     return;
   }
-  const [evals, exp] = await Promise.all([alertEvaluations(id).catch(() => undefined), exposureOf(alert).catch(() => undefined)]);
+  const [evals, exp] = await Promise.all([alertEvaluations(id).catch(() => undefined), exposureOf([alert]).catch(() => undefined)]);
   const names = exp ? await ctx.map.namesOf([...exp.byDistrict, ...exp.byProvince].map((c) => c.code)) : new Map<string, string>();
   status.replaceWith(
     h('h1', { class: 'alert-title' }, headlineOf(alert), ' ', severityBadge(alert), ' ', statusBadge(alert)),

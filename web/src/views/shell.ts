@@ -5,7 +5,6 @@ import { layerSwitcher, popupFor, renderLegend } from '../map-panel.ts';
 import { MadadMap } from '../map.ts';
 import type { Route } from '../router.ts';
 import { currentUser } from '../session.ts';
-import type { Geometry } from 'geojson';
 import { alertDetailView } from './alert-detail.ts';
 import { alertsView } from './alerts.ts';
 import type { ViewContext } from './common.ts';
@@ -83,11 +82,7 @@ export class Shell implements ViewContext {
 
   /** Affected households of all active alerts, by district (provinces when no district is known). */
   async showActiveExposure(): Promise<void> {
-    const geometries = this.activeAlerts.map((a) => a.geometry).filter((g): g is Geometry => g !== null);
-    const codes = this.activeAlerts.filter((a) => !a.geometry).flatMap((a) => a.areaCodes);
-    // The exposure endpoint takes a FeatureCollection of polygons as one area.
-    const collection = geometries.length > 0 ? { type: 'FeatureCollection', features: geometries.map((g) => ({ type: 'Feature', geometry: g, properties: {} })) } : null;
-    const exposure = await exposureOf({ geometry: collection as unknown as Geometry | null, areaCodes: codes }).catch(() => undefined);
+    const exposure = await exposureOf(this.activeAlerts).catch(() => undefined);
     const counts = exposure ? ([...exposure.byDistrict, ...exposure.byProvince]) : [];
     this.map.setChoropleth(t('layerChoropleth'), counts);
   }

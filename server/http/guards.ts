@@ -1,13 +1,13 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { principalForSession, principalForToken } from '../auth/service.ts';
+import { principalForSession, principalForToken } from '../access/credentials.ts';
 import type { Db } from '../db/client.ts';
 import { ForbiddenError, UnauthorizedError } from '../errors.ts';
-import type { AppEnv } from '../http/context.ts';
-import { requireRoles } from './principal.ts';
-import { RateLimiter } from './rate-limit.ts';
-import type { Role } from './roles.ts';
+import type { AppEnv } from './context.ts';
+import { requireRoles } from '../access/principal.ts';
+import { RateLimiter } from '../access/rate-limit.ts';
+import type { Role } from '../access/roles.ts';
 
 export const SESSION_COOKIE = 'madad_session';
 export const CSRF_HEADER = 'x-csrf-token';
