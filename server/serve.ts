@@ -6,7 +6,9 @@ import { openDatabase, type Database } from './db/client.ts';
 import type { Env } from './env.ts';
 import { ensureInstallId } from './instance.ts';
 import { ensureDefaultAreas } from './areas/service.ts';
-import { Bus } from './bus.ts';
+import { systemCtx } from './context.ts';
+import { OutboxDrainer } from './outbox/drainer.ts';
+import { reactions } from './jobs/reactions.ts';
 import { RegistryCache } from './registry/registry-index.ts';
 import { standardJobs } from './jobs/standard.ts';
 import { Scheduler } from './jobs/scheduler.ts';
@@ -24,19 +26,24 @@ export interface Running {
 export async function startServer(env: Env, log: Logger): Promise<Running> {
   const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.MADAD_DATA_DIR });
   await database.migrate();
-  log.info({ rules: (await loadRules(database, SHIPPED_RULES_DIR, { now: new Date(), actor: 'system:startup' })).length }, 'rules loaded');
+  log.info({ rules: (await loadRules(systemCtx(database.db, 'startup', new Date()), SHIPPED_RULES_DIR)).length }, 'rules loaded');
   const { installId, created } = await ensureInstallId(database.db);
   log.info({ driver: database.driver, location: database.location, installId, created }, 'database ready');
-  const defaults = await ensureDefaultAreas(database.db, new Date());
+  const defaults = await ensureDefaultAreas(systemCtx(database.db, 'default-boundaries', new Date()));
   if (defaults) log.info({ provinces: defaults.created }, 'default boundaries imported (Natural Earth provinces)');
 
-  const bus = new Bus();
   const registry = new RegistryCache(database);
-  const app = createApp({ database, env, log, bus, registry });
+  const app = createApp({ database, env, log, registry });
   const scheduler = new Scheduler(database, log);
-  const demoPrepared = env.MADAD_DEMO ? await prepareDemo(database, bus, log, new Date()) : false;
-  await bus.settled();
-  if (env.MADAD_JOBS) for (const job of standardJobs(database, bus)) scheduler.add(job);
+  const drainer = new OutboxDrainer(database, reactions(), log);
+  const demoPrepared = env.MADAD_DEMO ? await prepareDemo(database, log, new Date()) : false;
+  // Reactions are part of serving: every process hears the commits' notifications and drains (the rows are
+  // guarded, so replicas never deliver one twice). Only the fallback poll is a scheduled job.
+  await drainer.listen();
+  if (env.MADAD_JOBS) for (const job of standardJobs(database, drainer)) scheduler.add(job);
+  // What was written while no server ran (the CLI on a stopped server, the demo just now) is delivered
+  // before the first request.
+  await drainer.poll();
   // Load the registry index now rather than on the first map or exposure request (seconds per million households).
   const warm = registry.get().then(
     (index) => log.info({ households: index.count }, 'registry index loaded'),
@@ -62,8 +69,8 @@ export async function startServer(env: Env, log: Logger): Promise<Running> {
       await closed;
       clearTimeout(force);
       await scheduler.stop();
+      await drainer.stop();
       await warm;
-      await bus.settled();
       await database.close();
       log.info('stopped');
     })());

@@ -2,19 +2,35 @@ import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { ForbiddenError, UnauthorizedError } from '../errors.ts';
 import { IDENTITY_ROLES, type Role } from './roles.ts';
 
-/** Who is calling: a signed-in user or an API token, with roles and a jurisdiction. */
-export interface Principal {
-  kind: 'user' | 'token' | 'cli';
+/**
+ * Who acts: a signed-in user, an API token, or the system itself (a job, the CLI, a hook, startup). Every
+ * service verb takes one in its context, so HTTP, CLI and jobs go through the same checks and the audit
+ * trail names each the same way.
+ */
+export interface Actor {
+  kind: 'user' | 'token' | 'system';
   id: string;
-  /** Username, token name or the operating-system user of the CLI; what the audit trail shows. */
+  /** Username, token name, or the system part (`triggers`, `cli:<os user>`, `demo`); what the audit trail shows. */
   name: string;
   roles: Role[];
   agency: string;
   jurisdiction: string;
 }
 
-export function actorOf(principal: Principal): string {
-  return `${principal.kind}:${principal.name}`;
+/** An actor that came in over HTTP with credentials (a user or a token). */
+export type Principal = Actor;
+
+/** `user:amina`, `token:pmd-feed`, `system:triggers`: how the audit trail names an actor. */
+export function actorOf(actor: Actor): string {
+  return `${actor.kind}:${actor.name}`;
+}
+
+/**
+ * The system acting on its own: federal admin rights, because whoever runs it (the server's jobs, the CLI's
+ * operator at the database) already reaches everything. `name` says which part acts.
+ */
+export function systemActor(name: string): Actor {
+  return { kind: 'system', id: `system:${name}`, name, roles: ['admin'], agency: 'Madad', jurisdiction: 'PK' };
 }
 
 export function hasRole(principal: Principal, ...roles: Role[]): boolean {

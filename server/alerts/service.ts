@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, gte, isNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
+import { alertScope } from '../access/scope.ts';
+import type { Ctx } from '../context.ts';
 import { alerts } from '../db/schema/index.ts';
 import { NotFoundError } from '../errors.ts';
 import { displayInfo, type AlertInfo } from './parse/index.ts';
@@ -62,14 +63,15 @@ export function alertView(row: Row, now: Date) {
 }
 export type AlertView = ReturnType<typeof alertView>;
 
-export async function listAlerts(db: Db, filter: AlertFilter, now: Date) {
-  const conditions: SQL[] = [];
+export async function listAlerts(ctx: Ctx, filter: AlertFilter) {
+  const { db, now } = ctx;
+  const conditions: SQL[] = [alertScope.where(ctx.actor)];
   if (filter.active === true) conditions.push(and(eq(alerts.state, 'active'), or(isNull(alerts.expires), gt(alerts.expires, now))!)!);
   if (filter.active === false) conditions.push(or(ne(alerts.state, 'active'), lte(alerts.expires, now))!);
   if (filter.hazard) conditions.push(eq(alerts.hazard, filter.hazard));
   if (filter.area) conditions.push(sql`exists (select 1 from unnest(${alerts.areaCodes}) c where starts_with(c, ${filter.area}) or starts_with(${filter.area}, c))`);
   if (filter.since) conditions.push(gte(alerts.sent, filter.since));
-  const where = conditions.length ? and(...conditions) : undefined;
+  const where = and(...conditions);
   const [rows, [count]] = await Promise.all([
     db.select().from(alerts).where(where).orderBy(desc(alerts.sent), asc(alerts.identifier)).limit(filter.pageSize).offset((filter.page - 1) * filter.pageSize),
     db.select({ n: sql<number>`count(*)::int` }).from(alerts).where(where),
@@ -77,10 +79,12 @@ export async function listAlerts(db: Db, filter: AlertFilter, now: Date) {
   return { total: count?.n ?? 0, items: rows.map((r) => alertView(r, now)) };
 }
 
-export async function getAlert(db: Db, id: string, now: Date) {
-  const [row] = await db.select().from(alerts).where(eq(alerts.id, id));
+/** One alert the actor may see, with every message of its chain; out of scope reads as not found. */
+export async function getAlert(ctx: Ctx, id: string) {
+  const { db, now } = ctx;
+  const [row] = await db.select().from(alerts).where(and(eq(alerts.id, id), alertScope.where(ctx.actor)));
   if (!row) throw new NotFoundError(`No alert ${id}.`);
-  const chain = await db.select().from(alerts).where(eq(alerts.chainId, row.chainId)).orderBy(asc(alerts.sent));
+  const chain = await db.select().from(alerts).where(and(eq(alerts.chainId, row.chainId), alertScope.where(ctx.actor))).orderBy(asc(alerts.sent));
   return {
     ...alertView(row, now),
     chain: chain.map((r) => ({ id: r.id, identifier: r.identifier, sender: r.sender, msgType: r.msgType, sent: r.sent.toISOString(), state: r.state, stateReason: r.stateReason })),

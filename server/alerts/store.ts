@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { and, eq, inArray, lte, sql } from 'drizzle-orm';
 import { canonicalJson } from '../audit/chain.ts';
 import { AreaCatalog } from '../areas/catalog.ts';
-import type { Database, Db } from '../db/client.ts';
+import { actorOf } from '../access/principal.ts';
+import { withTransaction, type Ctx } from '../context.ts';
 import { alertBodies, alerts } from '../db/schema/index.ts';
-import type { Bus } from '../bus.ts';
+import { enqueue } from '../outbox/enqueue.ts';
+import type { Payload } from '../outbox/topics.ts';
 import { effectOnReferenced, initialState } from './lifecycle.ts';
 import { parseAlerts, type MessageResult, type NormalizedAlert } from './parse/index.ts';
 import { swappedIntoPakistan } from './plausibility.ts';
@@ -27,12 +29,10 @@ export interface IngestReport {
   items: IngestItem[];
 }
 
-export interface IngestDeps {
-  database: Database;
-  bus: Bus;
-  now: Date;
-  /** Who sent the body: `token:<name>`, `user:<name>`, `feed:<url>`, `cli:<user>`. */
-  via: string;
+export interface IngestInput {
+  body: Uint8Array;
+  /** The Content-Type it came with; the parser sniffs the content, this only shapes messages. */
+  contentType?: string;
 }
 
 /**
@@ -40,16 +40,15 @@ export interface IngestDeps {
  * in a feed never blocks the good ones. A body refused as a whole (DOCTYPE, malformed XML or JSON) stores
  * nothing and throws a ValidationError naming the line or field.
  */
-export async function ingestBody(deps: IngestDeps, body: Uint8Array, contentType?: string): Promise<IngestReport> {
+export async function ingestBody(ctx: Ctx, { body, contentType }: IngestInput): Promise<IngestReport> {
   // AlertParseError is a ValidationError: the error mapper answers 400 with its message.
   const outcome = parseAlerts(body, contentType);
   // Each message is checked before anything is written, so a refused message leaves nothing behind.
   const messages = outcome.messages.map(plausible);
   if (messages.every(isRejected)) return { format: outcome.format, items: messages.map(rejected) };
 
-  const db = deps.database.db;
-  const bodyId = await storeBody(db, body, contentType, deps);
-  const catalog = await AreaCatalog.load(db);
+  const bodyId = await storeBody(ctx, body, contentType);
+  const catalog = await AreaCatalog.load(ctx.db);
   const items: IngestItem[] = [];
   for (const message of messages) {
     if (!message.ok) {
@@ -57,7 +56,7 @@ export async function ingestBody(deps: IngestDeps, body: Uint8Array, contentType
       continue;
     }
     try {
-      items.push(await storeAlert(deps, catalog, bodyId, message.alert, message.warnings));
+      items.push(await storeAlert(ctx, catalog, bodyId, message.alert, message.warnings));
     } catch (err) {
       items.push({
         result: 'rejected',
@@ -85,11 +84,13 @@ function plausible(m: MessageResult): MessageResult {
   };
 }
 
-async function storeBody(db: Db, body: Uint8Array, contentType: string | undefined, deps: IngestDeps): Promise<string> {
+/** Who sent a body, as the stored body records it: `token:<name>`, `user:<name>`, `system:feed:<url>`, `system:cli:<user>`. */
+async function storeBody(ctx: Ctx, body: Uint8Array, contentType: string | undefined): Promise<string> {
+  const db = ctx.db;
   const sha256 = createHash('sha256').update(body).digest('hex');
   const [inserted] = await db
     .insert(alertBodies)
-    .values({ sha256, contentType: contentType ?? null, bytes: body, receivedAt: deps.now, receivedVia: deps.via })
+    .values({ sha256, contentType: contentType ?? null, bytes: body, receivedAt: ctx.now, receivedVia: actorOf(ctx.actor) })
     .onConflictDoNothing({ target: alertBodies.sha256 })
     .returning({ id: alertBodies.id });
   if (inserted) return inserted.id;
@@ -101,12 +102,12 @@ function contentHashOf(alert: NormalizedAlert): string {
   return createHash('sha256').update(canonicalJson(alert)).digest('hex');
 }
 
-async function storeAlert(deps: IngestDeps, catalog: AreaCatalog, bodyId: string, alert: NormalizedAlert, warnings: string[]): Promise<IngestItem> {
+async function storeAlert(ctx: Ctx, catalog: AreaCatalog, bodyId: string, alert: NormalizedAlert, warnings: string[]): Promise<IngestItem> {
   const contentHash = contentHashOf(alert);
   const { codes, unresolved } = await catalog.resolve(alert.area);
-  const changes: { id: string; chainId: string; change: 'created' | 'updated' | 'superseded' | 'cancelled' | 'ended' | 'expired' }[] = [];
-
-  const item = await deps.database.db.transaction(async (tx) => {
+  const item = await withTransaction(ctx, async (t) => {
+    const { tx, now } = t;
+    const changes: Payload<'alert.changed'>[] = [];
     // One writer per (sender, identifier) at a time; concurrent pushes of the same message queue here.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`alert:${alert.sender}:${alert.identifier}`}))`);
     const [existing] = await tx.select().from(alerts).where(and(eq(alerts.sender, alert.sender), eq(alerts.identifier, alert.identifier)));
@@ -114,7 +115,7 @@ async function storeAlert(deps: IngestDeps, catalog: AreaCatalog, bodyId: string
       return { result: 'unchanged' as const, id: existing.id, state: existing.state };
     }
 
-    let { state, reason } = initialState(alert, deps.now);
+    let { state, reason } = initialState(alert, now);
     let stateChangedBy: string | null = null;
     // The messages this one references: it supersedes, cancels or ends them, and joins their chain.
     const referenced = alert.references.length
@@ -171,8 +172,8 @@ async function storeAlert(deps: IngestDeps, catalog: AreaCatalog, bodyId: string
       state,
       stateReason: reason ?? null,
       stateChangedBy,
-      receivedAt: deps.now,
-      updatedAt: deps.now,
+      receivedAt: now,
+      updatedAt: now,
     };
     let id: string;
     if (existing) {
@@ -181,11 +182,11 @@ async function storeAlert(deps: IngestDeps, catalog: AreaCatalog, bodyId: string
         .set({ ...values, version: existing.version + 1 })
         .where(eq(alerts.id, existing.id));
       id = existing.id;
-      changes.push({ id, chainId, change: 'updated' });
+      changes.push({ alertId: id, chainId, change: 'updated' });
     } else {
       const [row] = await tx.insert(alerts).values(values).returning({ id: alerts.id });
       id = row!.id;
-      changes.push({ id, chainId, change: 'created' });
+      changes.push({ alertId: id, chainId, change: 'created' });
     }
     if (later && stateChangedBy) await tx.update(alerts).set({ chainId }).where(eq(alerts.chainId, later.chainId));
 
@@ -194,17 +195,17 @@ async function storeAlert(deps: IngestDeps, catalog: AreaCatalog, bodyId: string
     if (effect && activeReferenced.length) {
       await tx
         .update(alerts)
-        .set({ state: effect.state, stateReason: effect.reason, stateChangedBy: id, updatedAt: deps.now })
+        .set({ state: effect.state, stateReason: effect.reason, stateChangedBy: id, updatedAt: now })
         .where(inArray(alerts.id, activeReferenced.map((r) => r.id)));
-      for (const r of activeReferenced) changes.push({ id: r.id, chainId, change: effect.state as 'superseded' | 'cancelled' | 'ended' });
+      for (const r of activeReferenced) changes.push({ alertId: r.id, chainId, change: effect.state as 'superseded' | 'cancelled' | 'ended' });
     }
     // Referenced messages from other chains join this one.
     const otherChains = [...new Set(referenced.map((r) => r.chainId).filter((c) => c !== chainId))];
     if (otherChains.length) await tx.update(alerts).set({ chainId }).where(inArray(alerts.chainId, otherChains));
+    // Trigger evaluation reacts to these, delivered by the outbox if and only if this transaction commits.
+    for (const change of changes) await enqueue(t, 'alert.changed', change);
     return { result: existing ? ('updated' as const) : ('created' as const), id, state };
   });
-
-  if (item.result !== 'unchanged') for (const c of changes) deps.bus.emit('alert.changed', { alertId: c.id, chainId: c.chainId, change: c.change, at: deps.now });
   return {
     ...item,
     sender: alert.sender,
@@ -215,12 +216,14 @@ async function storeAlert(deps: IngestDeps, catalog: AreaCatalog, bodyId: string
 }
 
 /** Ends alerts whose `expires` has passed; run by a scheduled job. Returns how many expired. */
-export async function expireAlerts(database: Database, bus: Bus, now: Date): Promise<number> {
-  const expired = await database.db
-    .update(alerts)
-    .set({ state: 'expired', stateReason: 'its expires time passed', updatedAt: now })
-    .where(and(eq(alerts.state, 'active'), lte(alerts.expires, now)))
-    .returning({ id: alerts.id, chainId: alerts.chainId });
-  for (const a of expired) bus.emit('alert.changed', { alertId: a.id, chainId: a.chainId, change: 'expired', at: now });
-  return expired.length;
+export function expireAlerts(ctx: Ctx): Promise<number> {
+  return withTransaction(ctx, async (t) => {
+    const expired = await t.tx
+      .update(alerts)
+      .set({ state: 'expired', stateReason: 'its expires time passed', updatedAt: t.now })
+      .where(and(eq(alerts.state, 'active'), lte(alerts.expires, t.now)))
+      .returning({ id: alerts.id, chainId: alerts.chainId });
+    for (const a of expired) await enqueue(t, 'alert.changed', { alertId: a.id, chainId: a.chainId, change: 'expired' });
+    return expired.length;
+  });
 }

@@ -10,7 +10,7 @@ import { matchAreaName, normaliseAreaName } from '../../geodata/area-names.ts';
 import { provincesFromGeojsonPlaces } from '../../geodata/provinces.ts';
 import { canonicalJson } from '../audit/chain.ts';
 import { recordAudit } from '../audit/service.ts';
-import type { Db } from '../db/client.ts';
+import { withTransaction, type Ctx } from '../context.ts';
 import { areas } from '../db/schema/index.ts';
 import { NotFoundError } from '../errors.ts';
 
@@ -27,13 +27,10 @@ const geometryHash = (g: unknown) => createHash('sha256').update(canonicalJson(g
  * Imports area records idempotently: the same boundary again changes nothing; a changed geometry, name or
  * parent closes the current version (valid_to) and opens a new one. One transaction, one audit entry.
  */
-export async function importAreas(
-  db: Db,
-  records: AreaRecord[],
-  options: { validFrom: string; actor: string; now: Date; requestId?: string },
-): Promise<ImportSummary> {
+export async function importAreas(ctx: Ctx, { records, validFrom }: { records: AreaRecord[]; validFrom: string }): Promise<ImportSummary> {
   const summary: ImportSummary = { created: 0, newVersions: 0, unchanged: 0, codes: [] };
-  await db.transaction(async (tx) => {
+  await withTransaction(ctx, async (t) => {
+    const tx = t.tx;
     const current = new Map(
       (await tx.select({ id: areas.id, code: areas.code, name: areas.name, parentCode: areas.parentCode, geometryHash: areas.geometryHash, population: areas.population }).from(areas).where(isNull(areas.validTo))).map((r) => [r.code, r]),
     );
@@ -46,7 +43,7 @@ export async function importAreas(
         continue;
       }
       if (existing) {
-        await tx.update(areas).set({ validTo: options.validFrom }).where(eq(areas.id, existing.id));
+        await tx.update(areas).set({ validTo: validFrom }).where(eq(areas.id, existing.id));
         summary.newVersions++;
       } else summary.created++;
       await tx.insert(areas).values({
@@ -60,20 +57,17 @@ export async function importAreas(
         geometryHash: hash,
         population,
         source: record.source,
-        validFrom: options.validFrom,
-        importedAt: options.now,
+        validFrom,
+        importedAt: ctx.now,
       });
       summary.codes.push(record.code);
     }
     if (summary.created + summary.newVersions > 0) {
-      await recordAudit(tx, {
-        actor: options.actor,
+      await recordAudit(tx, t, {
         action: 'areas.import',
         subject: `areas:level-${records[0]?.level ?? '?'}`,
         jurisdiction: 'PK',
         summary: { created: summary.created, newVersions: summary.newVersions, unchanged: summary.unchanged, source: records[0]?.source },
-        requestId: options.requestId,
-        at: options.now,
       });
     }
   });
@@ -88,10 +82,10 @@ export function defaultProvinces(): AreaRecord[] {
 }
 
 /** On a fresh install, the default province boundaries; nothing when any area is already there. */
-export async function ensureDefaultAreas(db: Db, now: Date): Promise<ImportSummary | undefined> {
-  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(areas);
+export async function ensureDefaultAreas(ctx: Ctx): Promise<ImportSummary | undefined> {
+  const [row] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(areas);
   if ((row?.n ?? 0) > 0) return undefined;
-  return importAreas(db, defaultProvinces(), { validFrom: now.toISOString().slice(0, 10), actor: 'system:default-boundaries', now });
+  return importAreas(ctx, { records: defaultProvinces(), validFrom: ctx.now.toISOString().slice(0, 10) });
 }
 
 export interface AreaQuery {
@@ -124,7 +118,8 @@ function toFeature(row: AreaRow, tolerance?: number): Feature<Polygon | MultiPol
   };
 }
 
-export async function listAreas(db: Db, query: AreaQuery): Promise<FeatureCollection> {
+export async function listAreas(ctx: Ctx, query: AreaQuery): Promise<FeatureCollection> {
+  const db = ctx.db;
   const conditions: SQL[] = [isNull(areas.validTo)];
   if (query.level !== undefined) conditions.push(eq(areas.level, query.level));
   if (query.parent) conditions.push(eq(areas.parentCode, query.parent));
@@ -139,8 +134,8 @@ export async function listAreas(db: Db, query: AreaQuery): Promise<FeatureCollec
   return { type: 'FeatureCollection', features: rows.map((r) => toFeature(r, query.tolerance)) };
 }
 
-export async function getArea(db: Db, code: string, tolerance?: number) {
-  const rows = await db.select().from(areas).where(eq(areas.code, code.toUpperCase())).orderBy(asc(areas.validFrom), asc(areas.id));
+export async function getArea(ctx: Ctx, { code, tolerance }: { code: string; tolerance?: number }) {
+  const rows = await ctx.db.select().from(areas).where(eq(areas.code, code.toUpperCase())).orderBy(asc(areas.validFrom), asc(areas.id));
   const current = rows.find((r) => r.validTo === null);
   if (!current) throw new NotFoundError(`No area ${code}.`);
   return {

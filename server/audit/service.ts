@@ -1,44 +1,44 @@
 import { and, asc, desc, eq, gt, gte, lte, sql, type SQL } from 'drizzle-orm';
-import { scopeCondition, type Principal } from '../access/principal.ts';
-import type { Db } from '../db/client.ts';
+import { actorOf, scopeCondition, type Principal } from '../access/principal.ts';
+import { withTransaction, type Ctx } from '../context.ts';
+import type { Db, Tx } from '../db/client.ts';
 import { auditLog } from '../db/schema/index.ts';
 import { entryHash, GENESIS_HASH, verifyChain, type ChainCheck } from './chain.ts';
 
+/** What a verb says about its change; who, when and which request come from its context. */
 export interface AuditEntry {
-  actor: string;
   action: string;
   subject: string;
   /** The jurisdiction (P-code prefix) the entry concerns. */
   jurisdiction: string;
   /** What changed: `{ before, after }`, or what was read; never secrets. */
   summary: Record<string, unknown>;
-  requestId?: string | null;
-  at: Date;
 }
 
 /**
- * Appends one entry, chained to the last. Call it inside the transaction that makes the change, so a
- * change and its audit entry land together or not at all. The advisory lock orders concurrent appends.
+ * Appends one entry, chained to the last, inside the transaction that makes the change (the `Tx` type
+ * makes that a compile-time rule), so a change and its audit entry land together or not at all. Actor,
+ * time and request id come from `ctx`. The advisory lock orders concurrent appends.
  */
-export async function recordAudit(tx: Db, entry: AuditEntry): Promise<void> {
+export async function recordAudit(tx: Tx, ctx: Ctx, entry: AuditEntry): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext('audit_log'))`);
   const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1);
   const prevHash = last?.hash ?? GENESIS_HASH;
   const fields = {
-    at: entry.at.toISOString(),
-    actor: entry.actor,
+    at: ctx.now.toISOString(),
+    actor: actorOf(ctx.actor),
     action: entry.action,
     subject: entry.subject,
     jurisdiction: entry.jurisdiction,
     summary: entry.summary,
-    requestId: entry.requestId ?? null,
+    requestId: ctx.requestId ?? null,
   };
-  await tx.insert(auditLog).values({ ...fields, at: entry.at, prevHash, hash: entryHash(prevHash, fields) });
+  await tx.insert(auditLog).values({ ...fields, at: ctx.now, prevHash, hash: entryHash(prevHash, fields) });
 }
 
-/** Appends in a transaction of its own, for events that change nothing else (a read, a failed login). */
-export function recordAuditAlone(db: Db, entry: AuditEntry): Promise<void> {
-  return db.transaction((tx) => recordAudit(tx, entry));
+/** Appends in the caller's transaction or one of its own, for what changes nothing else (a read, a failed login). */
+export function recordAuditAlone(ctx: Ctx, entry: AuditEntry): Promise<void> {
+  return withTransaction(ctx, (t) => recordAudit(t.tx, t, entry));
 }
 
 export interface AuditFilter {

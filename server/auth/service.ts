@@ -1,10 +1,11 @@
-import { and, eq, gt, isNull, lte, or } from 'drizzle-orm';
+import { eq, lte } from 'drizzle-orm';
+import { userPrincipal } from '../access/credentials.ts';
 import type { Principal } from '../access/principal.ts';
-import type { Role } from '../access/roles.ts';
 import { DUMMY_PASSWORD_HASH, randomToken, sha256, verifyPassword } from '../access/secrets.ts';
 import { recordAudit, recordAuditAlone } from '../audit/service.ts';
+import { withTransaction, type Ctx } from '../context.ts';
 import type { Db } from '../db/client.ts';
-import { apiTokens, sessions, users } from '../db/schema/index.ts';
+import { sessions, users } from '../db/schema/index.ts';
 import { TooManyRequestsError, UnauthorizedError } from '../errors.ts';
 
 export const SESSION_HOURS = 12;
@@ -28,19 +29,22 @@ export interface LoginResult {
 
 const invalid = () => new UnauthorizedError('Wrong username or password.');
 
-export async function login(db: Db, input: { username: string; password: string }, now: Date, requestId: string): Promise<LoginResult> {
+/**
+ * Signs a user in. `ctx.actor` is whoever asks (no one is signed in yet); the trail names the attempt by
+ * the username given, which is all that is known of the caller until the password checks out.
+ */
+export async function login(ctx: Ctx, input: { username: string; password: string }): Promise<LoginResult> {
+  const { db, now } = ctx;
   const [user] = await db.select().from(users).where(eq(users.username, input.username));
   // Verify even for an unknown user, so response time does not tell which usernames exist.
   const ok = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+  const attempt: Ctx = { ...ctx, actor: user ? userPrincipal(user) : { kind: 'user', id: 'unknown', name: input.username, roles: [], agency: '', jurisdiction: 'PK' } };
   const audit = (action: string, summary: Record<string, unknown>) =>
-    recordAuditAlone(db, {
-      actor: `user:${input.username}`,
+    recordAuditAlone(attempt, {
       action,
       subject: user ? `user:${user.id}` : `username:${input.username}`,
       jurisdiction: user?.jurisdiction ?? 'PK',
       summary,
-      requestId,
-      at: now,
     });
 
   if (user?.lockedUntil && user.lockedUntil > now) {
@@ -66,79 +70,30 @@ export async function login(db: Db, input: { username: string; password: string 
   const sessionToken = randomToken();
   const csrfToken = randomToken();
   const expiresAt = new Date(now.getTime() + SESSION_HOURS * 3600_000);
-  await db.transaction(async (tx) => {
-    await tx.update(users).set({ failedLogins: 0, lockedUntil: null }).where(eq(users.id, user.id));
-    await tx.insert(sessions).values({ tokenHash: sha256(sessionToken), userId: user.id, csrfToken, createdAt: now, expiresAt });
-    await recordAudit(tx, {
-      actor: `user:${user.username}`,
+  await withTransaction(attempt, async (t) => {
+    await t.tx.update(users).set({ failedLogins: 0, lockedUntil: null }).where(eq(users.id, user.id));
+    await t.tx.insert(sessions).values({ tokenHash: sha256(sessionToken), userId: user.id, csrfToken, createdAt: now, expiresAt });
+    await recordAudit(t.tx, t, {
       action: 'auth.login',
       subject: `user:${user.id}`,
       jurisdiction: user.jurisdiction,
       summary: { expiresAt: expiresAt.toISOString() },
-      requestId,
-      at: now,
     });
   });
   return { principal: userPrincipal(user), sessionToken, csrfToken, expiresAt };
 }
 
-function userPrincipal(user: typeof users.$inferSelect): Principal {
-  return {
-    kind: 'user',
-    id: user.id,
-    name: user.username,
-    roles: user.roles as Role[],
-    agency: user.agency,
-    jurisdiction: user.jurisdiction,
-  };
-}
-
-export async function principalForSession(db: Db, sessionToken: string, now: Date): Promise<{ principal: Principal; csrfToken: string } | undefined> {
-  const [row] = await db
-    .select({ user: users, csrfToken: sessions.csrfToken })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.tokenHash, sha256(sessionToken)), gt(sessions.expiresAt, now), isNull(users.disabledAt)));
-  return row && { principal: userPrincipal(row.user), csrfToken: row.csrfToken };
-}
-
-export async function logout(db: Db, sessionToken: string, principal: Principal, now: Date, requestId: string): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.delete(sessions).where(eq(sessions.tokenHash, sha256(sessionToken)));
-    await recordAudit(tx, {
-      actor: `user:${principal.name}`,
+/** Ends the caller's session (`ctx.actor` is the signed-in user). */
+export async function logout(ctx: Ctx, sessionToken: string): Promise<void> {
+  await withTransaction(ctx, async (t) => {
+    await t.tx.delete(sessions).where(eq(sessions.tokenHash, sha256(sessionToken)));
+    await recordAudit(t.tx, t, {
       action: 'auth.logout',
-      subject: `user:${principal.id}`,
-      jurisdiction: principal.jurisdiction,
+      subject: `user:${ctx.actor.id}`,
+      jurisdiction: ctx.actor.jurisdiction,
       summary: {},
-      requestId,
-      at: now,
     });
   });
-}
-
-export async function principalForToken(db: Db, token: string, now: Date): Promise<Principal | undefined> {
-  const [row] = await db
-    .update(apiTokens)
-    .set({ lastUsedAt: now })
-    .where(
-      and(
-        eq(apiTokens.tokenHash, sha256(token)),
-        isNull(apiTokens.revokedAt),
-        or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now)),
-      ),
-    )
-    .returning();
-  return (
-    row && {
-      kind: 'token',
-      id: row.id,
-      name: row.name,
-      roles: [row.role as Role],
-      agency: row.agency,
-      jurisdiction: row.jurisdiction,
-    }
-  );
 }
 
 /** Removes expired sessions; run by a scheduled job. */

@@ -1,11 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
-import { actorOf } from '../access/principal.ts';
 import { ingestBody } from '../alerts/store.ts';
-import { Bus } from '../bus.ts';
 import { ValidationError } from '../errors.ts';
-import { cliPrincipal, withDatabase } from './context.ts';
+import { cliCtx, withDatabase } from './context.ts';
 
 // The parser sniffs the content; the label only shapes the message for a body that is neither XML nor JSON.
 const CONTENT_TYPES: Record<string, string> = {
@@ -19,11 +17,9 @@ export function registerAlertCommands(program: Command): void {
   const alerts = program.command('alerts').description('warnings: ingest files of CAP, GDACS, USGS or Madad JSON');
   alerts
     .command('ingest <files...>')
-    .description('ingest alert files as POST /api/alerts does; exits 1 when a file is refused or a message rejected')
+    .description('ingest alert files as POST /api/alerts does (a running server evaluates them at once, or `madad outbox drain`); exits 1 when a file is refused or a message rejected')
     .action((files: string[]) =>
       withDatabase(async (database) => {
-        const bus = new Bus();
-        const via = actorOf(cliPrincipal());
         let refused = 0;
         for (const file of files) {
           let body: Buffer;
@@ -35,7 +31,7 @@ export function registerAlertCommands(program: Command): void {
             continue;
           }
           try {
-            const report = await ingestBody({ database, bus, now: new Date(), via }, body, CONTENT_TYPES[extname(file).toLowerCase()]);
+            const report = await ingestBody(cliCtx(database), { body, contentType: CONTENT_TYPES[extname(file).toLowerCase()] });
             process.stdout.write(`${file}: ${report.format}, ${report.items.length} message${report.items.length === 1 ? '' : 's'}\n`);
             for (const item of report.items) {
               const name = item.identifier ?? 'a message';
@@ -53,7 +49,6 @@ export function registerAlertCommands(program: Command): void {
             refused++;
           }
         }
-        await bus.settled();
         if (refused > 0) process.exitCode = 1;
       }),
     );

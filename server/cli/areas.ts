@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { BoundaryInputError, readBoundaries, type AreaRecord } from '../../geodata/boundaries.ts';
 import { readTehsilsWithDerivedCodes } from '../../geodata/tehsil-codes.ts';
 import { importAreas } from '../areas/service.ts';
-import { cliPrincipal, withDatabase } from './context.ts';
+import { cliCtx, withDatabase } from './context.ts';
 import { CliError } from './errors.ts';
 
 interface AreaImportOptions {
@@ -76,12 +76,8 @@ export function registerAreaCommands(program: Command): void {
         throw err;
       }
       return withDatabase(async (database) => {
-        const now = new Date();
-        const summary = await importAreas(
-          database.db,
-          result.areas,
-          { validFrom: o.validFrom ?? now.toISOString().slice(0, 10), actor: `cli:${cliPrincipal().name}`, now },
-        );
+        const ctx = cliCtx(database);
+        const summary = await importAreas(ctx, { records: result.areas, validFrom: o.validFrom ?? ctx.now.toISOString().slice(0, 10) });
         for (const n of notes) process.stdout.write(`${n}\n`);
         for (const r of result.repairs) process.stdout.write(`repaired: ${r}\n`);
         process.stdout.write(`${result.areas.length} areas at level ${level}: ${summary.created} new, ${summary.newVersions} new versions, ${summary.unchanged} unchanged.\n`);

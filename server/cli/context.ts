@@ -1,21 +1,21 @@
 import { userInfo } from 'node:os';
-import type { Principal } from '../access/principal.ts';
+import { systemActor, type Actor } from '../access/principal.ts';
 import type { Ctx } from '../context.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { parseEnv } from '../env.ts';
 
 /**
- * Whoever runs the CLI can reach the database directly, so the CLI acts with federal admin rights;
- * the audit trail names the operating-system user.
+ * Whoever runs the CLI can reach the database directly, so the CLI acts as the system with federal admin
+ * rights; the audit trail names the operating-system user (`system:cli:<user>`).
  */
-export function cliPrincipal(): Principal {
+export function cliActor(): Actor {
   let name = 'unknown';
   try {
     name = userInfo().username;
   } catch {
     // no passwd entry (some containers): keep 'unknown'
   }
-  return { kind: 'cli', id: `cli:${name}`, name, roles: ['admin'], agency: 'CLI', jurisdiction: 'PK' };
+  return systemActor(`cli:${name}`);
 }
 
 /** Opens the configured database (migrated), runs `fn`, closes it whatever happens. */
@@ -31,7 +31,7 @@ export async function withDatabase<T>(fn: (database: Database) => Promise<T>): P
 }
 
 export function cliCtx(database: Database): Ctx {
-  return { db: database.db, actor: cliPrincipal(), now: new Date(), requestId: `cli-${crypto.randomUUID()}` };
+  return { db: database.db, actor: cliActor(), now: new Date(), requestId: `cli-${crypto.randomUUID()}` };
 }
 
 /** Prints rows as an aligned plain-text table. */

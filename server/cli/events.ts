@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { HAZARDS } from '../../triggers/subject.ts';
-import { Bus } from '../bus.ts';
 import { NotificationFileError, readNotificationFile } from '../events/notification-file.ts';
 import { describeArea, explainUnresolved } from '../events/resolve.ts';
 import { EVENT_STATUSES, newEventSchema } from '../events/schema.ts';
@@ -31,8 +30,8 @@ export function registerEventCommands(program: Command): void {
       const parsed = newEventSchema.safeParse({ name: o.name, hazard: o.hazard, status: o.draft ? 'draft' : 'declared', areas: lines.map(({ area, level }) => ({ area, level })) });
       if (!parsed.success) throw new CliError(parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; '));
       await withDatabase(async (database) => {
-        // No listener runs in this process: a running server picks the event up on its next evaluation.
-        const event = await createEvent(cliCtx(database), new Bus(), parsed.data).catch((err: unknown) => {
+        // Evaluation follows through the outbox: a running server at once, else `madad outbox drain`.
+        const event = await createEvent(cliCtx(database), parsed.data).catch((err: unknown) => {
           if (!(err instanceof UnresolvedAreasError)) throw err;
           for (const u of err.lines) process.stderr.write(`${o.areas}:${lines[u.index]!.fileLine}: ${explainUnresolved(u)}\n`);
           throw new CliError(`${err.lines.length} of ${lines.length} lines did not resolve; nothing was stored.`);
@@ -53,7 +52,7 @@ export function registerEventCommands(program: Command): void {
       withDatabase(async (database) => {
         if (o.status && !(EVENT_STATUSES as readonly string[]).includes(o.status)) throw new CliError(`--status: expected one of ${EVENT_STATUSES.join(', ')}`);
         const ctx = cliCtx(database);
-        const { items } = await listEvents(ctx.db, ctx.actor, { status: o.status as (typeof EVENT_STATUSES)[number] | undefined, page: 1, pageSize: 500 });
+        const { items } = await listEvents(ctx, { status: o.status as (typeof EVENT_STATUSES)[number] | undefined, page: 1, pageSize: 500 });
         printTable(
           items.map((e) => ({ ...e, areas: e.areaCodes.length })),
           ['id', 'name', 'hazard', 'status', 'jurisdiction', 'areas', 'declaredAt', 'closedAt'],

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { Bus } from '../bus.ts';
 import { pollDueFeeds, type PollResult } from '../feeds/poller.ts';
 import { FEED_FORMATS, newFeedSchema, toFeed } from '../feeds/schema.ts';
 import { addFeed, listFeeds } from '../feeds/service.ts';
@@ -44,7 +43,7 @@ export function registerFeedCommands(program: Command): void {
     .description('list feeds with their status: last success, last error, items seen, next poll')
     .action(() =>
       withDatabase(async (database) => {
-        const rows = (await listFeeds(database.db)).map(toFeed);
+        const rows = (await listFeeds(cliCtx(database))).map(toFeed);
         printTable(rows, ['url', 'format', 'every', 'status', 'lastSuccessAt', 'lastError', 'itemsSeen', 'nextPollAt']);
       }),
     );
@@ -56,9 +55,7 @@ export function registerFeedCommands(program: Command): void {
       const timeout = Number(o.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError(`--timeout: expected a number of seconds (got ${JSON.stringify(o.timeout)})`);
       return withDatabase(async (database) => {
-        const bus = new Bus();
-        const results = await pollDueFeeds({ database, bus, now: new Date() }, { timeoutMs: timeout * 1000 });
-        await bus.settled();
+        const results = await pollDueFeeds(cliCtx(database), { database, timeoutMs: timeout * 1000 });
         if (!results.length) process.stdout.write('No feed is due.\n');
         for (const r of results) {
           const line = `${describePoll(r)}\n`;

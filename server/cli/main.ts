@@ -8,6 +8,7 @@ import { registerRegistryCommands } from './registry.ts';
 import { registerRuleCommands } from './rules.ts';
 import { registerEventCommands } from './events.ts';
 import { registerAreaCommands } from './areas.ts';
+import { registerOutboxCommands } from './outbox.ts';
 import { CliError } from './errors.ts';
 import { registerSystemCommands } from './system.ts';
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerRuleCommands(program);
   registerEventCommands(program);
   registerAreaCommands(program);
+  registerOutboxCommands(program);
   return program;
 }
 

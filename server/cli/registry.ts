@@ -1,11 +1,11 @@
 import { createReadStream, existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { importRegistry } from '../registry/import.ts';
+import { importHouseholds } from '../households/import.ts';
 import { REGISTRY_COLUMNS } from '../registry/row.ts';
-import { withDatabase } from './context.ts';
+import { cliCtx, withDatabase } from './context.ts';
 import { CliError } from './errors.ts';
 import { progressLine } from './progress.ts';
-import { synthAreas, synthCsv, writeSynthCsv } from './synth.ts';
+import { synthAreas, synthCsv, writeSynthCsv } from '../registry/synth.ts';
 
 export function registerRegistryCommands(program: Command): void {
   const registry = program.command('registry').description('the household registry: import, synthesise');
@@ -28,7 +28,11 @@ export function registerRegistryCommands(program: Command): void {
           return;
         }
         const progress = progressLine('households');
-        const report = await importRegistry(database, synthCsv({ households, seed, areas }), { onProgress: progress.update });
+        const report = await importHouseholds(
+          cliCtx(database),
+          { database, source: synthCsv({ households, seed, areas }), name: `synthetic, ${households} households, seed ${seed}` },
+          { onProgress: progress.update },
+        );
         progress.done();
         process.stdout.write(`Imported ${report.imported} synthetic households (${Math.round(report.rows / Math.max(report.seconds, 0.001))} rows/s).\n`);
       });
@@ -41,7 +45,7 @@ export function registerRegistryCommands(program: Command): void {
       if (!existsSync(file)) throw new CliError(`no such file: ${file}`);
       return withDatabase(async (database) => {
         const progress = progressLine('households');
-        const report = await importRegistry(database, createReadStream(file), { onProgress: progress.update });
+        const report = await importHouseholds(cliCtx(database), { database, source: createReadStream(file), name: file }, { onProgress: progress.update });
         progress.done();
         if (report.refused < 0) throw new CliError(`${file}: ${report.problems[0]!.reason}`);
         const rate = Math.round(report.rows / Math.max(report.seconds, 0.001));

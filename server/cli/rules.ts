@@ -2,14 +2,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parseRule, RuleError, type Rule } from '../../triggers/index.ts';
-import { actorOf } from '../access/principal.ts';
 import { AreaCatalog } from '../areas/catalog.ts';
 import { RegistryCache } from '../registry/registry-index.ts';
 import { backtest, backtestLines } from '../rules/backtest.ts';
 import { loadRules, readRuleDir, SHIPPED_RULES_DIR } from '../rules/loader.ts';
 import { rulesInForce } from '../rules/service.ts';
 import type { Database } from '../db/client.ts';
-import { cliPrincipal, printTable, withDatabase } from './context.ts';
+import { cliCtx, printTable, withDatabase } from './context.ts';
 import { CliError } from './errors.ts';
 
 /** A rule named on the command line: a YAML file, a rule loaded in the database, or a shipped rule. */
@@ -37,7 +36,7 @@ export function registerRuleCommands(program: Command): void {
     .action((dir: string | undefined) =>
       withDatabase(async (database) => {
         const folder = dir ?? SHIPPED_RULES_DIR;
-        const loaded = await loadRules(database, folder, { now: new Date(), actor: actorOf(cliPrincipal()) });
+        const loaded = await loadRules(cliCtx(database), folder);
         printTable(loaded.map((r) => ({ ...r, outcome: r.outcome === 'new' ? 'new version' : r.outcome })), ['id', 'version', 'outcome', 'file', 'versionId']);
         const added = loaded.filter((r) => r.outcome !== 'unchanged').length;
         process.stdout.write(`${loaded.length} rules read from ${path.basename(path.resolve(folder))}, ${added} changed.\n`);

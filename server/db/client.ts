@@ -13,6 +13,8 @@ import * as schema from './schema/index.ts';
 
 export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+/** A transaction of either driver. Audit and outbox writes take this type, so they cannot run outside one. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export type Driver = 'pglite' | 'postgres';
 
 /** One open database, whichever driver serves it. */

@@ -3,11 +3,11 @@ import { eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Role } from '../access/roles.ts';
 import { ingestBody } from '../alerts/store.ts';
-import type { Bus } from '../bus.ts';
-import { synthAreas, synthCsv } from '../cli/synth.ts';
+import { systemCtx } from '../context.ts';
+import { synthAreas, synthCsv } from '../registry/synth.ts';
 import type { Database } from '../db/client.ts';
 import { settings } from '../db/schema/index.ts';
-import { importRegistry } from '../registry/import.ts';
+import { importHouseholds } from '../households/import.ts';
 import { createUser } from '../users/service.ts';
 import { createEvent } from '../events/service.ts';
 
@@ -32,30 +32,25 @@ const DEMO_SEED = 2022;
  * The first five minutes of a new user: on an empty data folder, a synthetic registry shaped like
  * Pakistan, one user per role, a CAP flood warning over lower Sindh that the shipped rules evaluate, and
  * PDMA Sindh's declaration of the warned area, which activates the Sindh flood top-up.
- * Runs once per database (a setting records it).
+ * Runs once per database (a setting records it). Trigger evaluation follows through the outbox.
  */
-export async function prepareDemo(database: Database, bus: Bus, log: Logger, now: Date): Promise<boolean> {
+export async function prepareDemo(database: Database, log: Logger, now: Date): Promise<boolean> {
   const [done] = await database.db.select().from(settings).where(eq(settings.key, 'demo_prepared'));
   if (done) return false;
   const started = performance.now();
   const areas = await synthAreas(database.db);
-  const report = await importRegistry(database, synthCsv({ households: DEMO_HOUSEHOLDS, seed: DEMO_SEED, areas }));
-  const ctx = {
-    db: database.db,
-    actor: { kind: 'cli' as const, id: 'system:demo', name: 'demo', roles: ['admin' as Role], agency: 'Madad', jurisdiction: 'PK' },
-    now,
-    requestId: 'demo',
-  };
+  const ctx = systemCtx(database.db, 'demo', now, 'demo');
+  const source = synthCsv({ households: DEMO_HOUSEHOLDS, seed: DEMO_SEED, areas });
+  const report = await importHouseholds(ctx, { database, source, name: `synthetic demo registry, seed ${DEMO_SEED}` });
   for (const u of DEMO_USERS) await createUser(ctx, { ...u, password: demoPassword(u.username) });
   const cap = readFileSync(new URL('./lower-sindh-flood.xml', import.meta.url));
-  const ingest = await ingestBody({ database, bus, now, via: 'system:demo' }, new Uint8Array(cap), 'application/cap+xml');
+  const ingest = await ingestBody(ctx, { body: new Uint8Array(cap), contentType: 'application/cap+xml' });
   // PDMA Sindh notifies the warned area as calamity-hit, which is what declaration-driven rules wait for.
   const alertId = ingest.items[0]?.id;
   const pdma = DEMO_USERS.find((u) => u.roles.includes('dma_officer'))!;
   const event = alertId
     ? await createEvent(
         { ...ctx, actor: { kind: 'user', id: 'demo', name: pdma.username, roles: pdma.roles, agency: pdma.agency, jurisdiction: pdma.jurisdiction } },
-        bus,
         { name: 'Indus floods, lower Sindh (demo)', hazard: 'riverine_flood', status: 'declared', areas: [], alertIds: [alertId] },
       )
     : undefined;

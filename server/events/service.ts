@@ -1,11 +1,11 @@
 import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { commonJurisdiction } from '../access/jurisdiction.ts';
-import { actorOf, inScope, type Principal } from '../access/principal.ts';
+import { actorOf, inScope } from '../access/principal.ts';
+import { alertScope, eventScope } from '../access/scope.ts';
 import { AreaCatalog } from '../areas/catalog.ts';
 import { recordAudit } from '../audit/service.ts';
-import type { Bus } from '../bus.ts';
-import type { Ctx } from '../context.ts';
-import type { Db } from '../db/client.ts';
+import { withTransaction, type Ctx } from '../context.ts';
+import { enqueue } from '../outbox/enqueue.ts';
 import { alerts, events } from '../db/schema/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { Hazard } from '../../triggers/subject.ts';
@@ -50,19 +50,8 @@ export class UnresolvedAreasError extends ValidationError {
   }
 }
 
-/**
- * Who sees an event: everyone whose jurisdiction it touches. An event is visible when one of its areas
- * lies within the caller's jurisdiction (a Sindh user sees Sindh events and federal events with Sindh
- * areas) or contains it (a district user sees a province-wide event). Matching the event's jurisdiction
- * as a prefix of the caller's was rejected: a PK event over Punjab and KP would then show in Sindh.
- */
-function visibleTo(principal: Pick<Principal, 'jurisdiction'>): SQL {
-  const j = principal.jurisdiction;
-  return sql`exists (select 1 from unnest(${events.areaCodes}) as c where starts_with(c, ${j}) or starts_with(${j}, c))`;
-}
-
 /** Declares (or drafts) an event from a notification list and/or alerts. Any line that does not resolve refuses the whole event. */
-export async function createEvent(ctx: Ctx, bus: Bus, input: NewEvent): Promise<EventRow> {
+export async function createEvent(ctx: Ctx, input: NewEvent): Promise<EventRow> {
   const catalog = await AreaCatalog.load(ctx.db);
   const lines = input.areas.map((a) => (typeof a === 'string' ? { area: a } : a));
   const resolutions = resolveNotification(lines, catalog.list);
@@ -70,7 +59,7 @@ export async function createEvent(ctx: Ctx, bus: Bus, input: NewEvent): Promise<
   const fields: FieldProblem[] = unresolved.map((r) => ({ field: `json.areas.${r.index}`, message: explainUnresolved(r) }));
 
   const found = input.alertIds.length
-    ? await ctx.db.select({ id: alerts.id, areaCodes: alerts.areaCodes }).from(alerts).where(inArray(alerts.id, input.alertIds))
+    ? await ctx.db.select({ id: alerts.id, areaCodes: alerts.areaCodes }).from(alerts).where(and(inArray(alerts.id, input.alertIds), alertScope.where(ctx.actor)))
     : [];
   const alertById = new Map(found.map((a) => [a.id, a]));
   input.alertIds.forEach((id, n) => {
@@ -100,8 +89,8 @@ export async function createEvent(ctx: Ctx, bus: Bus, input: NewEvent): Promise<
     alerts: usedAlerts,
   };
   const declared = input.status === 'declared';
-  const row = await ctx.db.transaction(async (tx) => {
-    const [created] = await tx
+  return withTransaction(ctx, async (t) => {
+    const [created] = await t.tx
       .insert(events)
       .values({
         name: input.name,
@@ -117,20 +106,16 @@ export async function createEvent(ctx: Ctx, bus: Bus, input: NewEvent): Promise<
         updatedAt: ctx.now,
       })
       .returning();
-    await recordAudit(tx, {
-      actor: actorOf(ctx.actor),
+    await recordAudit(t.tx, t, {
       action: declared ? 'event.declare' : 'event.draft',
       subject: `event:${created!.id}`,
       jurisdiction,
       summary: { after: { name: input.name, hazard: input.hazard, status: input.status, areaCodes, alertIds: created!.alertIds, lines: lines.length } },
-      requestId: ctx.requestId,
-      at: ctx.now,
     });
+    // A draft is not yet actionable, so only a declaration goes to trigger evaluation.
+    if (declared) await enqueue(t, 'event.changed', { eventId: created!.id, change: 'declared' });
     return created!;
   });
-  // A draft is not yet actionable, so only a declaration is announced to trigger evaluation.
-  if (declared) bus.emit('event.changed', { eventId: row.id, change: 'declared', at: ctx.now });
-  return row;
 }
 
 export interface EventFilter {
@@ -140,8 +125,9 @@ export interface EventFilter {
   pageSize: number;
 }
 
-export async function listEvents(db: Db, principal: Principal, filter: EventFilter) {
-  const conditions: SQL[] = [visibleTo(principal)];
+export async function listEvents(ctx: Ctx, filter: EventFilter) {
+  const db = ctx.db;
+  const conditions: SQL[] = [eventScope.where(ctx.actor)];
   if (filter.status) conditions.push(eq(events.status, filter.status));
   if (filter.hazard) conditions.push(eq(events.hazard, filter.hazard));
   const where = and(...conditions);
@@ -152,27 +138,29 @@ export async function listEvents(db: Db, principal: Principal, filter: EventFilt
   return { total: count?.n ?? 0, items: rows };
 }
 
-export async function getEvent(db: Db, principal: Principal, id: string): Promise<EventRow> {
-  const [row] = await db.select().from(events).where(and(eq(events.id, id), visibleTo(principal)));
+/** One event the actor may see; out of scope reads as not found. */
+export async function getEvent(ctx: Ctx, id: string): Promise<EventRow> {
+  const [row] = await ctx.db.select().from(events).where(and(eq(events.id, id), eventScope.where(ctx.actor)));
   if (!row) throw new NotFoundError(`No event ${id}.`);
   return row;
 }
 
 /** Declares a draft: from now on rules that wait for a declaration may fire on it. */
-export function declareEvent(ctx: Ctx, bus: Bus, id: string): Promise<EventRow> {
-  return changeStatus(ctx, bus, id, 'declared');
+export function declareEvent(ctx: Ctx, id: string): Promise<EventRow> {
+  return changeStatus(ctx, id, 'declared');
 }
 
 /** Closes a draft or a declared event; rules stop treating it as current. */
-export function closeEvent(ctx: Ctx, bus: Bus, id: string): Promise<EventRow> {
-  return changeStatus(ctx, bus, id, 'closed');
+export function closeEvent(ctx: Ctx, id: string): Promise<EventRow> {
+  return changeStatus(ctx, id, 'closed');
 }
 
 const ALLOWED_FROM: Record<'declared' | 'closed', EventStatus[]> = { declared: ['draft'], closed: ['draft', 'declared'] };
 
-async function changeStatus(ctx: Ctx, bus: Bus, id: string, to: 'declared' | 'closed'): Promise<EventRow> {
-  const row = await ctx.db.transaction(async (tx) => {
-    const [before] = await tx.select().from(events).where(and(eq(events.id, id), visibleTo(ctx.actor))).for('update');
+async function changeStatus(ctx: Ctx, id: string, to: 'declared' | 'closed'): Promise<EventRow> {
+  return withTransaction(ctx, async (t) => {
+    const tx = t.tx;
+    const [before] = await tx.select().from(events).where(and(eq(events.id, id), eventScope.where(ctx.actor))).for('update');
     if (!before) throw new NotFoundError(`No event ${id}.`);
     // Seeing an event (it touches your areas) is not owning it: only its jurisdiction's officers change it.
     if (!inScope(ctx.actor, before.jurisdiction)) {
@@ -186,17 +174,13 @@ async function changeStatus(ctx: Ctx, bus: Bus, id: string, to: 'declared' | 'cl
       .set(to === 'declared' ? { status: to, declaredAt: ctx.now, updatedAt: ctx.now } : { status: to, closedAt: ctx.now, updatedAt: ctx.now })
       .where(eq(events.id, id))
       .returning();
-    await recordAudit(tx, {
-      actor: actorOf(ctx.actor),
+    await recordAudit(tx, t, {
       action: to === 'declared' ? 'event.declare' : 'event.close',
       subject: `event:${id}`,
       jurisdiction: before.jurisdiction,
       summary: { before: { status: before.status }, after: { status: to } },
-      requestId: ctx.requestId,
-      at: ctx.now,
     });
+    await enqueue(t, 'event.changed', { eventId: id, change: to });
     return after!;
   });
-  bus.emit('event.changed', { eventId: id, change: to, at: ctx.now });
-  return row;
 }

@@ -1,19 +1,19 @@
 import { eq } from 'drizzle-orm';
+import { systemActor } from '../access/principal.ts';
 import { ingestBody } from '../alerts/store.ts';
-import type { Bus } from '../bus.ts';
+import type { Ctx } from '../context.ts';
 import type { Database } from '../db/client.ts';
 import { withAdvisoryLock } from '../db/locks.ts';
 import { feeds } from '../db/schema/index.ts';
 import { nextPollAfterFailure, nextPollAfterSuccess } from './backoff.ts';
 import { dueFeeds, getFeed, type Feed } from './service.ts';
 
-export interface PollDeps {
-  database: Database;
-  bus: Bus;
-  now: Date;
-}
-
 export interface PollOptions {
+  /**
+   * The database the context's handle belongs to: a poll holds a session advisory lock, which needs one
+   * connection from lock to unlock.
+   */
+  database: Database;
   /** How long one fetch may take, body included. */
   timeoutMs?: number;
   /** Largest body accepted from a feed, in bytes. */
@@ -65,27 +65,27 @@ class PollFailure extends Error {
  * once. The row is read again under the lock: a feed another process has just polled is no longer due
  * and is skipped, so one due poll means one fetch.
  */
-export async function pollFeed(deps: PollDeps, feedId: string, options: PollOptions = {}): Promise<PollResult> {
+export async function pollFeed(ctx: Ctx, feedId: string, options: PollOptions): Promise<PollResult> {
   let result: PollResult | undefined;
-  const ran = await withAdvisoryLock(deps.database, `feed:${feedId}`, async () => {
-    const feed = await getFeed(deps.database.db, feedId);
-    if (feed.nextPollAt > deps.now) {
+  const ran = await withAdvisoryLock(options.database, `feed:${feedId}`, async () => {
+    const feed = await getFeed(ctx, feedId);
+    if (feed.nextPollAt > ctx.now) {
       result = skipped(feed);
       return;
     }
-    result = await pollLocked(deps, feed, options);
+    result = await pollLocked(ctx, feed, options);
   });
   if (!ran || !result) {
-    const feed = await getFeed(deps.database.db, feedId);
+    const feed = await getFeed(ctx, feedId);
     return skipped(feed);
   }
   return result;
 }
 
 /** Polls every feed that is due, one after another (each poll holds a connection for its lock). */
-export async function pollDueFeeds(deps: PollDeps, options: PollOptions = {}): Promise<PollResult[]> {
+export async function pollDueFeeds(ctx: Ctx, options: PollOptions): Promise<PollResult[]> {
   const results: PollResult[] = [];
-  for (const feed of await dueFeeds(deps.database.db, deps.now)) results.push(await pollFeed(deps, feed.id, options));
+  for (const feed of await dueFeeds(ctx)) results.push(await pollFeed(ctx, feed.id, options));
   return results;
 }
 
@@ -93,36 +93,37 @@ function skipped(feed: Feed): PollResult {
   return { feedId: feed.id, url: feed.url, outcome: 'skipped', created: 0, updated: 0, unchanged: 0, rejected: 0, rejections: [], nextPollAt: feed.nextPollAt };
 }
 
-async function pollLocked(deps: PollDeps, feed: Feed, options: PollOptions): Promise<PollResult> {
+async function pollLocked(ctx: Ctx, feed: Feed, options: PollOptions): Promise<PollResult> {
   const base = { feedId: feed.id, url: feed.url, created: 0, updated: 0, unchanged: 0, rejected: 0, rejections: [] as string[] };
-  const db = deps.database.db;
+  const { db, now } = ctx;
   try {
     const fetched = await fetchFeed(feed, options);
     if (fetched.status === 304) {
-      const nextPollAt = nextPollAfterSuccess(feed.everySeconds, deps.now);
+      const nextPollAt = nextPollAfterSuccess(feed.everySeconds, now);
       await db
         .update(feeds)
-        .set({ lastPolledAt: deps.now, lastSuccessAt: deps.now, consecutiveFailures: 0, nextPollAt })
+        .set({ lastPolledAt: now, lastSuccessAt: now, consecutiveFailures: 0, nextPollAt })
         .where(eq(feeds.id, feed.id));
       return { ...base, outcome: 'not-modified', httpStatus: 304, nextPollAt };
     }
     // A body refused as a whole throws a ValidationError naming the line; it is recorded as this poll's error.
-    const report = await ingestBody({ database: deps.database, bus: deps.bus, now: deps.now, via: `feed:${feed.url}` }, fetched.body, fetched.contentType);
+    // What a feed brings is stored as the feed's, whoever asked for the poll.
+    const report = await ingestBody({ ...ctx, actor: systemActor(`feed:${feed.url}`) }, { body: fetched.body, contentType: fetched.contentType });
     const count = (r: string) => report.items.filter((i) => i.result === r).length;
     const counts = { created: count('created'), updated: count('updated'), unchanged: count('unchanged'), rejected: count('rejected') };
     const rejections = report.items.filter((i) => i.result === 'rejected').map((i) => `${i.identifier ?? 'a message'}: ${i.reason}`);
     if (report.items.length > 0 && counts.rejected === report.items.length) {
       throw new PollFailure(`no message could be accepted: ${rejections.join('; ')}`, fetched.status);
     }
-    const nextPollAt = nextPollAfterSuccess(feed.everySeconds, deps.now);
+    const nextPollAt = nextPollAfterSuccess(feed.everySeconds, now);
     await db
       .update(feeds)
       .set({
         // Validators are kept only after a body was stored, so a failed ingest is fetched again in full.
         etag: fetched.etag,
         lastModified: fetched.lastModified,
-        lastPolledAt: deps.now,
-        lastSuccessAt: deps.now,
+        lastPolledAt: now,
+        lastSuccessAt: now,
         consecutiveFailures: 0,
         nextPollAt,
         itemsSeen: feed.itemsSeen + counts.created + counts.updated,
@@ -132,10 +133,10 @@ async function pollLocked(deps: PollDeps, feed: Feed, options: PollOptions): Pro
   } catch (err) {
     const error = describeError(err, options.timeoutMs ?? DEFAULT_TIMEOUT_MS).slice(0, 1000);
     const failures = feed.consecutiveFailures + 1;
-    const nextPollAt = nextPollAfterFailure(feed.everySeconds, failures, deps.now);
+    const nextPollAt = nextPollAfterFailure(feed.everySeconds, failures, now);
     await db
       .update(feeds)
-      .set({ lastPolledAt: deps.now, lastError: error, lastErrorAt: deps.now, consecutiveFailures: failures, nextPollAt })
+      .set({ lastPolledAt: now, lastError: error, lastErrorAt: now, consecutiveFailures: failures, nextPollAt })
       .where(eq(feeds.id, feed.id));
     return { ...base, outcome: 'failed', httpStatus: err instanceof PollFailure ? err.httpStatus : undefined, error, nextPollAt };
   }

@@ -1,8 +1,7 @@
 import { asc, eq, lte } from 'drizzle-orm';
 import { actorOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/service.ts';
-import type { Ctx } from '../context.ts';
-import type { Db } from '../db/client.ts';
+import { withTransaction, type Ctx } from '../context.ts';
 import { feeds } from '../db/schema/index.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { parseEvery, type NewFeed } from './schema.ts';
@@ -13,37 +12,34 @@ export type Feed = typeof feeds.$inferSelect;
 export async function addFeed(ctx: Ctx, input: NewFeed): Promise<Feed> {
   const url = new URL(input.url).toString();
   const everySeconds = parseEvery(input.every)!;
-  return ctx.db.transaction(async (tx) => {
-    const [created] = await tx
+  return withTransaction(ctx, async (t) => {
+    const [created] = await t.tx
       .insert(feeds)
       .values({ url, format: input.format, everySeconds, nextPollAt: ctx.now, createdBy: actorOf(ctx.actor), createdAt: ctx.now })
       .onConflictDoNothing({ target: feeds.url })
       .returning();
     if (!created) throw new ConflictError(`A feed with the URL ${url} already exists.`);
-    await recordAudit(tx, {
-      actor: actorOf(ctx.actor),
+    await recordAudit(t.tx, t, {
       action: 'feed.create',
       subject: `feed:${created.id}`,
       jurisdiction: 'PK',
       summary: { after: { url, format: input.format, everySeconds } },
-      requestId: ctx.requestId,
-      at: ctx.now,
     });
     return created;
   });
 }
 
-export function listFeeds(db: Db): Promise<Feed[]> {
-  return db.select().from(feeds).orderBy(asc(feeds.createdAt), asc(feeds.url));
+export function listFeeds(ctx: Ctx): Promise<Feed[]> {
+  return ctx.db.select().from(feeds).orderBy(asc(feeds.createdAt), asc(feeds.url));
 }
 
-export async function getFeed(db: Db, id: string): Promise<Feed> {
-  const [row] = await db.select().from(feeds).where(eq(feeds.id, id));
+export async function getFeed(ctx: Ctx, id: string): Promise<Feed> {
+  const [row] = await ctx.db.select().from(feeds).where(eq(feeds.id, id));
   if (!row) throw new NotFoundError(`No feed ${id}.`);
   return row;
 }
 
 /** Feeds whose next poll is due at `now`, the longest-waiting first. */
-export function dueFeeds(db: Db, now: Date): Promise<Feed[]> {
-  return db.select().from(feeds).where(lte(feeds.nextPollAt, now)).orderBy(asc(feeds.nextPollAt));
+export function dueFeeds(ctx: Ctx): Promise<Feed[]> {
+  return ctx.db.select().from(feeds).where(lte(feeds.nextPollAt, ctx.now)).orderBy(asc(feeds.nextPollAt));
 }

@@ -1,7 +1,7 @@
 import { and, asc, between, sql, type SQL } from 'drizzle-orm';
 import { canSeeIdentity } from '../access/principal.ts';
 import { maskCnic } from '../access/personal-data.ts';
-import { actorOf } from '../access/principal.ts';
+import { householdArea, householdScope, prefixPattern } from '../access/scope.ts';
 import { recordAuditAlone } from '../audit/service.ts';
 import type { Ctx } from '../context.ts';
 import { households } from '../db/schema/index.ts';
@@ -13,15 +13,9 @@ export interface HouseholdQuery {
   pageSize: number;
 }
 
-/**
- * Where a household counts for scoping and lists: its finest area code (unlocated households are federal
- * only). Indexed with text_pattern_ops, so "inside area X" is a prefix range on it.
- */
-const householdArea = sql`coalesce(${households.tehsil}, ${households.district}, ${households.province}, 'PK')`;
-
 /** Households whose finest area lies inside `code` (P-codes nest by prefix). */
 function insideArea(code: string): SQL {
-  return sql`${householdArea} like ${`${code.toUpperCase().replace(/[\\%_]/g, '\\$&')}%`}`;
+  return sql`${householdArea} like ${prefixPattern(code.toUpperCase())}`;
 }
 
 /** The pseudonymous view every role may see: no name, CNIC, phone or account. */
@@ -44,7 +38,7 @@ function pseudonymous(r: typeof households.$inferSelect) {
  * pseudonymous view.
  */
 export async function listHouseholds(ctx: Ctx, query: HouseholdQuery) {
-  const conditions: SQL[] = [insideArea(ctx.actor.jurisdiction)];
+  const conditions: SQL[] = [householdScope.where(ctx.actor)];
   if (query.area) conditions.push(insideArea(query.area));
   if (query.bbox) {
     const [w, s, e, n] = query.bbox;
@@ -57,14 +51,11 @@ export async function listHouseholds(ctx: Ctx, query: HouseholdQuery) {
   ]);
   const identity = canSeeIdentity(ctx.actor);
   if (identity && rows.length > 0) {
-    await recordAuditAlone(ctx.db, {
-      actor: actorOf(ctx.actor),
+    await recordAuditAlone(ctx, {
       action: 'identity.read',
       subject: `households:${query.area ?? ctx.actor.jurisdiction}`,
       jurisdiction: query.area?.toUpperCase() ?? ctx.actor.jurisdiction,
       summary: { households: rows.length, page: query.page, ids: rows.slice(0, 100).map((r) => r.id), fields: ['head_name', 'cnic (masked)', 'phone', 'payment_channel'] },
-      requestId: ctx.requestId,
-      at: ctx.now,
     });
   }
   return {

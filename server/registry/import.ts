@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type postgres from 'postgres';
 import type { Database } from '../db/client.ts';
@@ -29,6 +30,9 @@ export interface ImportReport {
   /** The registry was empty: the rows were loaded in one transaction and its indexes built after them. */
   firstLoad: boolean;
   seconds: number;
+  /** sha256 of the bytes read, and how many: what the audit trail records of the file. */
+  sha256: string;
+  bytes: number;
 }
 
 export interface ImportOptions {
@@ -50,10 +54,25 @@ export async function importRegistry(database: Database, input: Readable, option
   const started = performance.now();
   const batchSize = options.batchSize ?? 25_000;
   const maxProblems = options.maxProblems ?? 1000;
-  const report: ImportReport = { rows: 0, imported: 0, added: 0, updated: 0, unchanged: 0, repeated: 0, refused: 0, problems: [], unlocated: 0, firstLoad: false, seconds: 0 };
-  const finish = () => ({ ...report, imported: report.added + report.updated + report.unchanged + report.repeated, seconds: (performance.now() - started) / 1000 });
+  const report: ImportReport = { rows: 0, imported: 0, added: 0, updated: 0, unchanged: 0, repeated: 0, refused: 0, problems: [], unlocated: 0, firstLoad: false, seconds: 0, sha256: '', bytes: 0 };
+  const hash = createHash('sha256');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      report.bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  input.once('error', (err) => hashing.destroy(err));
+  input.pipe(hashing);
+  const finish = () => ({
+    ...report,
+    imported: report.added + report.updated + report.unchanged + report.repeated,
+    seconds: (performance.now() - started) / 1000,
+    sha256: hash.copy().digest('hex'),
+  });
 
-  const pieces = cutRecords(input);
+  const pieces = cutRecords(hashing);
   const first = await pieces.next();
   if (first.done) return finish();
   const header = splitFirstRecord(first.value.bytes);

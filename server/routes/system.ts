@@ -5,6 +5,7 @@ import { queryRows, type Database } from '../db/client.ts';
 import { UnavailableError } from '../errors.ts';
 import type { AppEnv } from '../http/context.ts';
 import { problemSchema } from '../http/openapi.ts';
+import { outboxStatus } from '../outbox/drain.ts';
 
 const health = createRoute({
   method: 'get',
@@ -29,6 +30,9 @@ const readiness = createRoute({
           schema: z.object({
             status: z.literal('ready'),
             database: z.object({ driver: z.enum(['pglite', 'postgres']), migrations: z.number().int() }),
+            outbox: z.object({ pending: z.number().int(), late: z.number().int(), failed: z.number().int() }).openapi({
+              description: 'Changes waiting for their reactions; late or failed rows need an operator (GET /api/system/outbox)',
+            }),
           }),
         },
       },
@@ -51,7 +55,8 @@ export function systemRoutes(database: Database, registry: Registry) {
     .openapi(readiness, async (c) => {
       try {
         const [row] = await queryRows<{ n: number }>(database.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
-        return c.json({ status: 'ready' as const, database: { driver: database.driver, migrations: row?.n ?? 0 } }, 200);
+        const { pending, late, failed } = await outboxStatus(database.db, new Date());
+        return c.json({ status: 'ready' as const, database: { driver: database.driver, migrations: row?.n ?? 0 }, outbox: { pending, late, failed } }, 200);
       } catch (err) {
         c.get('log').warn({ err }, 'readiness check failed');
         throw new UnavailableError('The database does not answer or has no migrations applied.');

@@ -1,17 +1,15 @@
-import type { Logger } from 'pino';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { evaluate, type Decision, type Rule, type Subject } from '../../triggers/index.ts';
 import { recordAudit } from '../audit/service.ts';
-import type { Bus } from '../bus.ts';
-import type { Database, Db } from '../db/client.ts';
+import { withTransaction, type Ctx, type TxCtx } from '../context.ts';
 import { activations, alerts, evaluations, events } from '../db/schema/index.ts';
 import { onActivationStopped, type ActivationRow } from './hooks.ts';
 import { rulesInForce, type RuleInForce } from './service.ts';
 import { commonJurisdiction } from '../access/jurisdiction.ts';
 import { alertSubject, eventSubject, STOPPING_STATES } from './subjects.ts';
 
-/** The actor automatic decisions are recorded under in the audit trail. */
-export const TRIGGER_ACTOR = 'system:triggers';
+/** The system part automatic decisions are recorded under in the audit trail (`system:triggers`). */
+export const TRIGGER_ACTOR = 'triggers';
 
 export interface EvaluationOutcome {
   evaluations: number;
@@ -20,30 +18,9 @@ export interface EvaluationOutcome {
   stopped: number;
 }
 
-/**
- * Evaluates rules whenever an alert or an event changes. Registered once per app; the bus runs listeners
- * after the change is committed, so a failure here is logged and never undoes the stored alert.
- */
-export function subscribeEvaluation(deps: { database: Database; bus: Bus; log: Logger }): void {
-  deps.bus.on('alert.changed', async (e) => {
-    try {
-      await evaluateAlert(deps.database, e.alertId, { cause: `alert.${e.change}`, now: e.at });
-    } catch (err) {
-      deps.log.error({ err, alertId: e.alertId }, 'trigger evaluation failed');
-    }
-  });
-  deps.bus.on('event.changed', async (e) => {
-    try {
-      await evaluateEvent(deps.database, e.eventId, { cause: `event.${e.change}`, now: e.at });
-    } catch (err) {
-      deps.log.error({ err, eventId: e.eventId }, 'trigger evaluation failed');
-    }
-  });
-}
-
-interface Cause {
+export interface EvaluationInput {
+  /** What made the evaluation happen, e.g. `alert.created`, `event.declared`. */
   cause: string;
-  now: Date;
 }
 
 const noOutcome = (): EvaluationOutcome => ({ evaluations: 0, fired: 0, activated: 0, stopped: 0 });
@@ -53,38 +30,40 @@ const noOutcome = (): EvaluationOutcome => ({ evaluations: 0, fired: 0, activate
  * fired stage's activation once, and stops the chain's activations when the alert was cancelled or ended
  * or a rule's stop stage fired. An Update is its own subject: it fires its own activations, and the
  * superseded alert's stay as history (they are stopped with the chain if it is later called off).
+ * Run by the outbox reaction to `alert.changed`, in the transaction that marks the row handled.
  */
-export async function evaluateAlert(database: Database, alertId: string, { cause, now }: Cause): Promise<EvaluationOutcome> {
-  const [row] = await database.db.select().from(alerts).where(eq(alerts.id, alertId));
-  if (!row) return noOutcome();
-  const subject = alertSubject(row, now);
-  const inForce = (await rulesInForce(database.db)).filter((r) => r.rule.hazards.includes(subject.hazard));
-  return database.db.transaction(async (tx) => {
+export async function evaluateAlert(ctx: Ctx, input: EvaluationInput & { alertId: string }): Promise<EvaluationOutcome> {
+  return withTransaction(ctx, async (t) => {
+    const [row] = await t.tx.select().from(alerts).where(eq(alerts.id, input.alertId));
+    if (!row) return noOutcome();
     // Messages of one chain arrive together (a Cancel and the alert it ends); decide about them one at a time.
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`rules:alert-chain:${row.chainId}`}))`);
-    const chainIds = async () => (await tx.select({ id: alerts.id }).from(alerts).where(eq(alerts.chainId, row.chainId))).map((a) => a.id);
-    const outcome = await decide(tx, inForce, subject, { cause, now }, chainIds);
+    await t.tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`rules:alert-chain:${row.chainId}`}))`);
+    const subject = alertSubject(row, t.now);
+    const inForce = (await rulesInForce(t.tx)).filter((r) => r.rule.hazards.includes(subject.hazard));
+    const chainIds = async () => (await t.tx.select({ id: alerts.id }).from(alerts).where(eq(alerts.chainId, row.chainId))).map((a) => a.id);
+    const outcome = await decide(t, inForce, subject, input.cause, chainIds);
     if (STOPPING_STATES.has(row.state)) {
       const reason = `alert ${row.identifier} ${row.state}${row.stateReason ? ` (${row.stateReason})` : ''}`;
-      outcome.stopped += await stopActivations(tx, 'alert', await chainIds(), null, reason, now);
+      outcome.stopped += await stopActivations(t, 'alert', await chainIds(), null, reason);
     }
     return outcome;
   });
 }
 
 /** Evaluates the rules in force against a declared event; only a stop stage stops its activations. */
-export async function evaluateEvent(database: Database, eventId: string, { cause, now }: Cause): Promise<EvaluationOutcome> {
-  const [row] = await database.db.select().from(events).where(eq(events.id, eventId));
-  if (!row) return noOutcome();
-  const subject = await eventSubject(database.db, row);
-  const inForce = (await rulesInForce(database.db)).filter((r) => r.rule.hazards.includes(subject.hazard));
-  return database.db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`rules:event:${row.id}`}))`);
-    return decide(tx, inForce, subject, { cause, now }, async () => [row.id]);
+export async function evaluateEvent(ctx: Ctx, input: EvaluationInput & { eventId: string }): Promise<EvaluationOutcome> {
+  return withTransaction(ctx, async (t) => {
+    await t.tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`rules:event:${input.eventId}`}))`);
+    const [row] = await t.tx.select().from(events).where(eq(events.id, input.eventId));
+    if (!row) return noOutcome();
+    const subject = await eventSubject(t.tx, row);
+    const inForce = (await rulesInForce(t.tx)).filter((r) => r.rule.hazards.includes(subject.hazard));
+    return decide(t, inForce, subject, input.cause, async () => [row.id]);
   });
 }
 
-async function decide(tx: Db, inForce: RuleInForce[], subject: Subject, { cause, now }: Cause, relatedIds: () => Promise<string[]>): Promise<EvaluationOutcome> {
+async function decide(t: TxCtx, inForce: RuleInForce[], subject: Subject, cause: string, relatedIds: () => Promise<string[]>): Promise<EvaluationOutcome> {
+  const { tx, now } = t;
   const outcome = noOutcome();
   for (const { rule, versionId } of inForce) {
     const decision = evaluate(rule, subject, now);
@@ -105,7 +84,7 @@ async function decide(tx: Db, inForce: RuleInForce[], subject: Subject, { cause,
     outcome.evaluations++;
     if (decision.fired) outcome.fired++;
     if (decision.stage === 'stop') {
-      outcome.stopped += await stopActivations(tx, subject.kind, await relatedIds(), rule.id, `stop stage of ${rule.id} (version ${rule.version}) fired: ${decision.summary}`, now);
+      outcome.stopped += await stopActivations(t, subject.kind, await relatedIds(), rule.id, `stop stage of ${rule.id} (version ${rule.version}) fired: ${decision.summary}`);
       continue;
     }
     // Readiness and activation each make one activation per rule version, subject and stage, however often
@@ -127,13 +106,11 @@ async function decide(tx: Db, inForce: RuleInForce[], subject: Subject, { cause,
         .returning();
       if (!created) continue;
       outcome.activated++;
-      await recordAudit(tx, {
-        actor: TRIGGER_ACTOR,
+      await recordAudit(tx, t, {
         action: 'rule.activated',
         subject: `activation:${created.id}`,
         jurisdiction: commonJurisdiction(decision.areaCodes),
         summary: activationSummary(created, rule, decision),
-        at: now,
       });
     }
   }
@@ -158,7 +135,8 @@ function activationSummary(a: ActivationRow, rule: Rule, decision: Decision) {
  * Marks the active activations of these subjects stopped (of one rule, or of every rule when `ruleId` is
  * null), audits each stop and calls the stop hook for it. Returns how many were stopped.
  */
-async function stopActivations(tx: Db, kind: Subject['kind'], subjectIds: string[], ruleId: string | null, reason: string, now: Date): Promise<number> {
+async function stopActivations(t: TxCtx, kind: Subject['kind'], subjectIds: string[], ruleId: string | null, reason: string): Promise<number> {
+  const { tx, now } = t;
   if (subjectIds.length === 0) return 0;
   const stopped = await tx
     .update(activations)
@@ -175,15 +153,13 @@ async function stopActivations(tx: Db, kind: Subject['kind'], subjectIds: string
   for (const a of stopped) {
     const [made] = await tx.select({ decision: evaluations.decision }).from(evaluations).where(eq(evaluations.id, a.evaluationId));
     const jurisdiction = commonJurisdiction((made?.decision as Decision | undefined)?.areaCodes ?? []);
-    await recordAudit(tx, {
-      actor: TRIGGER_ACTOR,
+    await recordAudit(tx, t, {
       action: 'rule.activation_stopped',
       subject: `activation:${a.id}`,
       jurisdiction,
       summary: { activationId: a.id, ruleId: a.ruleId, subject: `${a.subjectKind}:${a.subjectId}`, stage: a.stage, reason },
-      at: now,
     });
-    await onActivationStopped(tx, a, { now, actor: TRIGGER_ACTOR, jurisdiction, reason });
+    await onActivationStopped(t, a, { jurisdiction, reason });
   }
   return stopped.length;
 }

@@ -1,12 +1,10 @@
 import { recordAudit } from '../audit/service.ts';
-import type { Db } from '../db/client.ts';
+import type { TxCtx } from '../context.ts';
 import type { activations } from '../db/schema/index.ts';
 
 export type ActivationRow = typeof activations.$inferSelect;
 
-export interface StopContext {
-  now: Date;
-  actor: string;
+export interface StopDetails {
   /** The jurisdiction the activation's audit entries belong to. */
   jurisdiction: string;
   reason: string;
@@ -18,13 +16,11 @@ export interface StopContext {
  * what is not yet paid when the hazard does not come"). There are no payments yet, so for now it records
  * that there was nothing to cancel: the trail shows the stop was followed through.
  */
-export async function onActivationStopped(tx: Db, activation: ActivationRow, ctx: StopContext): Promise<void> {
-  await recordAudit(tx, {
-    actor: ctx.actor,
+export async function onActivationStopped(ctx: TxCtx, activation: ActivationRow, stop: StopDetails): Promise<void> {
+  await recordAudit(ctx.tx, ctx, {
     action: 'activation.payments_cancelled',
     subject: `activation:${activation.id}`,
-    jurisdiction: ctx.jurisdiction,
-    summary: { activationId: activation.id, ruleId: activation.ruleId, stage: activation.stage, cancelledPayments: 0, note: 'no payments yet to cancel', reason: ctx.reason },
-    at: ctx.now,
+    jurisdiction: stop.jurisdiction,
+    summary: { activationId: activation.id, ruleId: activation.ruleId, stage: activation.stage, cancelledPayments: 0, note: 'no payments yet to cancel', reason: stop.reason },
   });
 }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { and, eq, sql } from 'drizzle-orm';
 import { parseRule, RuleError, type Rule } from '../../triggers/index.ts';
 import { recordAudit } from '../audit/service.ts';
-import type { Database } from '../db/client.ts';
+import { withTransaction, type Ctx } from '../context.ts';
 import { rules, ruleVersions } from '../db/schema/index.ts';
 import { ValidationError, type FieldProblem } from '../errors.ts';
 
@@ -19,13 +19,6 @@ export interface LoadedRule {
   file: string;
   /** new: a content never seen; reinstated: an older content is current again; unchanged: already current. */
   outcome: 'new' | 'reinstated' | 'unchanged';
-}
-
-export interface LoadOptions {
-  now: Date;
-  /** Who loads: `system:startup` at server start, `cli:<user>` from `madad rules load`. */
-  actor: string;
-  requestId?: string;
 }
 
 /** One or more rule files cannot be used; every problem is named by file and path, and nothing was loaded. */
@@ -83,16 +76,17 @@ export function readRuleDir(dir: string): ReadRule[] {
  * pointing at the version that made them. Rules whose file is gone stay as they were (retiring a signed
  * rule is a decision, not a side effect of a missing file). Any refused file stops the load before a write.
  */
-export async function loadRules(database: Database, dir: string, options: LoadOptions): Promise<LoadedRule[]> {
+export async function loadRules(ctx: Ctx, dir: string): Promise<LoadedRule[]> {
   const read = readRuleDir(dir);
-  return database.db.transaction(async (tx) => {
+  return withTransaction(ctx, async (t) => {
+    const { tx, now } = t;
     // Two processes starting at once load in turn; the second finds every version already there.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('rules:load'))`);
     const out: LoadedRule[] = [];
     for (const { file, text, hash, rule } of read) {
       await tx
         .insert(rules)
-        .values({ id: rule.id, title: rule.title, updatedAt: options.now })
+        .values({ id: rule.id, title: rule.title, updatedAt: now })
         .onConflictDoNothing({ target: rules.id });
       const [current] = await tx.select({ currentVersionId: rules.currentVersionId }).from(rules).where(eq(rules.id, rule.id));
       const [existing] = await tx
@@ -104,15 +98,14 @@ export async function loadRules(database: Database, dir: string, options: LoadOp
       if (!versionId) {
         const [inserted] = await tx
           .insert(ruleVersions)
-          .values({ ruleId: rule.id, contentHash: hash, versionLabel: rule.version, yaml: text, parsed: rule, sourceFile: file, loadedAt: options.now })
+          .values({ ruleId: rule.id, contentHash: hash, versionLabel: rule.version, yaml: text, parsed: rule, sourceFile: file, loadedAt: now })
           .returning({ id: ruleVersions.id });
         versionId = inserted!.id;
         outcome = 'new';
       } else if (current?.currentVersionId !== versionId) outcome = 'reinstated';
       if (outcome !== 'unchanged') {
-        await tx.update(rules).set({ title: rule.title, currentVersionId: versionId, updatedAt: options.now }).where(eq(rules.id, rule.id));
-        await recordAudit(tx, {
-          actor: options.actor,
+        await tx.update(rules).set({ title: rule.title, currentVersionId: versionId, updatedAt: now }).where(eq(rules.id, rule.id));
+        await recordAudit(tx, t, {
           action: outcome === 'new' ? 'rule.version_loaded' : 'rule.version_reinstated',
           subject: `rule:${rule.id}`,
           jurisdiction: 'PK',
@@ -126,8 +119,6 @@ export async function loadRules(database: Database, dir: string, options: LoadOp
             status: rule.status,
             agreedBy: rule.agreed_by,
           },
-          requestId: options.requestId ?? null,
-          at: options.now,
         });
       }
       out.push({ id: rule.id, version: rule.version, versionId, file, outcome });

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { Decision, Rule } from '../../triggers/index.ts';
-import { inScope, type Principal } from '../access/principal.ts';
+import { alertScope, eventScope } from '../access/scope.ts';
+import type { Ctx } from '../context.ts';
 import type { Db } from '../db/client.ts';
 import { activations, alerts, evaluations, events, rules, ruleVersions } from '../db/schema/index.ts';
 import { NotFoundError } from '../errors.ts';
@@ -79,22 +80,19 @@ export async function getRule(db: Db, id: string) {
   };
 }
 
-/** Confirms the subject exists (and, for an event, touches the caller's jurisdiction): 404 otherwise. */
-async function requireSubject(db: Db, kind: 'alert' | 'event', id: string, principal: Principal): Promise<void> {
-  if (kind === 'alert') {
-    const [row] = await db.select({ id: alerts.id }).from(alerts).where(eq(alerts.id, id));
-    if (!row) throw new NotFoundError(`No alert ${id}.`);
-    return;
-  }
-  const [row] = await db.select({ id: events.id, areaCodes: events.areaCodes }).from(events).where(eq(events.id, id));
-  // As for the event itself: visible where one of its areas lies within the caller's jurisdiction or contains it.
-  const touches = row?.areaCodes.some((c) => inScope(principal, c) || principal.jurisdiction.startsWith(c));
-  if (!row || !touches) throw new NotFoundError(`No event ${id}.`);
+/** Confirms the subject exists and the actor may see it (server/access/scope.ts): 404 otherwise. */
+async function requireSubject(ctx: Ctx, kind: 'alert' | 'event', id: string): Promise<void> {
+  const [row] =
+    kind === 'alert'
+      ? await ctx.db.select({ id: alerts.id }).from(alerts).where(and(eq(alerts.id, id), alertScope.where(ctx.actor)))
+      : await ctx.db.select({ id: events.id }).from(events).where(and(eq(events.id, id), eventScope.where(ctx.actor)));
+  if (!row) throw new NotFoundError(`No ${kind} ${id}.`);
 }
 
 /** The evaluations of a subject, newest first, each with its reasons and the activations it made. */
-export async function evaluationHistory(db: Db, kind: 'alert' | 'event', id: string, principal: Principal) {
-  await requireSubject(db, kind, id, principal);
+export async function evaluationHistory(ctx: Ctx, { kind, id }: { kind: 'alert' | 'event'; id: string }) {
+  const db = ctx.db;
+  await requireSubject(ctx, kind, id);
   const rows = await db
     .select({ e: evaluations, versionLabel: ruleVersions.versionLabel })
     .from(evaluations)

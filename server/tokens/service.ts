@@ -5,7 +5,7 @@ import { randomToken, sha256 } from '../access/secrets.ts';
 import { recordAudit } from '../audit/service.ts';
 import { apiTokens } from '../db/schema/index.ts';
 import { ForbiddenError, NotFoundError } from '../errors.ts';
-import type { Ctx } from '../context.ts';
+import { withTransaction, type Ctx } from '../context.ts';
 
 /** Tokens start with `mdd_` so secret scanners and people can recognise them. */
 export const TOKEN_PREFIX = 'mdd_';
@@ -38,8 +38,8 @@ export async function createToken(ctx: Ctx, input: NewToken) {
     throw new ForbiddenError(`You can create tokens only within your jurisdiction ${ctx.actor.jurisdiction}.`);
   }
   const secret = TOKEN_PREFIX + randomToken();
-  return ctx.db.transaction(async (tx) => {
-    const [created] = await tx
+  return withTransaction(ctx, async (t) => {
+    const [created] = await t.tx
       .insert(apiTokens)
       .values({
         ...input,
@@ -49,25 +49,23 @@ export async function createToken(ctx: Ctx, input: NewToken) {
         createdAt: ctx.now,
       })
       .returning(publicColumns);
-    await recordAudit(tx, {
-      actor: actorOf(ctx.actor),
+    await recordAudit(t.tx, t, {
       action: 'token.create',
       subject: `token:${created!.id}`,
       jurisdiction: created!.jurisdiction,
       summary: { after: { name: created!.name, role: created!.role, jurisdiction: created!.jurisdiction, expiresAt: created!.expiresAt?.toISOString() ?? null } },
-      requestId: ctx.requestId,
-      at: ctx.now,
     });
     return { ...created!, token: secret };
   });
 }
 
-export function listTokens(ctx: Pick<Ctx, 'db' | 'actor'>) {
+export function listTokens(ctx: Ctx) {
   return ctx.db.select(publicColumns).from(apiTokens).where(scopeCondition(apiTokens.jurisdiction, ctx.actor)).orderBy(asc(apiTokens.createdAt));
 }
 
 export async function revokeToken(ctx: Ctx, id: string) {
-  return ctx.db.transaction(async (tx) => {
+  return withTransaction(ctx, async (t) => {
+    const tx = t.tx;
     const [before] = await tx
       .select(publicColumns)
       .from(apiTokens)
@@ -75,14 +73,11 @@ export async function revokeToken(ctx: Ctx, id: string) {
     if (!before) throw new NotFoundError(`No API token ${id}.`);
     if (before.revokedAt) return before;
     const [after] = await tx.update(apiTokens).set({ revokedAt: ctx.now }).where(eq(apiTokens.id, id)).returning(publicColumns);
-    await recordAudit(tx, {
-      actor: actorOf(ctx.actor),
+    await recordAudit(tx, t, {
       action: 'token.revoke',
       subject: `token:${id}`,
       jurisdiction: before.jurisdiction,
       summary: { before: { revokedAt: null }, after: { revokedAt: ctx.now.toISOString() } },
-      requestId: ctx.requestId,
-      at: ctx.now,
     });
     return after!;
   });

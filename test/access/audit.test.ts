@@ -28,7 +28,7 @@ describe.each(drivers)('audit trail on %s', (driver) => {
     expect(subjects).toContain(`user:${sindhUser.id}`);
     expect(subjects).not.toContain(`user:${punjabUser.id}`);
     const entry = page.items.find((e: { subject: string }) => e.subject === `user:${sindhUser.id}`);
-    expect(entry).toMatchObject({ actor: 'cli:test', action: 'user.create', jurisdiction: 'PK7', requestId: 'test-setup' });
+    expect(entry).toMatchObject({ actor: 'system:test', action: 'user.create', jurisdiction: 'PK7', requestId: 'test-setup' });
     expect(entry.summary.after.username).toBe(sindhUser.username);
 
     const first = await (await app.request('/api/audit?pageSize=1&page=1', { headers: { authorization: auditor.authorization } })).json();

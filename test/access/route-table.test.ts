@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, type Role } from '../../server/access/roles.ts';
-import { events } from '../../server/db/schema/index.ts';
 import { loadRules, SHIPPED_RULES_DIR } from '../../server/rules/loader.ts';
 import { ensureDefaultAreas } from '../../server/areas/service.ts';
 import { testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
 import { capMessage } from '../harness/cap.ts';
 import { addFeed } from '../../server/feeds/service.ts';
-import { Bus } from '../../server/bus.ts';
 import { createEvent } from '../../server/events/service.ts';
 import { bearer, makeUser, setupCtx, TEST_PASSWORD, unique } from '../harness/factories.ts';
 import { readFileSync } from 'node:fs';
@@ -33,6 +31,8 @@ interface RouteCase {
   call(s: Setup): Promise<Call> | Call;
   /** The same request on a record in Punjab (PK6): a 404 for a Sindh caller. */
   outOfScope?(s: Setup): Promise<Call>;
+  /** Why a route that names a record has no out-of-scope case: what it shows is the same for everyone. */
+  sameForEveryone?: string;
 }
 
 const newUserBody = (jurisdiction = 'PK7') => ({
@@ -54,17 +54,23 @@ const builtAsset = () => /\/assets\/[\w.-]+\.js/.exec(readFileSync(`${WEB_DIST}i
 const table: RouteCase[] = [
   // The web app (server/http/web.ts): its pages and files are public; the data behind them needs sign-in.
   ...['/', '/login', '/alerts', '/alerts/:id', '/rules'].map(
-    (path): RouteCase => ({ method: 'GET', path, access: 'public', call: () => ({ path: path.replace(':id', crypto.randomUUID()) }) }),
+    (path): RouteCase => ({
+      method: 'GET',
+      path,
+      access: 'public',
+      call: () => ({ path: path.replace(':id', crypto.randomUUID()) }),
+      sameForEveryone: 'the page shell of the web app; its data comes from the API',
+    }),
   ),
-  { method: 'GET', path: '/fonts/:file', access: 'public', call: () => ({ path: '/fonts/DejaVuSans.ttf' }) },
-  { method: 'GET', path: '/assets/:file', access: 'public', call: () => ({ path: builtAsset() }) },
+  { method: 'GET', path: '/fonts/:file', access: 'public', call: () => ({ path: '/fonts/DejaVuSans.ttf' }), sameForEveryone: 'a font file' },
+  { method: 'GET', path: '/assets/:file', access: 'public', call: () => ({ path: builtAsset() }), sameForEveryone: 'a file of the built web app' },
   { method: 'GET', path: '/healthz', access: 'public', call: () => ({ path: '/healthz' }) },
   { method: 'GET', path: '/readyz', access: 'public', call: () => ({ path: '/readyz' }) },
   { method: 'GET', path: '/metrics', access: 'public', call: () => ({ path: '/metrics' }) },
   { method: 'GET', path: '/openapi.json', access: 'public', call: () => ({ path: '/openapi.json' }) },
   { method: 'GET', path: '/docs', access: 'public', call: () => ({ path: '/docs' }) },
   { method: 'GET', path: '/docs/init.js', access: 'public', call: () => ({ path: '/docs/init.js' }) },
-  { method: 'GET', path: '/docs/assets/:file', access: 'public', call: () => ({ path: '/docs/assets/swagger-ui.css' }) },
+  { method: 'GET', path: '/docs/assets/:file', access: 'public', call: () => ({ path: '/docs/assets/swagger-ui.css' }), sameForEveryone: 'a file of the docs page' },
   {
     method: 'POST',
     path: '/api/auth/login',
@@ -115,7 +121,13 @@ const table: RouteCase[] = [
   },
   { method: 'GET', path: '/api/alerts', access: 'signed-in', call: () => ({ path: '/api/alerts' }) },
   { method: 'GET', path: '/api/areas', access: 'signed-in', call: () => ({ path: '/api/areas?level=1' }) },
-  { method: 'GET', path: '/api/areas/:code', access: 'signed-in', call: () => ({ path: '/api/areas/PK7' }) },
+  {
+    method: 'GET',
+    path: '/api/areas/:code',
+    access: 'signed-in',
+    call: () => ({ path: '/api/areas/PK7' }),
+    sameForEveryone: 'boundaries are public geography; acting on an area (declaring, exposure) is scoped where it is done',
+  },
   { method: 'POST', path: '/api/exposure', access: 'signed-in', call: () => ({ path: '/api/exposure', body: { area: { codes: ['PK7'] } } }) },
   { method: 'GET', path: '/api/households', access: 'signed-in', call: () => ({ path: '/api/households?area=PK7' }) },
   { method: 'GET', path: '/api/households/density', access: 'signed-in', call: () => ({ path: '/api/households/density?bbox=60,23,78,37&res=5' }) },
@@ -124,27 +136,43 @@ const table: RouteCase[] = [
     path: '/api/alerts/:id',
     access: 'signed-in',
     call: async ({ db }) => ({ path: `/api/alerts/${await storedAlertId(db)}` }),
+    outOfScope: async ({ db }) => ({ path: `/api/alerts/${await restrictedPunjabAlertId(db)}` }),
   },
   { method: 'GET', path: '/api/rules', access: 'signed-in', call: () => ({ path: '/api/rules' }) },
-  { method: 'GET', path: '/api/rules/:id', access: 'signed-in', call: async ({ db }) => ({ path: `/api/rules/${await loadedRuleId(db)}` }) },
+  {
+    method: 'GET',
+    path: '/api/rules/:id',
+    access: 'signed-in',
+    call: async ({ db }) => ({ path: `/api/rules/${await loadedRuleId(db)}` }),
+    sameForEveryone: 'the rules in force are agreed in public between federal and provincial agencies',
+  },
   {
     method: 'POST',
     path: '/api/rules/:id/dry-run',
     access: ['dma_officer', 'program_manager', 'admin'],
-    call: async ({ db }) => ({ path: `/api/rules/${await loadedRuleId(db)}/dry-run`, body: { alert: { hazard: 'earthquake', metrics: { magnitude: 6.5 }, areaCodes: ['PK7'] } } }),
+    call: async ({ db }) => ({ path: `/api/rules/${await loadedRuleId(db)}/dry-run`, body: { eventId: await storedEventId(db, 'PK7', 'declared') } }),
+    outOfScope: async ({ db }) => ({ path: `/api/rules/${await loadedRuleId(db)}/dry-run`, body: { eventId: await storedEventId(db, 'PK6', 'declared') } }),
+  },
+  {
+    method: 'POST',
+    path: '/api/rules/:id/dry-run',
+    access: ['dma_officer', 'program_manager', 'admin'],
+    call: async ({ db }) => ({ path: `/api/rules/${await loadedRuleId(db)}/dry-run`, body: { alertId: await storedAlertId(db) } }),
+    outOfScope: async ({ db }) => ({ path: `/api/rules/${await loadedRuleId(db)}/dry-run`, body: { alertId: await restrictedPunjabAlertId(db) } }),
   },
   {
     method: 'GET',
     path: '/api/alerts/:id/evaluations',
     access: 'signed-in',
     call: async ({ db }) => ({ path: `/api/alerts/${await storedAlertId(db)}/evaluations` }),
+    outOfScope: async ({ db }) => ({ path: `/api/alerts/${await restrictedPunjabAlertId(db)}/evaluations` }),
   },
   {
     method: 'GET',
     path: '/api/events/:id/evaluations',
     access: 'signed-in',
-    call: async ({ db }) => ({ path: `/api/events/${await eventRowId(db, 'PK7')}/evaluations` }),
-    outOfScope: async ({ db }) => ({ path: `/api/events/${await eventRowId(db, 'PK6')}/evaluations` }),
+    call: async ({ db }) => ({ path: `/api/events/${await storedEventId(db, 'PK7', 'declared')}/evaluations` }),
+    outOfScope: async ({ db }) => ({ path: `/api/events/${await storedEventId(db, 'PK6', 'declared')}/evaluations` }),
   },
   { method: 'GET', path: '/api/feeds', access: ['admin', 'dma_officer'], call: () => ({ path: '/api/feeds' }) },
   {
@@ -158,7 +186,10 @@ const table: RouteCase[] = [
     path: '/api/feeds/:id',
     access: ['admin', 'dma_officer'],
     call: async ({ db }) => ({ path: `/api/feeds/${(await addFeed(setupCtx(db.db), { url: `https://example.org/${unique('feed')}.xml`, format: 'usgs', every: '5m' })).id}` }),
+    sameForEveryone: 'feeds are national: every officer who may see them sees them all',
   },
+  { method: 'GET', path: '/api/system/outbox', access: ['admin', 'auditor'], call: () => ({ path: '/api/system/outbox' }) },
+  { method: 'POST', path: '/api/system/outbox/retry', access: ['admin'], call: () => ({ path: '/api/system/outbox/retry' }) },
   {
     method: 'POST',
     path: '/api/events',
@@ -191,23 +222,22 @@ const table: RouteCase[] = [
 
 /** An event over one province (the default province boundaries are loaded), for routes that act on one. */
 async function storedEventId(db: TestDatabase, area: string, status: 'draft' | 'declared'): Promise<string> {
-  return (await createEvent(setupCtx(db.db), new Bus(), { name: unique('event'), hazard: 'flood', status, areas: [area], alertIds: [] })).id;
+  return (await createEvent(setupCtx(db.db), { name: unique('event'), hazard: 'flood', status, areas: [area], alertIds: [] })).id;
 }
 
 /** The shipped rules loaded (idempotent), for routes that read one. */
 async function loadedRuleId(db: TestDatabase): Promise<string> {
-  await loadRules(db, SHIPPED_RULES_DIR, { now: new Date(), actor: 'test:route-table' });
-  return 'earthquake';
+  await loadRules(setupCtx(db.db), SHIPPED_RULES_DIR);
+  return 'flood-relief-2022';
 }
 
-/** A declared event row in `jurisdiction`, for routes that read an event's evaluations. */
-async function eventRowId(db: TestDatabase, jurisdiction: string): Promise<string> {
-  const at = new Date();
-  const [row] = await db.db
-    .insert(events)
-    .values({ name: unique('event'), hazard: 'flood', status: 'declared', areaCodes: [jurisdiction], alertIds: [], notification: { lines: [], alerts: [] }, jurisdiction, createdBy: 'test', createdAt: at, updatedAt: at })
-    .returning({ id: events.id });
-  return row!.id;
+/** A Restricted CAP message over Punjab (a polygon near Lahore): seen federally and in Punjab, not in Sindh. */
+async function restrictedPunjabAlertId(db: TestDatabase): Promise<string> {
+  const app = testApp(db);
+  const { authorization } = await bearer(db.db, 'feed', 'PK');
+  const body = capMessage({ identifier: unique('restricted'), scope: 'Restricted', areaDesc: 'Lahore', polygon: '31.4,74.2 31.4,74.4 31.6,74.4 31.6,74.2 31.4,74.2' });
+  const res = await app.request('/api/alerts', { method: 'POST', headers: { authorization, 'content-type': 'application/cap+xml' }, body });
+  return (await res.json()).items[0].id;
 }
 
 /** An alert stored through the front door, for routes that read one. */
@@ -227,7 +257,7 @@ describe.each(drivers)('who may call which route, on %s', (driver) => {
     db = await createTestDatabase(driver);
     app = testApp(db);
     await ensureWebBuild({ quiet: true });
-    await ensureDefaultAreas(db.db, new Date());
+    await ensureDefaultAreas(setupCtx(db.db));
     for (const role of ROLES) headers[role] = (await bearer(db.db, role, 'PK7')).authorization;
   });
   afterAll(() => db.drop());
@@ -243,10 +273,14 @@ describe.each(drivers)('who may call which route, on %s', (driver) => {
       body: call.raw ?? (call.body ? JSON.stringify(call.body) : undefined),
     });
 
+  /** The ids a request names in its body (`eventId`, `alertIds`): a record it reads, so a scope case is due. */
+  const namedInBody = (call: Call) => (call.body && typeof call.body === 'object' ? Object.keys(call.body).filter((k) => /Ids?$/.test(k)) : []);
+
   for (const route of table) {
     const allowed = (role: Role) => route.access === 'public' || route.access === 'signed-in' || route.access.includes(role);
+    const sample = route.call.toString().match(/body: \{ (\w+Ids?):/)?.[1];
 
-    it(`${route.method} ${route.path}: ${Array.isArray(route.access) ? route.access.join(', ') : route.access}`, async () => {
+    it(`${route.method} ${route.path}${sample ? ` with {${sample}}` : ''}: ${Array.isArray(route.access) ? route.access.join(', ') : route.access}`, async () => {
       if (route.access !== 'public') {
         const anonymous = await send(route.method, await route.call({ db }));
         expect(anonymous.status, 'without credentials').toBe(401);
@@ -264,6 +298,15 @@ describe.each(drivers)('who may call which route, on %s', (driver) => {
       }
     });
   }
+
+  it('has an out-of-scope case for every route that names a record, in its path or its body', async () => {
+    const missing: string[] = [];
+    for (const route of table) {
+      const names = /:\w+/.test(route.path) || namedInBody(await route.call({ db })).length > 0;
+      if (names && !route.outOfScope && !route.sameForEveryone) missing.push(`${route.method} ${route.path}`);
+    }
+    expect(missing).toEqual([]);
+  });
 
   it('lists every route the app has', () => {
     const routes = new Set(app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path}`));

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { parseAlerts } from '../../server/alerts/parse/index.ts';
 import { ingestBody, type IngestResult } from '../../server/alerts/store.ts';
-import { Bus } from '../../server/bus.ts';
+import { systemCtx } from '../../server/context.ts';
 import { openDatabase, type Database } from '../../server/db/client.ts';
 import { loadTestDistricts } from '../harness/gazetteer.ts';
 import { numberArg } from './args.ts';
@@ -108,12 +108,11 @@ async function storeAll(label: string, database: Database): Promise<void> {
   await database.migrate();
   // The real district gazetteer, so area resolution does the work it does in production.
   await loadTestDistricts(database.db);
-  const bus = new Bus();
   const tally: Record<IngestResult, number> = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
   const start = performance.now();
   for (const body of bodies) {
     try {
-      const report = await ingestBody({ database, bus, now: new Date('2026-08-26T05:00:00Z'), via: 'cli:bench' }, body);
+      const report = await ingestBody(systemCtx(database.db, 'bench', new Date('2026-08-26T05:00:00Z')), { body });
       for (const item of report.items) tally[item.result]++;
     } catch {
       // refused as a whole (the XXE sample): counted in the parse row

@@ -7,7 +7,7 @@
 import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
-import { synthAreas, writeSynthCsv } from '../../server/cli/synth.ts';
+import { synthAreas, writeSynthCsv } from '../../server/registry/synth.ts';
 import { importRegistry, type ImportReport } from '../../server/registry/import.ts';
 import { numberArg } from './args.ts';
 import { benchDatabase, ms, printTable, time } from './scratch.ts';

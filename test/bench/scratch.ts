@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { importAreas } from '../../server/areas/service.ts';
 import { openDatabase, type Database } from '../../server/db/client.ts';
+import { systemCtx } from '../../server/context.ts';
 import { readTestDistricts, readTestTehsils } from '../harness/gazetteer.ts';
 
 /**
@@ -25,9 +26,9 @@ export async function benchDatabase() {
     await database.migrate();
     const { districts } = readTestDistricts();
     const tehsils = readTestTehsils().areas;
-    const opts = { validFrom: '2022-01-01', actor: 'bench', now: new Date() };
-    await importAreas(database.db, districts, opts);
-    await importAreas(database.db, tehsils, opts);
+    const ctx = systemCtx(database.db, 'bench', new Date());
+    await importAreas(ctx, { records: districts, validFrom: '2022-01-01' });
+    await importAreas(ctx, { records: tehsils, validFrom: '2022-01-01' });
     return { database, districts, drop };
   } catch (error) {
     await drop();

@@ -7,7 +7,7 @@ import { booleanPointInPolygon, bbox as turfBbox } from '@turf/turf';
 import Flatbush from 'flatbush';
 import type { Feature, MultiPolygon, Polygon } from 'geojson';
 import { PreparedPolygon } from '../../geodata/prepared-polygon.ts';
-import { synthAreas, synthCsv } from '../../server/cli/synth.ts';
+import { synthAreas, synthCsv } from '../../server/registry/synth.ts';
 import { importRegistry } from '../../server/registry/import.ts';
 import { RegistryIndex } from '../../server/registry/registry-index.ts';
 import { numberArg } from './args.ts';

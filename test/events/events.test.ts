@@ -1,19 +1,16 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../server/bus.ts';
 import { queryRows } from '../../server/db/client.ts';
-import { testApp } from '../harness/app.ts';
+import { announced, drain, testApp } from '../harness/app.ts';
 import { capMessage } from '../harness/cap.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
-import { bearer, unique } from '../harness/factories.ts';
+import { loadRules, SHIPPED_RULES_DIR } from '../../server/rules/loader.ts';
+import { bearer, setupCtx, unique } from '../harness/factories.ts';
 import { loadTestDistricts } from '../harness/gazetteer.ts';
 
 describe.each(drivers)('events declared from a notification list, on %s', (driver) => {
   let db: TestDatabase;
   let app: ReturnType<typeof testApp>;
-  const bus = new Bus();
-  /** What listeners heard, with the status they read from the database: proof the commit came first. */
-  const heard: { eventId: string; change: string; committedStatus?: string }[] = [];
   const now = new Date('2026-08-26T05:00:00Z');
   let sindhOfficer: string;
   let punjabOfficer: string;
@@ -25,12 +22,8 @@ describe.each(drivers)('events declared from a notification list, on %s', (drive
   beforeAll(async () => {
     db = await createTestDatabase(driver);
     await loadTestDistricts(db.db);
-    // Listeners run after the commit: the event they hear about must already be readable.
-    bus.on('event.changed', async (e) => {
-      const [row] = await queryRows<{ status: string }>(db.db, sql`select status from events where id = ${e.eventId}`);
-      heard.push({ eventId: e.eventId, change: e.change, committedStatus: row?.status });
-    });
-    app = testApp(db, { bus, clock: () => now });
+    await loadRules(setupCtx(db.db), SHIPPED_RULES_DIR);
+    app = testApp(db, { clock: () => now });
     sindhOfficer = (await bearer(db.db, 'dma_officer', 'PK7')).authorization;
     punjabOfficer = (await bearer(db.db, 'dma_officer', 'PK6')).authorization;
     punjabResponder = (await bearer(db.db, 'responder', 'PK6')).authorization;
@@ -120,11 +113,11 @@ describe.each(drivers)('events declared from a notification list, on %s', (drive
     expect((await close.json()).detail).toContain('belongs to PK');
   });
 
-  it('declares a draft, announces it after commit, closes it, and audits each step', async () => {
+  it('declares a draft, announces it with the change, closes it, and audits each step', async () => {
+    const changesOf = async (eventId: string) => (await announced(db.db, 'event.changed')).filter((e) => e.eventId === eventId);
     const draft = await declare(sindhOfficer, ['Dadu'], { status: 'draft', hazard: 'heatwave' });
     expect(draft).toMatchObject({ status: 'draft', declaredAt: null });
-    await bus.settled();
-    expect(heard.filter((e) => e.eventId === draft.id)).toEqual([]);
+    expect(await changesOf(draft.id)).toEqual([]);
 
     const declared = await (await post(`/api/events/${draft.id}/declare`, sindhOfficer)).json();
     expect(declared).toMatchObject({ status: 'declared', declaredAt: now.toISOString() });
@@ -134,11 +127,15 @@ describe.each(drivers)('events declared from a notification list, on %s', (drive
     expect(closed).toMatchObject({ status: 'closed', closedAt: now.toISOString() });
     expect((await post(`/api/events/${draft.id}/close`, sindhOfficer)).status).toBe(409);
 
-    await bus.settled();
-    expect(heard.filter((e) => e.eventId === draft.id).map((e) => [e.change, e.committedStatus])).toEqual([
-      ['declared', 'declared'],
-      ['closed', 'closed'],
+    expect((await changesOf(draft.id)).map((e) => [e.change, e.delivered])).toEqual([
+      ['declared', false],
+      ['closed', false],
     ]);
+    // Delivered by the drain: trigger evaluation ran once per change, with the change as its cause.
+    await drain(db.db);
+    expect((await changesOf(draft.id)).map((e) => e.delivered)).toEqual([true, true]);
+    const [evaluated] = await queryRows<{ causes: string[] }>(db.db, sql`select coalesce(array_agg(distinct cause order by cause), '{}') as causes from evaluations where subject_id = ${draft.id}`);
+    expect(evaluated!.causes).toEqual(['event.closed', 'event.declared']);
 
     const trail = await (await get(`/api/audit?subject=event:${draft.id}`, auditor)).json();
     expect(trail.items.map((e: { action: string }) => e.action).reverse()).toEqual(['event.draft', 'event.declare', 'event.close']);
@@ -147,8 +144,7 @@ describe.each(drivers)('events declared from a notification list, on %s', (drive
 
   it('audits and announces an event declared in one step', async () => {
     const event = await declare(sindhOfficer, ['PK709']);
-    await bus.settled();
-    expect(heard.filter((e) => e.eventId === event.id).map((e) => e.change)).toEqual(['declared']);
+    expect((await announced(db.db, 'event.changed')).filter((e) => e.eventId === event.id).map((e) => e.change)).toEqual(['declared']);
     const trail = await (await get(`/api/audit?action=event.declare&subject=event:${event.id}`, auditor)).json();
     expect(trail.items).toHaveLength(1);
     expect(trail.items[0].summary.after).toMatchObject({ areaCodes: ['PK709'], status: 'declared' });

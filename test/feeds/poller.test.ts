@@ -1,12 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../server/bus.ts';
 import { openDatabase, queryRows } from '../../server/db/client.ts';
 import { pollFeed } from '../../server/feeds/poller.ts';
 import { testApp } from '../harness/app.ts';
 import { capMessage } from '../harness/cap.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
-import { bearer, unique } from '../harness/factories.ts';
+import { bearer, setupCtx, unique } from '../harness/factories.ts';
 import { fixture } from '../harness/fixtures.ts';
 import { FeedServer } from './feed-server.ts';
 
@@ -19,14 +18,13 @@ describe.each(drivers)('feeds polled, on %s', (driver) => {
   let app: ReturnType<typeof testApp>;
   let admin: string;
   let officer: string;
-  const bus = new Bus();
   const publisher = new FeedServer();
   const t0 = new Date('2026-08-26T05:00:00Z');
   const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
 
   beforeAll(async () => {
     db = await createTestDatabase(driver);
-    app = testApp(db, { bus, clock: () => t0 });
+    app = testApp(db, { clock: () => t0 });
     admin = (await bearer(db.db, 'admin', 'PK')).authorization;
     officer = (await bearer(db.db, 'dma_officer', 'PK7')).authorization;
     await publisher.start();
@@ -43,7 +41,7 @@ describe.each(drivers)('feeds polled, on %s', (driver) => {
     return (await res.json()) as { id: string; url: string };
   };
   const status = async (id: string) => (await app.request(`/api/feeds/${id}`, { headers: { authorization: officer } })).json();
-  const poll = (id: string, now: Date, options = {}) => pollFeed({ database: db, bus, now }, id, options);
+  const poll = (id: string, now: Date, options = {}) => pollFeed(setupCtx(db.db, now), id, { database: db, ...options });
   const countAlerts = async () => (await queryRows<{ n: number }>(db.db, sql`select count(*)::int as n from alerts`))[0]!.n;
 
   it('creates alerts on the first poll, then asks with If-None-Match and changes nothing on a 304', async () => {
@@ -136,7 +134,7 @@ describe.each(drivers)('feeds polled, on %s', (driver) => {
     url.pathname = new URL(db.location).pathname;
     const other = await openDatabase({ url: url.toString(), max: 2 });
     try {
-      const results = await Promise.all([poll(feed.id, t0), pollFeed({ database: other, bus: new Bus(), now: t0 }, feed.id)]);
+      const results = await Promise.all([poll(feed.id, t0), pollFeed(setupCtx(other.db, t0), feed.id, { database: other })]);
       expect(results.map((r) => r.outcome).sort()).toEqual(['fetched', 'skipped']);
     } finally {
       await other.close();

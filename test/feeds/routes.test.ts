@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../server/bus.ts';
 import { pollFeed } from '../../server/feeds/poller.ts';
 import { testApp } from '../harness/app.ts';
 import { capMessage } from '../harness/cap.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
-import { bearer, unique } from '../harness/factories.ts';
+import { bearer, setupCtx, unique } from '../harness/factories.ts';
 import { FeedServer } from './feed-server.ts';
 
 describe.each(drivers)('feeds API, on %s', (driver) => {
@@ -64,9 +63,8 @@ describe.each(drivers)('feeds API, on %s', (driver) => {
   it('lists each feed with its status: last success, last error, items seen, next poll', async () => {
     const good = await (await post({ url: publisher.serve(`/${unique('good')}`, { body: capMessage({ identifier: unique('listed') }) }), format: 'cap-rss', every: '5m' })).json();
     const bad = await (await post({ url: publisher.serve(`/${unique('bad')}`, { status: 502 }), format: 'gdacs-rss', every: '10m' })).json();
-    const bus = new Bus();
-    await pollFeed({ database: db, bus, now }, good.id);
-    await pollFeed({ database: db, bus, now }, bad.id);
+    await pollFeed(setupCtx(db.db, now), good.id, { database: db });
+    await pollFeed(setupCtx(db.db, now), bad.id, { database: db });
 
     const officer = (await bearer(db.db, 'dma_officer', 'PK7')).authorization;
     const res = await app.request('/api/feeds', { headers: { authorization: officer } });

@@ -1,11 +1,31 @@
+import { asc, eq } from 'drizzle-orm';
 import pino from 'pino';
 import { createApp } from '../../server/app.ts';
+import type { Db } from '../../server/db/client.ts';
 import type { Database } from '../../server/db/client.ts';
-import type { Bus } from '../../server/bus.ts';
+import { reactions } from '../../server/jobs/reactions.ts';
+import { outbox } from '../../server/db/schema/index.ts';
+import { drainOutbox, type DrainReport } from '../../server/outbox/drain.ts';
+import type { Topic } from '../../server/outbox/topics.ts';
 
 export const silentLog = pino({ level: 'silent' });
 
 /** The real app over a real database, as the server builds it. */
-export function testApp(database: Database, options: { bodyLimit?: number; clock?: () => Date; bus?: Bus } = {}) {
-  return createApp({ database, env: { MADAD_BODY_LIMIT: options.bodyLimit ?? 1024 * 1024 }, log: silentLog, clock: options.clock, bus: options.bus });
+export function testApp(database: Database, options: { bodyLimit?: number; clock?: () => Date } = {}) {
+  return createApp({ database, env: { MADAD_BODY_LIMIT: options.bodyLimit ?? 1024 * 1024 }, log: silentLog, clock: options.clock });
+}
+
+/**
+ * Delivers what the outbox holds, as a server's drainer does (same reactions, same code), so a test sees the
+ * evaluations that follow its requests. `now` is the drainer's clock: a row is due once the clock passes the
+ * time it was written, so a test whose clock runs ahead of the real one passes its own.
+ */
+export function drain(db: Db, now?: Date): Promise<DrainReport> {
+  return drainOutbox(db, reactions(), { owner: `test:${process.pid}`, ...(now ? { now: () => now } : {}) });
+}
+
+/** The changes written to the outbox for `topic`, oldest first, with whether they were delivered. */
+export async function announced(db: Db, topic: Topic): Promise<(Record<string, string> & { delivered: boolean })[]> {
+  const rows = await db.select().from(outbox).where(eq(outbox.topic, topic)).orderBy(asc(outbox.id));
+  return rows.map((r) => Object.assign({}, r.payload as Record<string, string>, { delivered: r.doneAt !== null }));
 }

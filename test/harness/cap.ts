@@ -16,6 +16,8 @@ export function capMessage(fields: {
   geocode?: { valueName: string; value: string };
   areaDesc?: string;
   headline?: string;
+  /** CAP scope: Public (the default), or Restricted (then with a restriction text). */
+  scope?: 'Public' | 'Restricted';
 }): string {
   const f = {
     sender: 'pmd.gov.pk',
@@ -28,6 +30,7 @@ export function capMessage(fields: {
     certainty: 'Likely',
     areaDesc: 'Lower Sindh',
     headline: 'Flood warning for lower Sindh',
+    scope: 'Public',
     ...fields,
   };
   return `<?xml version="1.0" encoding="UTF-8"?>
@@ -37,7 +40,7 @@ export function capMessage(fields: {
   <sent>${f.sent}</sent>
   <status>${f.status}</status>
   <msgType>${f.msgType}</msgType>
-  <scope>Public</scope>
+  <scope>${f.scope}</scope>${f.scope === 'Restricted' ? '\n  <restriction>Disaster management authorities only</restriction>' : ''}
   ${f.references ? `<references>${f.references}</references>` : ''}
   <info>
     <language>en-PK</language>

@@ -2,6 +2,7 @@ import { readBoundaries } from '../../geodata/boundaries.ts';
 import { readTehsilsWithDerivedCodes } from '../../geodata/tehsil-codes.ts';
 import { importAreas } from '../../server/areas/service.ts';
 import type { Db } from '../../server/db/client.ts';
+import { setupCtx } from './factories.ts';
 import { fixtureJson } from './fixtures.ts';
 
 const SOURCE = 'OCHA COD-AB PAK districts (simplified), provinces dissolved from them: test fixture';
@@ -32,9 +33,9 @@ export function readTestDistricts() {
  */
 export async function loadTestDistricts(db: Db, now = new Date('2026-01-01T00:00:00Z')): Promise<{ provinces: number; districts: number }> {
   const { provinces, districts } = readTestDistricts();
-  const options = { validFrom: '2022-01-01', actor: 'test:gazetteer', now };
-  await importAreas(db, provinces, options);
-  await importAreas(db, districts, options);
+  const ctx = setupCtx(db, now);
+  await importAreas(ctx, { records: provinces, validFrom: '2022-01-01' });
+  await importAreas(ctx, { records: districts, validFrom: '2022-01-01' });
   return { provinces: provinces.length, districts: districts.length };
 }
 
@@ -50,6 +51,6 @@ export function readTestTehsils() {
 /** Loads the fixture's 554 tehsils under the districts of loadTestDistricts. */
 export async function loadTestTehsils(db: Db, now = new Date('2026-01-01T00:00:00Z')): Promise<{ tehsils: number; warnings: string[] }> {
   const { areas, warnings } = readTestTehsils();
-  await importAreas(db, areas, { validFrom: '2022-01-01', actor: 'test:gazetteer', now });
+  await importAreas(setupCtx(db, now), { records: areas, validFrom: '2022-01-01' });
   return { tehsils: areas.length, warnings };
 }

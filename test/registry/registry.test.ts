@@ -5,13 +5,13 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBoundaries } from '../../geodata/boundaries.ts';
 import { importAreas } from '../../server/areas/service.ts';
-import { synthAreas, synthCsv } from '../../server/cli/synth.ts';
+import { synthAreas, synthCsv } from '../../server/registry/synth.ts';
 import { queryRows } from '../../server/db/client.ts';
 import { importRegistry } from '../../server/registry/import.ts';
 import { REGISTRY_COLUMNS } from '../../server/registry/row.ts';
 import { testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
-import { bearer } from '../harness/factories.ts';
+import { bearer, setupCtx } from '../harness/factories.ts';
 import { fixtureJson } from '../harness/fixtures.ts';
 import { loadTestDistricts, loadTestTehsils } from '../harness/gazetteer.ts';
 
@@ -64,7 +64,7 @@ describe.each(drivers)('gazetteer and registry on %s', (driver) => {
     expect(row!.n).toBe(1);
     const district = readBoundaries(fixtureJson('pakistan/pak_adm2_districts_cod_pcodes_simplified.geojson'), { codeField: 'pcode', nameField: 'name', parentField: () => 'PK7', level: 2, source: 'test' }).areas.find((a) => a.code === 'PK704')!;
     const moved = { ...district, geometry: { type: 'Polygon', coordinates: [[[67, 25], [67.5, 25], [67.5, 25.5], [67, 25.5], [67, 25]]] } as Polygon };
-    const summary = await importAreas(db.db, [moved], { validFrom: '2026-07-01', actor: 'test', now: new Date() });
+    const summary = await importAreas(setupCtx(db.db), { records: [moved], validFrom: '2026-07-01' });
     expect(summary).toMatchObject({ created: 0, newVersions: 1 });
     const area = await get('/api/areas/PK704', await as('responder'));
     expect(area.versions.map((v: { validTo: string | null }) => v.validTo)).toEqual(['2026-07-01', null]);

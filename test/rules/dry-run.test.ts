@@ -1,8 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../server/bus.ts';
 import { queryRows } from '../../server/db/client.ts';
-import { testApp } from '../harness/app.ts';
+import { drain, testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
 import { bearer } from '../harness/factories.ts';
 import { loadShippedRules, PUNJAB_DISTRICT, quake, seedAreas, seedRegistry, SINDH_DISTRICT } from './setup.ts';
@@ -10,7 +9,6 @@ import { loadShippedRules, PUNJAB_DISTRICT, quake, seedAreas, seedRegistry, SIND
 describe.each(drivers)('dry run of a rule, on %s', (driver) => {
   let db: TestDatabase;
   let app: ReturnType<typeof testApp>;
-  const bus = new Bus();
   const now = new Date('2026-08-26T05:00:00Z');
   let officer: string;
 
@@ -19,7 +17,7 @@ describe.each(drivers)('dry run of a rule, on %s', (driver) => {
     await seedAreas(db.db);
     await seedRegistry(db);
     await loadShippedRules(db);
-    app = testApp(db, { bus, clock: () => now });
+    app = testApp(db, { clock: () => now });
     officer = (await bearer(db.db, 'dma_officer', 'PK')).authorization;
   });
   afterAll(() => db.drop());
@@ -74,7 +72,7 @@ describe.each(drivers)('dry run of a rule, on %s', (driver) => {
       body: JSON.stringify(quake({ status: 'Test', areaCodes: [SINDH_DISTRICT.code] })),
     });
     const alertId = (await res.json()).items[0].id;
-    await bus.settled();
+    await drain(db.db);
     const before = await counts();
     const { status, body } = await dryRun('earthquake', { alertId });
     expect(status).toBe(200);

@@ -1,12 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../server/bus.ts';
 import { queryRows } from '../../server/db/client.ts';
-import { events } from '../../server/db/schema/index.ts';
+import { createEvent } from '../../server/events/service.ts';
+import { systemCtx } from '../../server/context.ts';
 import { evaluateAlert } from '../../server/rules/evaluation.ts';
-import { testApp } from '../harness/app.ts';
+import { drain, testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
-import { bearer } from '../harness/factories.ts';
+import { bearer, setupCtx } from '../harness/factories.ts';
 import { fixture } from '../harness/fixtures.ts';
 import { loadShippedRules, quake, seedAreas, SINDH_DISTRICT } from './setup.ts';
 
@@ -23,7 +23,6 @@ interface Evaluation {
 describe.each(drivers)('rules evaluated as alerts and events arrive, on %s', (driver) => {
   let db: TestDatabase;
   let app: ReturnType<typeof testApp>;
-  const bus = new Bus();
   const now = new Date('2026-08-26T05:00:00Z');
   let feed: string;
   let reader: string;
@@ -32,7 +31,7 @@ describe.each(drivers)('rules evaluated as alerts and events arrive, on %s', (dr
     db = await createTestDatabase(driver);
     await seedAreas(db.db);
     await loadShippedRules(db);
-    app = testApp(db, { bus, clock: () => now });
+    app = testApp(db, { clock: () => now });
     feed = (await bearer(db.db, 'feed', 'PK')).authorization;
     reader = (await bearer(db.db, 'responder', 'PK7')).authorization;
   });
@@ -41,7 +40,7 @@ describe.each(drivers)('rules evaluated as alerts and events arrive, on %s', (dr
   const post = async (body: unknown, contentType = 'application/json') => {
     const res = await app.request('/api/alerts', { method: 'POST', headers: { authorization: feed, 'content-type': contentType }, body: typeof body === 'string' ? body : body instanceof Uint8Array ? new Uint8Array(body) : JSON.stringify(body) });
     expect(res.status).toBe(200);
-    await bus.settled();
+    await drain(db.db);
     return (await res.json()).items as { id: string; result: string; state: string }[];
   };
   const history = async (alertId: string): Promise<Evaluation[]> => {
@@ -65,7 +64,7 @@ describe.each(drivers)('rules evaluated as alerts and events arrive, on %s', (dr
 
     expect((await post(message))[0]!.result).toBe('unchanged');
     // Evaluated again (as a restart or a repeated change would): a new evaluation, no new activation.
-    await evaluateAlert(db, item!.id, { cause: 'test.again', now });
+    await evaluateAlert(systemCtx(db.db, 'triggers', now), { alertId: item!.id, cause: 'test.again' });
     expect(await count('evaluations', sql`subject_id = ${item!.id}`)).toBe(2);
     expect(await count('activations', sql`subject_id = ${item!.id}`)).toBe(2);
     for (const a of evaluation!.activations) expect(await auditActions(`activation:${a.id}`)).toEqual(['rule.activated']);
@@ -130,25 +129,16 @@ describe.each(drivers)('rules evaluated as alerts and events arrive, on %s', (dr
   });
 
   it('evaluates a declared event against the declaration rules', async () => {
-    const [row] = await db.db
-      .insert(events)
-      .values({
-        name: 'Flood 2022 replay',
-        hazard: 'flood',
-        status: 'declared',
-        areaCodes: [SINDH_DISTRICT.tehsil],
-        alertIds: [],
-        notification: { lines: [], alerts: [] },
-        jurisdiction: SINDH_DISTRICT.tehsil,
-        createdBy: 'test',
-        declaredAt: new Date('2022-08-26T04:00:00Z'),
-        createdAt: new Date('2022-08-26T04:00:00Z'),
-        updatedAt: new Date('2022-08-26T04:00:00Z'),
-      })
-      .returning();
-    bus.emit('event.changed', { eventId: row!.id, change: 'declared', at: new Date('2022-08-27T04:00:00Z') });
-    await bus.settled();
-    const res = await app.request(`/api/events/${row!.id}/evaluations`, { headers: { authorization: reader } });
+    // Declared through the service, as a DMA officer would, at the time of the 2022 notification.
+    const row = await createEvent(setupCtx(db.db, new Date('2022-08-26T04:00:00Z')), {
+      name: 'Flood 2022 replay',
+      hazard: 'flood',
+      status: 'declared',
+      areas: [SINDH_DISTRICT.tehsil],
+      alertIds: [],
+    });
+    await drain(db.db);
+    const res = await app.request(`/api/events/${row.id}/evaluations`, { headers: { authorization: reader } });
     expect(res.status).toBe(200);
     const items: Evaluation[] = (await res.json()).items;
     const flood = items.find((e) => e.ruleId === 'flood-relief-2022')!;

@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../server/bus.ts';
 import { queryRows } from '../../server/db/client.ts';
 import { loadRules, RuleLoadError, SHIPPED_RULES_DIR } from '../../server/rules/loader.ts';
-import { testApp } from '../harness/app.ts';
+import { drain, testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
-import { bearer } from '../harness/factories.ts';
+import { bearer, setupCtx } from '../harness/factories.ts';
 import { quake, seedAreas } from './setup.ts';
 
 const dirs: string[] = [];
@@ -24,7 +23,6 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 describe.each(drivers)('rule files loaded into versions, on %s', (driver) => {
   let db: TestDatabase;
   const at = new Date('2026-01-01T00:00:00Z');
-  const options = { now: at, actor: 'test:loader' };
   const count = async (table: string, where = sql`true`) => (await queryRows<{ n: number }>(db.db, sql`select count(*)::int as n from ${sql.raw(table)} where ${where}`))[0]!.n;
 
   beforeAll(async () => {
@@ -34,11 +32,11 @@ describe.each(drivers)('rule files loaded into versions, on %s', (driver) => {
   afterAll(() => db.drop());
 
   it('loads every shipped rule once; loading again changes nothing', async () => {
-    const first = await loadRules(db, SHIPPED_RULES_DIR, options);
+    const first = await loadRules(setupCtx(db.db, at), SHIPPED_RULES_DIR);
     expect(first.map((r) => r.id).sort()).toEqual(['cyclone', 'drought', 'earthquake', 'flood-relief-2022', 'heatwave', 'sindh-flood-kafaalat']);
     expect(first.every((r) => r.outcome === 'new')).toBe(true);
     expect(await count('audit_log', sql`action = 'rule.version_loaded'`)).toBe(6);
-    const again = await loadRules(db, SHIPPED_RULES_DIR, options);
+    const again = await loadRules(setupCtx(db.db, at), SHIPPED_RULES_DIR);
     expect(again.every((r) => r.outcome === 'unchanged')).toBe(true);
     expect(again.map((r) => r.versionId)).toEqual(first.map((r) => r.versionId));
     expect(await count('rule_versions')).toBe(6);
@@ -46,12 +44,11 @@ describe.each(drivers)('rule files loaded into versions, on %s', (driver) => {
   });
 
   it('makes a changed file a new version; evaluations made before keep the old one', async () => {
-    const bus = new Bus();
-    const app = testApp(db, { bus, clock: () => new Date('2026-08-26T05:00:00Z') });
+    const app = testApp(db, { clock: () => new Date('2026-08-26T05:00:00Z') });
     const { authorization } = await bearer(db.db, 'feed', 'PK');
     const postQuake = async () => {
       const res = await app.request('/api/alerts', { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(quake()) });
-      await bus.settled();
+      await drain(db.db);
       return (await res.json()).items[0].id as string;
     };
     const before = await postQuake();
@@ -60,7 +57,7 @@ describe.each(drivers)('rule files loaded into versions, on %s', (driver) => {
     const dir = copyOfShipped();
     const file = path.join(dir, 'earthquake.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('flat_pkr: 25000', 'flat_pkr: 30000'));
-    const loaded = await loadRules(db, dir, options);
+    const loaded = await loadRules(setupCtx(db.db, at), dir);
     expect(loaded.filter((r) => r.outcome !== 'unchanged').map((r) => r.id)).toEqual(['earthquake']);
     const newVersion = loaded.find((r) => r.id === 'earthquake')!.versionId;
     expect(newVersion).not.toBe(oldVersion);
@@ -72,7 +69,7 @@ describe.each(drivers)('rule files loaded into versions, on %s', (driver) => {
     expect(await count('activations', sql`subject_id = ${before} and rule_version_id = ${oldVersion}`)).toBe(2);
 
     // The old content back in place makes the old version current again; no third version.
-    const reinstated = await loadRules(db, SHIPPED_RULES_DIR, options);
+    const reinstated = await loadRules(setupCtx(db.db, at), SHIPPED_RULES_DIR);
     expect(reinstated.find((r) => r.id === 'earthquake')).toMatchObject({ outcome: 'reinstated', versionId: oldVersion });
     expect(await count('rule_versions', sql`rule_id = 'earthquake'`)).toBe(2);
   });
@@ -84,7 +81,7 @@ describe.each(drivers)('rule files loaded into versions, on %s', (driver) => {
     writeFileSync(cyclone, readFileSync(cyclone, 'utf8').replace('title:', 'title: Changed -'));
     const versions = await count('rule_versions');
     const audit = await count('audit_log');
-    const refused = await loadRules(db, dir, options).catch((e: unknown) => e);
+    const refused = await loadRules(setupCtx(db.db, at), dir).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(RuleLoadError);
     expect((refused as Error).message).toContain('heatwave.yaml');
     expect((refused as RuleLoadError).fields.map((f) => f.field)).toContain('heatwave.yaml: funding.payers');

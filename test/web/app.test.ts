@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { synthAreas, synthCsv } from '../../server/cli/synth.ts';
+import { synthAreas, synthCsv } from '../../server/registry/synth.ts';
 import { parseEnv } from '../../server/env.ts';
 import { ensureWebBuild } from '../../server/http/web-build.ts';
 import { importRegistry } from '../../server/registry/import.ts';

@@ -4,3 +4,4 @@ export * from './system.ts';
 export * from './geo.ts';
 export * from './alerts.ts';
 export * from './rules.ts';
+export * from './outbox.ts';

@@ -5,7 +5,7 @@ import { isNull, and, eq, sql } from 'drizzle-orm';
 import { synthHouseholds, type SynthArea, type SynthHousehold } from '../../geodata/synth.ts';
 import type { Db } from '../db/client.ts';
 import { areas } from '../db/schema/index.ts';
-import { REGISTRY_COLUMNS } from '../registry/row.ts';
+import { REGISTRY_COLUMNS } from './row.ts';
 
 /**
  * The areas that shape a synthetic registry: tehsils weighted by population when the gazetteer has them,

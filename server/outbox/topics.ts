@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+/**
+ * The closed list of outbox topics and their payloads. A payload names what changed, never a copy of it:
+ * the reaction reads the current state, so a late or repeated delivery acts on what is true now.
+ */
+export const TOPICS = {
+  'alert.changed': z.object({
+    alertId: z.uuid(),
+    chainId: z.uuid(),
+    change: z.enum(['created', 'updated', 'superseded', 'cancelled', 'ended', 'expired']),
+  }),
+  'event.changed': z.object({
+    eventId: z.uuid(),
+    change: z.enum(['declared', 'updated', 'closed']),
+  }),
+} as const;
+
+export type Topic = keyof typeof TOPICS;
+export type Payload<T extends Topic> = z.infer<(typeof TOPICS)[T]>;
+export const TOPIC_NAMES = Object.keys(TOPICS) as Topic[];
