@@ -6,8 +6,7 @@ import { testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
 import { capMessage } from '../harness/cap.ts';
 import { addFeed } from '../../server/feeds/service.ts';
-import { createEvent } from '../../server/events/service.ts';
-import { bearer, makeUser, setupCtx, TEST_PASSWORD, unique } from '../harness/factories.ts';
+import { bearer, makeAlert, makeEvent, makeUser, setupCtx, TEST_PASSWORD, unique } from '../harness/factories.ts';
 import { readFileSync } from 'node:fs';
 import { ensureWebBuild } from '../../server/http/web-build.ts';
 import { WEB_DIST } from '../../server/http/web.ts';
@@ -222,7 +221,7 @@ const table: RouteCase[] = [
 
 /** An event over one province (the default province boundaries are loaded), for routes that act on one. */
 async function storedEventId(db: TestDatabase, area: string, status: 'draft' | 'declared'): Promise<string> {
-  return (await createEvent(setupCtx(db.db), { name: unique('event'), hazard: 'flood', status, areas: [area], alertIds: [] })).id;
+  return (await makeEvent(db.db, { areas: [area], status })).id;
 }
 
 /** The shipped rules loaded (idempotent), for routes that read one. */
@@ -231,21 +230,14 @@ async function loadedRuleId(db: TestDatabase): Promise<string> {
   return 'flood-relief-2022';
 }
 
-/** A Restricted CAP message over Punjab (a polygon near Lahore): seen federally and in Punjab, not in Sindh. */
-async function restrictedPunjabAlertId(db: TestDatabase): Promise<string> {
-  const app = testApp(db);
-  const { authorization } = await bearer(db.db, 'feed', 'PK');
-  const body = capMessage({ identifier: unique('restricted'), scope: 'Restricted', areaDesc: 'Lahore', polygon: '31.4,74.2 31.4,74.4 31.6,74.4 31.6,74.2 31.4,74.2' });
-  const res = await app.request('/api/alerts', { method: 'POST', headers: { authorization, 'content-type': 'application/cap+xml' }, body });
-  return (await res.json()).items[0].id;
+/** A public warning over Sindh, for routes that read one. */
+async function storedAlertId(db: TestDatabase): Promise<string> {
+  return (await makeAlert(db.db, { areaCodes: ['PK7'] })).id;
 }
 
-/** An alert stored through the front door, for routes that read one. */
-async function storedAlertId(db: TestDatabase): Promise<string> {
-  const app = testApp(db);
-  const { authorization } = await bearer(db.db, 'feed', 'PK');
-  const res = await app.request('/api/alerts', { method: 'POST', headers: { authorization, 'content-type': 'application/cap+xml' }, body: capMessage({ identifier: unique('stored') }) });
-  return (await res.json()).items[0].id;
+/** A Restricted message over Punjab: seen federally and in Punjab, not in Sindh. */
+async function restrictedPunjabAlertId(db: TestDatabase): Promise<string> {
+  return (await makeAlert(db.db, { scope: 'Restricted', areaCodes: ['PK6'] })).id;
 }
 
 describe.each(drivers)('who may call which route, on %s', (driver) => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../server/db/client.ts';
 import { drain, testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
-import { bearer } from '../harness/factories.ts';
+import { bearer, makeRule } from '../harness/factories.ts';
 import { loadShippedRules, PUNJAB_DISTRICT, quake, seedAreas, seedRegistry, SINDH_DISTRICT } from './setup.ts';
 
 describe.each(drivers)('dry run of a rule, on %s', (driver) => {
@@ -53,6 +53,23 @@ describe.each(drivers)('dry run of a rule, on %s', (driver) => {
     ]);
     expect(c.ceiling).toMatchObject({ ceilingPkr: 10_000_000_000, cutHouseholds: 0 });
     expect(await counts()).toEqual(before);
+  });
+
+  it('previews a rule of its own: a ceiling of PKR 100,000 pays the four poorest and says what it cut', async () => {
+    const rule = await makeRule(db.db, { from: 'earthquake', change: (y) => y.replace(/ceiling_pkr: [\d_]+/, 'ceiling_pkr: 100000') });
+    const { status, body } = await dryRun(rule.id, {
+      alert: { hazard: 'earthquake', severity: 'Severe', certainty: 'Observed', metrics: { magnitude: 6.9, pagerAlert: 'orange' }, areaCodes: [SINDH_DISTRICT.code, PUNJAB_DISTRICT.code] },
+    });
+    expect(status).toBe(200);
+    expect(body.rule).toMatchObject({ id: rule.id, versionId: rule.versionId });
+    // PMT 5, 10, 15 and 20 fit under the ceiling; 30 and 31 (both Sindh) are cut.
+    expect(body.caseload).toMatchObject({ eligible: 6, households: 4, requestedPkr: 150_000, totalPkr: 100_000 });
+    expect(body.caseload.ceiling).toMatchObject({ ceilingPkr: 100_000, cutHouseholds: 2, cutPkr: 50_000 });
+    // Equal amounts: districts in code order.
+    expect(body.caseload.byArea).toEqual([
+      { district: PUNJAB_DISTRICT.code, households: 2, amountPkr: 50_000 },
+      { district: SINDH_DISTRICT.code, households: 2, amountPkr: 50_000 },
+    ]);
   });
 
   it('records the percentile cut-off per tehsil for a declared flood, as a what-if outside the rule window', async () => {
