@@ -11,6 +11,11 @@ export const users = pgTable('users', {
   roles: text('roles').array().notNull(),
   agency: text('agency').notNull(),
   jurisdiction: text('jurisdiction').notNull(),
+  /**
+   * The alert senders (CAP `sender`) this user may publish as, e.g. `ffd@pmd.gov.pk`; a message from any
+   * other sender is refused. Empty: the user may not push alerts.
+   */
+  senders: text('senders').array().notNull().default(sql`'{}'::text[]`),
   failedLogins: integer('failed_logins').notNull().default(0),
   lockedUntil: timestamp('locked_until', { withTimezone: true }),
   disabledAt: timestamp('disabled_at', { withTimezone: true }),
@@ -44,6 +49,8 @@ export const apiTokens = pgTable(
     role: text('role').notNull(),
     agency: text('agency').notNull(),
     jurisdiction: text('jurisdiction').notNull(),
+    /** The alert senders this token may publish as; empty: it may not push alerts. */
+    senders: text('senders').array().notNull().default(sql`'{}'::text[]`),
     createdBy: text('created_by').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
@@ -52,3 +59,18 @@ export const apiTokens = pgTable(
   },
   (t) => [index('api_tokens_jurisdiction_idx').on(t.jurisdiction), index('api_tokens_active_idx').on(t.tokenHash).where(sql`revoked_at is null`)],
 );
+
+/**
+ * Failed sign-ins counted in the database, so parallel attempts and several replicas count as one: a row
+ * per username and client address (`account:<username>|<address>`), whose backoff slows guessing without
+ * letting anyone lock an account for everyone, and a row per address (`address:<address>`), which limits
+ * guessing across accounts. Keys are kept whether or not the username exists, so the answer says nothing
+ * about which usernames do.
+ */
+export const loginThrottle = pgTable('login_throttle', {
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull(),
+  windowStartedAt: timestamp('window_started_at', { withTimezone: true }).notNull(),
+  lockedUntil: timestamp('locked_until', { withTimezone: true }),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+});

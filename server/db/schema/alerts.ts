@@ -85,6 +85,8 @@ export const feeds = pgTable('feeds', {
   consecutiveFailures: integer('consecutive_failures').notNull().default(0),
   nextPollAt: timestamp('next_poll_at', { withTimezone: true }).notNull(),
   itemsSeen: integer('items_seen').notNull().default(0),
+  /** The senders this feed's messages may carry (its configuration); a message from any other is refused. */
+  senders: text('senders').array().notNull().default(sql`'{}'::text[]`),
   createdBy: text('created_by').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
 });
