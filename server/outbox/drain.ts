@@ -20,7 +20,11 @@ export interface DrainOptions {
   owner: string;
   /** The drainer's clock; rows become due by it. */
   now?: () => Date;
-  /** How long a claimed row is ours; a drainer that dies is replaced after this. */
+  /**
+   * How long a claimed row is ours before another drainer may claim it. Short on purpose: what keeps a row
+   * from being handled twice is the row lock held while it is handled, so the lease only keeps drainers off
+   * each other's batches, and a dead drainer's rows come back after it.
+   */
   leaseMs?: number;
   /** Rows claimed at once. */
   batch?: number;
@@ -39,7 +43,7 @@ export interface DrainReport {
   lost: number;
 }
 
-export const DEFAULT_LEASE_MS = 60_000;
+export const DEFAULT_LEASE_MS = 10_000;
 export const DEFAULT_MAX_ATTEMPTS = 10;
 const MAX_BACKOFF_MS = 3600_000;
 
