@@ -2,4 +2,5 @@
 await import('./import.ts');
 await import('./spatial.ts');
 await import('./alerts-ingest.ts');
+await import('./http.ts');
 export {};
