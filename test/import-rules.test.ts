@@ -38,7 +38,7 @@ const SERVER_IMPORTS: Record<string, string[]> = {
   audit: ['access', 'context', 'db', 'http'],
   http: ['access', 'context', 'db', 'errors', 'registry'],
   outbox: ['access', 'audit', 'context', 'db', 'http'],
-  registry: ['db'],
+  registry: ['db', 'errors'],
   // resources
   areas: ['audit', 'context', 'db', 'errors', 'http'],
   alerts: ['access', 'areas', 'audit', 'context', 'db', 'errors', 'http', 'outbox'],

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { CsvReader, cutRecords, splitFirstRecord } from './csv.ts';
+import { CsvReader, CsvRecordTooLongError, cutRecords, MAX_RECORD_BYTES, splitFirstRecord } from './csv.ts';
 
 function read(slices: string[], line = 0) {
   const reader = new CsvReader(line);
@@ -68,5 +68,16 @@ describe('cutting a CSV stream into pieces of whole records', () => {
     expect(record).toEqual({ fields: ['a\nb', 'c'], line: 1 });
     expect(lines).toBe(2);
     expect(rest.toString()).toBe('1,2\n');
+  });
+
+  it('refuses a record that never ends (an unclosed quote) where it starts, instead of holding the rest of the file', async () => {
+    const filler = `${'x'.repeat(1023)}\n`;
+    const chunks = ['a,b\n1,2\n3,4\n"unclosed,5\n', ...Array.from({ length: (MAX_RECORD_BYTES / 1024) * 2 }, () => filler)];
+    const refused = await cut(chunks, 64 * 1024).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(CsvRecordTooLongError);
+    expect((refused as Error).message).toMatch(/starts on line 4 runs on for more than 1 MB/);
+    // Long records short of the limit are read whole.
+    const long = `"${'y'.repeat(200_000)}\nstill quoted",z\n`;
+    expect((await cut(['a,b\n', long, 'c,d\n'], 1024)).map((p) => p.lines).reduce((a, b) => a + b, 0)).toBe(4);
   });
 });

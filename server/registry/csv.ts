@@ -6,6 +6,8 @@
  * Two parts: `cutRecords` cuts a byte stream into pieces that end on a record boundary (so pieces can be
  * read in parallel), and `CsvReader` turns text into records, each with the line it starts on.
  */
+import { ValidationError } from '../errors.ts';
+
 export interface CsvRecord {
   fields: string[];
   /** 1-based line where the record starts (the header is line 1). */
@@ -125,6 +127,21 @@ const QUOTE = 0x22;
 const NEWLINE = 0x0a;
 
 /**
+ * The longest record accepted. A registry row is about 150 bytes; a record that runs on for a megabyte is
+ * an unclosed quote, and holding the rest of a large file in memory waiting for its end would exhaust it.
+ */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+
+/** A record longer than MAX_RECORD_BYTES: the file is refused where it starts, nothing after it is read. */
+export class CsvRecordTooLongError extends ValidationError {
+  constructor(readonly line: number) {
+    super(`the record that starts on line ${line} runs on for more than ${MAX_RECORD_BYTES / 1024 / 1024} MB without ending: an unclosed quote? Nothing after it was read.`, [
+      { field: `line ${line}`, message: 'record too long (an unclosed quote?)' },
+    ]);
+  }
+}
+
+/**
  * Cuts a CSV byte stream into pieces of at least `size` bytes that end after a line break outside quotes
  * (the last piece ends where the input does). A line break byte never occurs inside a UTF-8 sequence, so
  * every piece decodes on its own.
@@ -133,6 +150,7 @@ export async function* cutRecords(input: AsyncIterable<Buffer | string>, size = 
   // The held bytes always start at a record boundary, so they start outside quotes.
   let held: Buffer[] = [];
   let heldBytes = 0;
+  let linesBefore = 0;
   for await (const chunk of input) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     held.push(bytes);
@@ -141,11 +159,14 @@ export async function* cutRecords(input: AsyncIterable<Buffer | string>, size = 
     const all = held.length === 1 ? bytes : Buffer.concat(held);
     const cut = lineBreakOutsideQuotes(all, 'last');
     if (cut < 0) {
+      if (heldBytes > size + MAX_RECORD_BYTES) throw new CsvRecordTooLongError(linesBefore + 1);
       held = [all];
       continue;
     }
     const piece = all.subarray(0, cut + 1);
-    yield { bytes: piece, lines: countLines(piece) };
+    const lines = countLines(piece);
+    linesBefore += lines;
+    yield { bytes: piece, lines };
     const rest = all.subarray(cut + 1);
     held = rest.length ? [rest] : [];
     heldBytes = rest.length;
