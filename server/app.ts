@@ -11,6 +11,7 @@ import { newRouter } from './http/router.ts';
 import { systemRoutes } from './routes/system.ts';
 import { authenticate } from './http/guards.ts';
 import { alertRoutes } from './alerts/routes.ts';
+import { registerParseLimitMetrics } from './alerts/parse/index.ts';
 import { ruleRoutes } from './rules/routes.ts';
 import { areaRoutes } from './areas/routes.ts';
 import { exposureRoutes } from './exposure/routes.ts';
@@ -47,6 +48,7 @@ export function createApp({ database, env, log, clock = () => new Date(), regist
   const deps: RouteDeps = { database, clock, log, registry: registry ?? new RegistryCache(database) };
   const metrics = createMetrics();
   outboxMetrics(metrics.registry, database.db, clock);
+  registerParseLimitMetrics(metrics.registry);
 
   app.use(
     requestId({

@@ -7,7 +7,9 @@ import { circle } from '@turf/turf';
 import type { Position } from 'geojson';
 import type { AlertArea, NamedValue } from './types.ts';
 import { MessageRejected } from './error.ts';
+import { tooManyVertices } from './bounds.ts';
 import { joinGeometry, toRing } from './geometry.ts';
+import { countRefusal, MAX_CIRCLE_RADIUS_KM, MAX_VERTICES_PER_ALERT } from './limits.ts';
 import { collapseSpace } from './text.ts';
 import { kids, textOf, type XmlElement } from './xml.ts';
 
@@ -96,6 +98,11 @@ function readPolygon(text: string, label: string, warnings: string[]): Position[
     warnings.push(`An empty <polygon> in ${label} was skipped.`);
     return undefined;
   }
+  // Refused before its points are read: bounds.ts counts the whole area, but only once it is built.
+  if (tokens.length > MAX_VERTICES_PER_ALERT) {
+    countRefusal('vertices_per_alert');
+    throw new MessageRejected(tooManyVertices(tokens.length));
+  }
   const points = readPairs(tokens, what);
   checkRange(points, what);
   const { ring, problem } = toRing(points.map((p) => [p.lon, p.lat]));
@@ -113,6 +120,12 @@ function readCircle(text: string, label: string, warnings: string[]): { ring?: P
   const radius = Number(radiusText);
   if (radiusText === undefined || rest.length > 0 || !Number.isFinite(radius) || radius < 0) {
     throw new MessageRejected(`${what} is unreadable ("${text.trim()}"); CAP circles are "latitude,longitude radius-in-km".`);
+  }
+  if (radius > MAX_CIRCLE_RADIUS_KM) {
+    countRefusal('circle_radius');
+    throw new MessageRejected(
+      `${what} has a radius of ${radius} km; at most ${MAX_CIRCLE_RADIUS_KM.toLocaleString('en')} km is read (CAP radii are in kilometres: was it given in metres?).`,
+    );
   }
   const [point] = readPairs([centre], what);
   checkRange([point!], what);

@@ -8,8 +8,9 @@ import { CAP_NAMESPACES, capFormat } from './cap.ts';
 import { AlertParseError } from './error.ts';
 import { ATOM_NS, capMessage, findCapAlert, readAlertsWrapper, readFeedEntries } from './feeds.ts';
 import { isGdacsFeature, isGdacsItem, readGdacsFeatures, readGdacsItem } from './gdacs.ts';
-import { jsonErrorOffset, lineAndColumn } from './json-position.ts';
-import { isMadadJson, readMadadJson } from './madad-json.ts';
+import { jsonErrorOffset, lineAndColumn, tooDeepAt } from './json-position.ts';
+import { boundMessageCount, countRefusal, MAX_JSON_DEPTH } from './limits.ts';
+import { isMadadJson, madadItems, readMadadJson } from './madad-json.ts';
 import { isUsgsFeature, readUsgsFeature } from './usgs.ts';
 import { kid, kids, readXml, type XmlElement } from './xml.ts';
 
@@ -61,15 +62,18 @@ function dispatchXml(root: XmlElement): ParseOutcome {
     );
   }
   if (root.local === 'alerts') {
+    boundMessageCount(root.children.length, 'elements in <alerts>');
     const firstAlert = root.children.find((c) => capFormat(c));
     return { format: firstAlert ? capFormat(firstAlert)! : (CAP_NAMESPACES[root.ns] ?? 'cap-1.2'), container: 'cap-alerts', messages: readAlertsWrapper(root) };
   }
   if (root.local === 'feed' && root.ns === ATOM_NS) {
     const entries = kids(root, 'entry', [ATOM_NS]);
+    boundMessageCount(entries.length, 'feed entries');
     return { format: feedFormat(entries), container: 'atom', messages: readFeedEntries(entries, root) };
   }
   if (root.local === 'rss') {
     const items = kids(kid(root, 'channel'), 'item');
+    boundMessageCount(items.length, 'RSS items');
     if (items.some(isGdacsItem)) {
       return {
         format: 'gdacs-rss',
@@ -95,6 +99,15 @@ function feedFormat(entries: XmlElement[]) {
 }
 
 export function parseJsonBody(text: string): ParseOutcome {
+  const deep = tooDeepAt(text, MAX_JSON_DEPTH);
+  if (deep !== -1) {
+    countRefusal('json_depth');
+    const { line, column } = lineAndColumn(text, deep);
+    throw new AlertParseError(
+      `The JSON is nested more than ${MAX_JSON_DEPTH} arrays or objects deep (line ${line}, column ${column}); no alert format we read goes deeper.`,
+      { line, column },
+    );
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -116,12 +129,16 @@ interface GeoJsonLike {
 }
 
 function dispatchJson(value: unknown): ParseOutcome {
-  if (isMadadJson(value)) return { format: 'madad-json', ...(Array.isArray(value) || !('source' in (value as object)) ? { container: 'json-array' as const } : {}), messages: readMadadJson(value) };
+  if (isMadadJson(value)) {
+    boundMessageCount(madadItems(value).length, 'Madad alerts');
+    return { format: 'madad-json', ...(Array.isArray(value) || !('source' in (value as object)) ? { container: 'json-array' as const } : {}), messages: readMadadJson(value) };
+  }
   const v = (value ?? {}) as GeoJsonLike;
   if (v.type === 'FeatureCollection' && Array.isArray(v.features)) {
     const features = v.features as unknown[];
     const fromUsgs = typeof v.metadata?.url === 'string' && v.metadata.url.includes('earthquake.usgs.gov');
     if (fromUsgs || (features.length > 0 && features.some(isUsgsFeature))) {
+      boundMessageCount(features.length, 'USGS features');
       return {
         format: 'usgs-geojson',
         container: 'feature-collection',

@@ -1,4 +1,4 @@
-import { ValidationError } from '../../errors.ts';
+import { PayloadTooLargeError, ValidationError } from '../../errors.ts';
 
 export interface ParseErrorPlace {
   /** 1-based line in the body, when the problem has one. */
@@ -24,6 +24,12 @@ export class AlertParseError extends ValidationError {
     this.field = place.field;
   }
 }
+
+/**
+ * The body holds more messages than one body may (413): it is refused whole, before any is stored, so the
+ * sender can split it and send it again without finding half of it already in.
+ */
+export class AlertBodyTooLargeError extends PayloadTooLargeError {}
 
 /**
  * One message inside the body cannot be used. Thrown inside a message parser and caught per message, so

@@ -103,8 +103,13 @@ export const madadAlertSchema = z.object({
 
 export type MadadAlertInput = z.input<typeof madadAlertSchema>;
 
+/** The alerts of a body: one object, an array of them, or `{ "alerts": [ … ] }`. */
+export function madadItems(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : isWrapper(value) ? value.alerts : [value];
+}
+
 export function isMadadJson(value: unknown): boolean {
-  const items = Array.isArray(value) ? value : isWrapper(value) ? value.alerts : [value];
+  const items = madadItems(value);
   return items.length > 0 && items.every((v) => (v as { source?: unknown } | null)?.source === 'madad');
 }
 
@@ -113,8 +118,7 @@ function isWrapper(value: unknown): value is { alerts: unknown[] } {
 }
 
 export function readMadadJson(value: unknown): MessageResult[] {
-  const items = Array.isArray(value) ? value : isWrapper(value) ? value.alerts : [value];
-  return items.map((item) => {
+  return madadItems(value).map((item) => {
     const hint = typeof (item as { identifier?: unknown })?.identifier === 'string' ? (item as { identifier: string }).identifier : undefined;
     return runMessage(hint, (warnings) => toAlert(item, hint, warnings));
   });

@@ -6,6 +6,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { AlertParseError } from './error.ts';
+import { countRefusal, MAX_XML_DEPTH, MAX_XML_ELEMENTS } from './limits.ts';
 
 export interface XmlElement {
   /** Qualified name as written, e.g. `cap:alert`. */
@@ -46,17 +47,89 @@ const parser = new XMLParser({
   ignoreDeclaration: true,
   ignorePiTags: true,
   cdataPropName: '#cdata',
+  // Past our own bound, so a deep body meets boundShape's message first, never the library's bare Error.
+  maxNestedTags: MAX_XML_DEPTH + 1,
 });
+
+const lineAt = (text: string, index: number) => {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+};
+
+/**
+ * Refuses a body nested deeper than MAX_XML_DEPTH or holding more than MAX_XML_ELEMENTS elements, in one
+ * pass over the text before any parser builds a tree of it. Comments, CDATA sections and processing
+ * instructions are skipped whole (a `<` inside them is no tag); a `>` inside a quoted attribute value
+ * does not end its tag (XML 1.0 §3.1 allows it there).
+ */
+export function boundShape(text: string): void {
+  let depth = 0;
+  let elements = 0;
+  for (let i = text.indexOf('<'); i !== -1; i = text.indexOf('<', i)) {
+    const skip = (end: string) => {
+      const at = text.indexOf(end, i);
+      return at === -1 ? text.length : at + end.length;
+    };
+    const next = text[i + 1];
+    if (next === '!') {
+      i = text.startsWith('<!--', i) ? skip('-->') : text.startsWith('<![CDATA[', i) ? skip(']]>') : i + 2;
+      continue;
+    }
+    if (next === '?') {
+      i = skip('?>');
+      continue;
+    }
+    if (next === '/') {
+      depth--;
+      i = skip('>');
+      continue;
+    }
+    let j = i + 1;
+    let quote = '';
+    for (; j < text.length; j++) {
+      const ch = text[j]!;
+      if (quote) {
+        if (ch === quote) quote = '';
+      } else if (ch === '"' || ch === "'") quote = ch;
+      else if (ch === '>') break;
+    }
+    if (++elements > MAX_XML_ELEMENTS) {
+      countRefusal('xml_elements');
+      const line = lineAt(text, i);
+      throw new AlertParseError(
+        `The XML holds more than ${MAX_XML_ELEMENTS.toLocaleString('en')} elements (the one past the limit is on line ${line}); send fewer messages in one body.`,
+        { line },
+      );
+    }
+    if (text[j - 1] !== '/' && ++depth > MAX_XML_DEPTH) {
+      countRefusal('xml_depth');
+      const line = lineAt(text, i);
+      throw new AlertParseError(
+        `The XML is nested more than ${MAX_XML_DEPTH} elements deep (line ${line}); no alert format we read goes deeper.`,
+        { line },
+      );
+    }
+    i = j + 1;
+  }
+}
 
 /** Validates and parses; throws AlertParseError naming the line of the first error. */
 export function readXml(text: string): XmlElement {
   refuseDtd(text);
+  boundShape(text);
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true) {
     const { line, col, msg } = valid.err;
     throw new AlertParseError(`The XML is malformed at line ${line}, column ${col}: ${msg}`, { line, column: col });
   }
-  const nodes = parser.parse(text) as OrderedNode[];
+  let nodes: OrderedNode[];
+  try {
+    nodes = parser.parse(text) as OrderedNode[];
+  } catch (e) {
+    // The validator passed it, so this is the parser's own limit or quirk: still the body's fault, not ours.
+    throw new AlertParseError(`The XML could not be read: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const roots = nodes.flatMap((n) => toElements(n, new Map()));
   const root = roots[0];
   if (!root) throw new AlertParseError('The XML document has no root element.');
