@@ -1,8 +1,9 @@
 import { TooManyRequestsError } from '../errors.ts';
 
 /**
- * A fixed-window counter per key, in this process's memory. Enough to slow password guessing against one
- * replica; behind several replicas the per-account lockout in the database is what holds.
+ * A fixed-window counter per key, in this process's memory: each replica counts on its own. Enough to slow
+ * wrong API tokens and token creation; sign-in is limited in the database instead (server/auth/throttle.ts),
+ * where parallel attempts and every replica count together.
  */
 export class RateLimiter {
   private windows = new Map<string, { start: number; count: number }>();

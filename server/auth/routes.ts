@@ -2,7 +2,6 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { clientAddress, CSRF_HEADER, SESSION_COOKIE, signedIn } from '../http/guards.ts';
 import { requirePrincipal } from '../access/principal.ts';
-import { RateLimiter } from '../access/rate-limit.ts';
 import { roleSchema } from '../access/roles.ts';
 import { anonymousCtx, ctxOf, type RouteDeps } from '../http/deps.ts';
 import { errorResponses, tooLargeResponse, tooManyRequestsResponse } from '../http/openapi.ts';
@@ -25,8 +24,6 @@ const meSchema = z
 const loginSchema = z.object({ username: z.string().min(1).max(80), password: z.string().min(1).max(200) }).openapi('Login');
 
 export function authRoutes(deps: RouteDeps) {
-  // Per address: slows guessing across many accounts; the per-account lockout handles one account.
-  const attempts = new RateLimiter(20, 60_000);
   return newRouter()
     .openapi(
       createRoute({
@@ -47,9 +44,8 @@ export function authRoutes(deps: RouteDeps) {
         },
       }),
       async (c) => {
-        const ctx = anonymousCtx(c, deps);
-        attempts.hit(clientAddress(c), ctx.now.getTime(), 'sign-in attempts');
-        const result = await login(ctx, c.req.valid('json'));
+        // Failures are limited per username and address and per address, in the database (./throttle.ts).
+        const result = await login(anonymousCtx(c, deps), { ...c.req.valid('json'), address: clientAddress(c) });
         const https = new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
         setCookie(c, SESSION_COOKIE, result.sessionToken, {
           httpOnly: true,

@@ -6,19 +6,10 @@ import { recordAudit, recordAuditAlone } from '../audit/service.ts';
 import { withTransaction, type Ctx } from '../context.ts';
 import type { Db } from '../db/client.ts';
 import { sessions, users } from '../db/schema/index.ts';
-import { TooManyRequestsError, UnauthorizedError } from '../errors.ts';
+import { UnauthorizedError } from '../errors.ts';
+import { claimSignIn, purgeLoginThrottle, releaseSignIn } from './throttle.ts';
 
 export const SESSION_HOURS = 12;
-/** After this many consecutive failures the account is locked for LOCKOUT_MINUTES. */
-export const LOCKOUT_AFTER = 5;
-export const LOCKOUT_MINUTES = 15;
-
-/** Backoff before the lockout: 2 s after the 3rd failure, 4 s after the 4th; then 15 minutes. */
-export function lockDuration(failures: number): number {
-  if (failures >= LOCKOUT_AFTER) return LOCKOUT_MINUTES * 60;
-  if (failures >= 3) return 2 ** (failures - 2);
-  return 0;
-}
 
 export interface LoginResult {
   principal: Principal;
@@ -31,47 +22,41 @@ const invalid = () => new UnauthorizedError('Wrong username or password.');
 
 /**
  * Signs a user in. `ctx.actor` is whoever asks (no one is signed in yet); the trail names the attempt by
- * the username given, which is all that is known of the caller until the password checks out.
+ * the username given, which is all that is known of the caller until the password checks out. `address` is
+ * the client's address: failures are counted per username and address and per address (./throttle.ts).
+ *
+ * An unknown username takes the same path as a known one (the same claims, a password check against a dummy
+ * hash, the same answer), so neither the status, the words nor the time tell which usernames exist.
+ * Refusals past a limit are not audited: they cost the caller nothing and check no password, so auditing
+ * them would let anyone grow the trail at will; the failure that started the wait is audited with it.
  */
-export async function login(ctx: Ctx, input: { username: string; password: string }): Promise<LoginResult> {
+export async function login(ctx: Ctx, input: { username: string; password: string; address: string }): Promise<LoginResult> {
   const { db, now } = ctx;
   const [user] = await db.select().from(users).where(eq(users.username, input.username));
-  // Verify even for an unknown user, so response time does not tell which usernames exist.
+  const claim = await claimSignIn(db, input.username, input.address, now);
   const ok = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
   const attempt: Ctx = { ...ctx, actor: user ? userPrincipal(user) : { kind: 'user', id: 'unknown', name: input.username, roles: [], agency: '', jurisdiction: 'PK' } };
-  const audit = (action: string, summary: Record<string, unknown>) =>
-    recordAuditAlone(attempt, {
-      action,
+
+  if (!user || !ok || user.disabledAt) {
+    await recordAuditAlone(attempt, {
+      action: 'auth.login_failed',
       subject: user ? `user:${user.id}` : `username:${input.username}`,
       jurisdiction: user?.jurisdiction ?? 'PK',
-      summary,
+      summary: {
+        ...(!user ? { reason: 'unknown user' } : user.disabledAt ? { reason: 'disabled' } : {}),
+        address: input.address,
+        failures: claim.failures,
+        lockedForSeconds: claim.waitSeconds,
+      },
     });
-
-  if (user?.lockedUntil && user.lockedUntil > now) {
-    const wait = Math.ceil((user.lockedUntil.getTime() - now.getTime()) / 1000);
-    await audit('auth.login_refused', { reason: 'locked', lockedUntil: user.lockedUntil.toISOString() });
-    throw new TooManyRequestsError(`Too many failed sign-ins for this account. Try again in ${wait} seconds.`, wait);
-  }
-  if (!user || !ok || user.disabledAt) {
-    if (user && !user.disabledAt) {
-      const failures = user.failedLogins + 1;
-      const lock = lockDuration(failures);
-      await db
-        .update(users)
-        .set({ failedLogins: failures, lockedUntil: lock > 0 ? new Date(now.getTime() + lock * 1000) : null })
-        .where(eq(users.id, user.id));
-      await audit('auth.login_failed', { failures, lockedForSeconds: lock });
-    } else {
-      await audit('auth.login_failed', { reason: user ? 'disabled' : 'unknown user' });
-    }
     throw invalid();
   }
 
+  await releaseSignIn(db, claim);
   const sessionToken = randomToken();
   const csrfToken = randomToken();
   const expiresAt = new Date(now.getTime() + SESSION_HOURS * 3600_000);
   await withTransaction(attempt, async (t) => {
-    await t.tx.update(users).set({ failedLogins: 0, lockedUntil: null }).where(eq(users.id, user.id));
     await t.tx.insert(sessions).values({ tokenHash: sha256(sessionToken), userId: user.id, csrfToken, createdAt: now, expiresAt });
     await recordAudit(t.tx, t, {
       action: 'auth.login',
@@ -96,7 +81,8 @@ export async function logout(ctx: Ctx, sessionToken: string): Promise<void> {
   });
 }
 
-/** Removes expired sessions; run by a scheduled job. */
+/** Removes expired sessions, and sign-in counts whose time has passed; run by a scheduled job. */
 export async function purgeExpiredSessions(db: Db, now: Date): Promise<void> {
   await db.delete(sessions).where(lte(sessions.expiresAt, now));
+  await purgeLoginThrottle(db, now);
 }

@@ -102,12 +102,46 @@ describe.each(drivers)('sign-in, sessions and tokens on %s', (driver) => {
     expect((await signIn(user.username)).status).toBe(401);
   });
 
-  it('rate-limits sign-in attempts from one address', async () => {
-    const isolated = testApp(db, { clock: () => now });
-    const statuses: number[] = [];
-    for (let i = 0; i < 22; i++) statuses.push((await isolated.request('/api/auth/login', json({ username: 'x', password: 'y' }))).status);
-    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
-    expect(statuses.slice(20)).toEqual([429, 429]);
+  /** A sign-in from `address`, as @hono/node-server hands the socket to the app (app.request has none). */
+  const signInFrom = (address: string, username: string, password = TEST_PASSWORD, on = app) =>
+    on.request('/api/auth/login', json({ username, password }), { incoming: { socket: { remoteAddress: address } } });
+  const statusesOf = (responses: Response[]) => responses.map((r) => r.status).sort();
+
+  it('counts parallel failures one by one: after 13 wrong passwords at once the right one waits, from that address only', async () => {
+    const admin = await makeUser(db.db, { roles: ['admin'], jurisdiction: 'PK' });
+    const burst = await Promise.all(Array.from({ length: 13 }, () => signInFrom('198.51.100.7', admin.username, 'wrong password')));
+    // Two failures are free, the third starts a wait: every attempt after it is refused unchecked.
+    expect(statusesOf(burst)).toEqual([...Array(3).fill(401), ...Array(10).fill(429)]);
+    const right = await signInFrom('198.51.100.7', admin.username);
+    expect(right.status).toBe(429);
+    expect(Number(right.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Nobody can lock an account for everyone: from another address the admin signs in.
+    expect((await signInFrom('203.0.113.20', admin.username)).status).toBe(200);
+  });
+
+  it('answers an unknown username as a known one, also once they must wait', async () => {
+    const user = await makeUser(db.db);
+    const known = await Promise.all(Array.from({ length: 6 }, () => signInFrom('198.51.100.8', user.username, 'wrong password')));
+    const unknown = await Promise.all(Array.from({ length: 6 }, () => signInFrom('198.51.100.8', unique('nobody'), 'wrong password')));
+    const nobody = unique('nobody');
+    const unknownBurst = await Promise.all(Array.from({ length: 6 }, () => signInFrom('198.51.100.8', nobody, 'wrong password')));
+    expect(statusesOf(known)).toEqual([401, 401, 401, 429, 429, 429]);
+    expect(statusesOf(unknownBurst)).toEqual(statusesOf(known));
+    expect(statusesOf(unknown)).toEqual(Array(6).fill(401));
+    const details = async (responses: Response[]) => [...new Set(await Promise.all(responses.map(async (r) => (await r.json()).detail)))].sort();
+    expect(await details(unknownBurst)).toEqual(await details(known));
+  });
+
+  it('limits failures from one address across usernames, on every replica together', async () => {
+    const replica = testApp(db, { clock: () => now });
+    const spray = await Promise.all(Array.from({ length: 60 }, (_, i) => signInFrom('2001:db8:5:7::1', unique('guess'), 'password1', i % 2 ? app : replica)));
+    expect(statusesOf(spray)).toEqual([...Array(50).fill(401), ...Array(10).fill(429)]);
+    const user = await makeUser(db.db);
+    // Another address of the same /64 is the same network.
+    const refused = await signInFrom('2001:db8:5:7:a:b:c:d', user.username);
+    expect(refused.status).toBe(429);
+    expect((await refused.json()).detail).toMatch(/^Too many failed sign-ins from your address\. Try again in \d+ seconds\.$/);
+    expect((await signInFrom('2001:db8:5:8::1', user.username)).status).toBe(200);
   });
 
   it('accepts a token until it is revoked or expires', async () => {
