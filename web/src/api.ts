@@ -72,10 +72,31 @@ export const login = (username: string, password: string) =>
   api<{ principal: Principal; csrfToken: string }>('/api/auth/login', { json: { username, password } });
 export const logout = () => api<void>('/api/auth/logout', { method: 'POST' });
 
-export function listAlerts(query: { active?: boolean } = {}): Promise<AlertList> {
-  const q = new URLSearchParams({ pageSize: '200' });
-  if (query.active !== undefined) q.set('active', String(query.active));
-  return api(`/api/alerts?${q}`);
+/** Alerts per request: each carries its area, so a page is kept to a size a map draws at once. */
+export const ALERT_PAGE_SIZE = 200;
+/** Active alerts read for the map at most; past this the list says how many there are in all (`total`). */
+export const MAX_ACTIVE_ALERTS = 2_000;
+
+/**
+ * One page of alerts, newest first; `{ active: true }` without a page reads page after page until every
+ * active alert is in (at most MAX_ACTIVE_ALERTS), since the map and the overview must show them all.
+ */
+export async function listAlerts(query: { active?: boolean; page?: number } = {}): Promise<AlertList> {
+  const page = (n: number) => {
+    const q = new URLSearchParams({ pageSize: String(ALERT_PAGE_SIZE), page: String(n) });
+    if (query.active !== undefined) q.set('active', String(query.active));
+    return api<AlertList>(`/api/alerts?${q}`);
+  };
+  if (query.page !== undefined || query.active !== true) return page(query.page ?? 1);
+  const first = await page(1);
+  const items = [...first.items];
+  // A page that comes back short means the list shrank while being read: what was read is all there is.
+  for (let n = 2; items.length < Math.min(first.total, MAX_ACTIVE_ALERTS); n++) {
+    const next = await page(n);
+    items.push(...next.items);
+    if (next.items.length < ALERT_PAGE_SIZE) break;
+  }
+  return { total: first.total, items: items.slice(0, MAX_ACTIVE_ALERTS) };
 }
 
 export const getAlert = (id: string) => api<AlertDetail>(`/api/alerts/${encodeURIComponent(id)}`);

@@ -1,4 +1,4 @@
-import { listAlerts, postAlert } from '../api.ts';
+import { listAlerts, postAlert, type Alert } from '../api.ts';
 import { h } from '../dom.ts';
 import { t, tMaybe } from '../i18n.ts';
 import { can } from '../session.ts';
@@ -66,12 +66,35 @@ function postForm(onPosted: () => Promise<void>): HTMLElement {
   );
 }
 
+/** Every alert, newest first, a page at a time: the history grows without end, so older pages are asked for. */
 export async function alertsView(panel: HTMLElement, ctx: ViewContext): Promise<void> {
   const list = h('div', { class: 'list' }, h('p', { role: 'status' }, t('loading')));
+  let shown: Alert[] = [];
+  let page = 1;
+  const render = (total: number) => {
+    const more = h('button', { type: 'button', class: 'more' }, t('olderAlerts'));
+    more.onclick = async () => {
+      more.disabled = true;
+      try {
+        const next = await listAlerts({ page: page + 1 });
+        page += 1;
+        shown = [...shown, ...next.items];
+        render(next.total);
+      } catch (err) {
+        more.replaceWith(errorBox(err));
+      }
+    };
+    list.replaceChildren(
+      alertList(shown),
+      shown.length < total ? h('p', { role: 'status' }, t('alertsShown', { shown: shown.length, total }), ' ', more) : '',
+    );
+  };
   const load = async () => {
     try {
-      const { items } = await listAlerts();
-      list.replaceChildren(alertList(items));
+      const first = await listAlerts({ page: 1 });
+      shown = first.items;
+      page = 1;
+      render(first.total);
     } catch (err) {
       list.replaceChildren(errorBox(err));
     }
