@@ -5,6 +5,7 @@
  */
 import type { ParseOutcome } from './types.ts';
 import { CAP_NAMESPACES, capFormat } from './cap.ts';
+import { isEdxlDistribution, readEdxlDistribution } from './edxl.ts';
 import { AlertParseError } from './error.ts';
 import { ATOM_NS, capMessage, findCapAlert, readAlertsWrapper, readFeedEntries } from './feeds.ts';
 import { isGdacsFeature, isGdacsItem, readGdacsFeatures, readGdacsItem } from './gdacs.ts';
@@ -61,6 +62,7 @@ function dispatchXml(root: XmlElement): ParseOutcome {
       { field: 'alert' },
     );
   }
+  if (isEdxlDistribution(root)) return { ...readEdxlDistribution(root), container: 'edxl-de' };
   if (root.local === 'alerts') {
     boundMessageCount(root.children.length, 'elements in <alerts>');
     const firstAlert = root.children.find((c) => capFormat(c));
@@ -84,7 +86,7 @@ function dispatchXml(root: XmlElement): ParseOutcome {
     return { format: feedFormat(items), container: 'rss', messages: readFeedEntries(items, root) };
   }
   throw new AlertParseError(
-    `The XML root is <${root.name}>${root.ns ? ` in namespace "${root.ns}"` : ''}; expected a CAP <alert> (1.0, 1.1 or 1.2), an <alerts> wrapper, an Atom or RSS feed of CAP alerts, or GDACS RSS.`,
+    `The XML root is <${root.name}>${root.ns ? ` in namespace "${root.ns}"` : ''}; expected a CAP <alert> (1.0, 1.1 or 1.2), an <alerts> wrapper, an EDXL-DE 1.0 envelope, an Atom or RSS feed of CAP alerts, or GDACS RSS.`,
     { field: root.name },
   );
 }

@@ -19,7 +19,7 @@ export type AlertFormat =
   | 'madad-json';
 
 /** The container around several messages, when the body is not a single message. */
-export type Container = 'cap-alerts' | 'atom' | 'rss' | 'feature-collection' | 'json-array';
+export type Container = 'cap-alerts' | 'edxl-de' | 'atom' | 'rss' | 'feature-collection' | 'json-array';
 
 export type MsgType = 'Alert' | 'Update' | 'Cancel' | 'Ack' | 'Error';
 export type Scope = 'Public' | 'Restricted' | 'Private';
