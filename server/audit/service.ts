@@ -3,7 +3,7 @@ import { actorOf, scopeCondition, type Principal } from '../access/principal.ts'
 import { withTransaction, type Ctx } from '../context.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { auditLog } from '../db/schema/index.ts';
-import { entryHash, GENESIS_HASH, verifyChain, type ChainCheck } from './chain.ts';
+import { chainStart, entryHash, GENESIS_HASH, storableFields, verifyChain, type ChainCheck } from './chain.ts';
 
 /** What a verb says about its change; who, when and which request come from its context. */
 export interface AuditEntry {
@@ -24,15 +24,16 @@ export async function recordAudit(tx: Tx, ctx: Ctx, entry: AuditEntry): Promise<
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext('audit_log'))`);
   const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1);
   const prevHash = last?.hash ?? GENESIS_HASH;
-  const fields = {
-    at: ctx.now.toISOString(),
+  // Made storable once, before hashing, and stored as made: what PostgreSQL returns hashes the same.
+  const fields = storableFields({
+    at: ctx.now,
     actor: actorOf(ctx.actor),
     action: entry.action,
     subject: entry.subject,
     jurisdiction: entry.jurisdiction,
     summary: entry.summary,
     requestId: ctx.requestId ?? null,
-  };
+  });
   await tx.insert(auditLog).values({ ...fields, at: ctx.now, prevHash, hash: entryHash(prevHash, fields) });
 }
 
@@ -75,16 +76,14 @@ export async function listAudit(db: Db, principal: Principal, filter: AuditFilte
   };
 }
 
-/** Checks the whole chain in pages, so a long trail never sits in memory at once. */
+/** Checks the whole chain in pages, so a long trail never sits in memory at once, and names every broken link. */
 export async function verifyAudit(db: Db, pageSize = 5000): Promise<ChainCheck> {
-  let state = { prevHash: GENESIS_HASH, entries: 0 };
+  let state = chainStart();
   let after = 0;
   for (;;) {
     const rows = await db.select().from(auditLog).where(gt(auditLog.seq, after)).orderBy(asc(auditLog.seq)).limit(pageSize);
-    if (rows.length === 0) return { ok: true, entries: state.entries };
-    const check = verifyChain(rows, state);
-    if (!check.ok) return { ok: false, entries: check.entries, brokenAt: check.brokenAt, reason: check.reason };
-    state = { prevHash: check.lastHash, entries: check.entries };
+    if (rows.length === 0) return { ok: state.brokenCount === 0, entries: state.entries, broken: state.broken, brokenCount: state.brokenCount };
+    state = verifyChain(rows, state);
     after = rows.at(-1)!.seq;
   }
 }
