@@ -145,7 +145,10 @@ export async function importRegistry(database: Database, input: Readable, option
   };
 
   try {
-    const load = await writeBatches(database, convertAndWrite);
+    const load = await writeBatches(database, convertAndWrite).catch((error: unknown) => {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new Error(`The registry import stopped after ${report.rows} rows read; nothing was applied, the registry is as it was: ${why}`, { cause: error });
+    });
     report.firstLoad = load.firstLoad;
     report.added -= load.superseded;
     report.repeated += load.superseded;
@@ -200,6 +203,8 @@ interface CopySession {
   query<T>(statement: string): Promise<T[]>;
   /** Runs a statement that may fail without failing the transaction around it; returns its error, if any. */
   attempt(statement: string): Promise<unknown>;
+  /** COPY that may fail without failing the transaction around it; returns its error, if any. */
+  attemptCopy(table: string, data: Buffer<ArrayBuffer>): Promise<unknown>;
 }
 
 interface Loaded {
@@ -211,22 +216,28 @@ interface Loaded {
 const UNIQUE_VIOLATION = '23505';
 
 /**
- * Gives `use` the writer for this import and returns once its batches are all stored.
+ * Gives `use` the writer for this import and returns once its batches are all stored, in one transaction:
+ * an import is applied whole or not at all, so a failure (a file that breaks off, a refused batch, a killed
+ * process) leaves the registry as it was. The table is locked against other writers from the first look to
+ * the commit (readers go on reading the registry as it was, on PostgreSQL; PGlite serves nothing else
+ * meanwhile, having one connection).
  *
- * Into an empty registry (a first load, such as NSER's ~35 M households), the rows are copied in one
- * transaction with the table's secondary indexes dropped, and the indexes are built after them, as
- * PostgreSQL's "Populating a Database" advises: 10 M households whose ids do not follow the file's order
- * took 126 s copied into the indexed table (each row's entries on random pages of indexes larger than
- * shared_buffers) and 73 s copied bare with both indexes built after. The table is locked against readers
- * meanwhile (there is nothing to read yet) and a failure leaves it empty, with its indexes, as it was.
- * Otherwise every batch is written and committed on its own by the merging writer.
+ * Into an empty registry (a first load, such as NSER's ~35 M households), the rows are copied with the
+ * table's secondary indexes dropped, and the indexes are built after them, as PostgreSQL's "Populating a
+ * Database" advises: 10 M households whose ids do not follow the file's order took 126 s copied into the
+ * indexed table (each row's entries on random pages of indexes larger than shared_buffers) and 73 s copied
+ * bare with both indexes built after. There is nothing to read yet, so the table is locked against readers
+ * too. Otherwise the merging writer writes each batch.
  */
 async function writeBatches(database: Database, use: (writer: BatchWriter) => Promise<void>): Promise<Loaded> {
-  const loaded = await inTransaction(database, async (session): Promise<Loaded | undefined> => {
+  return inTransaction(database, async (session): Promise<Loaded> => {
     // Taken before looking, so no other import can add households between the look and the load.
     await session.query('lock table households in share row exclusive mode');
     const [registry] = await session.query<{ empty: boolean }>('select not exists (select 1 from households) as empty');
-    if (!registry!.empty) return undefined;
+    if (!registry!.empty) {
+      await use(await mergingWriter(session));
+      return { firstLoad: false, superseded: 0 };
+    }
     const indexes = await session.query<SecondaryIndex>(SECONDARY_INDEXES);
     for (const index of indexes) await session.query(`drop index ${index.name}`);
     await use({
@@ -239,15 +250,6 @@ async function writeBatches(database: Database, use: (writer: BatchWriter) => Pr
     await session.query('analyze households');
     return { firstLoad: true, superseded };
   });
-  if (loaded) return loaded;
-  await inSession(database, async (session) => {
-    try {
-      await use(await mergingWriter(session));
-    } finally {
-      await session.query('drop table if exists households_staging');
-    }
-  });
-  return { firstLoad: false, superseded: 0 };
 }
 
 interface SecondaryIndex {
@@ -298,18 +300,16 @@ async function buildIndexes(session: CopySession, indexes: SecondaryIndex[]): Pr
  * instead; the writer stays on that path until a merged batch turns out to be all new again.
  */
 async function mergingWriter(session: CopySession): Promise<BatchWriter> {
-  await session.query(`create temp table if not exists households_staging as select ${COLUMNS} from households with no data`);
-  await session.query('alter table households_staging add column if not exists ord bigint generated always as identity');
+  await session.query(`create temp table households_staging on commit drop as select ${COLUMNS} from households with no data`);
+  await session.query('alter table households_staging add column ord bigint generated always as identity');
   let direct = true;
   return {
     async write({ data, rows }) {
       if (direct) {
-        try {
-          await session.copy(`households (${COLUMNS})`, data);
-          return { added: rows, updated: 0, repeated: 0 };
-        } catch (error) {
-          if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
-        }
+        // In its own savepoint, so that a refused COPY undoes only itself and the import goes on.
+        const refused = await session.attemptCopy(`households (${COLUMNS})`, data);
+        if (refused === undefined) return { added: rows, updated: 0, repeated: 0 };
+        if ((refused as { code?: string }).code !== UNIQUE_VIOLATION) throw refused;
       }
       await session.query('truncate households_staging');
       await session.copy(`households_staging (${COLUMNS})`, data);
@@ -326,39 +326,26 @@ async function inTransaction<T>(database: Database, fn: (session: CopySession) =
   return database.pglite!.transaction((tx) => fn(pgliteSession(tx)));
 }
 
-/** Runs `fn` on one connection, each statement committed on its own. */
-async function inSession<T>(database: Database, fn: (session: CopySession) => Promise<T>): Promise<T> {
-  if (!database.sql) return fn(pgliteSession(database.pglite!));
-  const conn = await database.sql.reserve();
-  try {
-    // An import can be run again with the same result, so it need not wait for each batch to reach disk.
-    await conn.unsafe('set synchronous_commit = off');
-    return await fn(postgresSession(conn));
-  } finally {
-    await conn.unsafe('reset synchronous_commit').catch(() => undefined);
-    conn.release();
-  }
-}
-
 function postgresSession(conn: postgres.Sql | postgres.TransactionSql): CopySession {
+  const copy = async (table: string, data: Buffer<ArrayBuffer>) => {
+    const query = conn.unsafe(`copy ${table} from stdin`) as postgres.PendingQuery<postgres.Row[]> & { reject: (error: unknown) => void };
+    // postgres.js 3.4 never settles the stream of a COPY the server refuses once the data is sent, and
+    // passes the error only to the (already settled) query (porsager/postgres#1173): take it there.
+    const refused = new Promise<never>((_, fail) => {
+      const reject = query.reject;
+      query.reject = (error: unknown) => (fail(error), reject(error));
+    });
+    refused.catch(() => undefined);
+    const stream = await query.writable();
+    // One write per batch: per-line writes cost more than building the text.
+    const written = new Promise<void>((resolve, reject) => {
+      stream.on('error', reject);
+      stream.end(data, resolve);
+    });
+    await Promise.race([written, refused]);
+  };
   return {
-    async copy(table, data) {
-      const query = conn.unsafe(`copy ${table} from stdin`) as postgres.PendingQuery<postgres.Row[]> & { reject: (error: unknown) => void };
-      // postgres.js 3.4 never settles the stream of a COPY the server refuses once the data is sent, and
-      // passes the error only to the (already settled) query (porsager/postgres#1173): take it there.
-      const refused = new Promise<never>((_, fail) => {
-        const reject = query.reject;
-        query.reject = (error: unknown) => (fail(error), reject(error));
-      });
-      refused.catch(() => undefined);
-      const stream = await query.writable();
-      // One write per batch: per-line writes cost more than building the text.
-      const written = new Promise<void>((resolve, reject) => {
-        stream.on('error', reject);
-        stream.end(data, resolve);
-      });
-      await Promise.race([written, refused]);
-    },
+    copy,
     query: async <T>(statement: string) => (await conn.unsafe(statement)) as unknown as T[],
     // postgres.js fails a whole transaction when any query in it fails, unless it ran in its savepoint.
     attempt: (statement) =>
@@ -366,26 +353,34 @@ function postgresSession(conn: postgres.Sql | postgres.TransactionSql): CopySess
         () => undefined,
         (error: unknown) => error,
       ),
+    attemptCopy: (table, data) =>
+      ('savepoint' in conn ? conn.savepoint((point) => postgresSession(point).copy(table, data)) : copy(table, data)).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
   };
 }
 
 function pgliteSession(pglite: PGlite | Transaction): CopySession {
+  const inSavepoint = async (run: () => Promise<unknown>) => {
+    await pglite.query('savepoint attempt');
+    try {
+      await run();
+      await pglite.query('release savepoint attempt');
+      return undefined;
+    } catch (error) {
+      await pglite.query('rollback to savepoint attempt');
+      await pglite.query('release savepoint attempt');
+      return error;
+    }
+  };
+  const copy = async (table: string, data: Buffer<ArrayBuffer>) => {
+    await pglite.query(`copy ${table} from '/dev/blob'`, [], { blob: new Blob([data]) });
+  };
   return {
-    async copy(table, data) {
-      await pglite.query(`copy ${table} from '/dev/blob'`, [], { blob: new Blob([data]) });
-    },
+    copy,
     query: async <T>(statement: string) => (await pglite.query<T>(statement)).rows,
-    async attempt(statement) {
-      await pglite.query('savepoint attempt');
-      try {
-        await pglite.query(statement);
-        await pglite.query('release savepoint attempt');
-        return undefined;
-      } catch (error) {
-        await pglite.query('rollback to savepoint attempt');
-        await pglite.query('release savepoint attempt');
-        return error;
-      }
-    },
+    attempt: (statement) => inSavepoint(() => pglite.query(statement)),
+    attemptCopy: (table, data) => inSavepoint(() => copy(table, data)),
   };
 }
