@@ -36,7 +36,8 @@ export function docsRoutes() {
   app.get('/docs/init.js', (c) => c.body(init, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   app.get('/docs/assets/:file', async (c) => {
     const file = c.req.param('file');
-    const type = assets[file];
+    // Own keys only, as for the fonts (server/http/web.ts).
+    const type = Object.hasOwn(assets, file) ? assets[file] : undefined;
     if (!type) return c.notFound();
     const bytes = await readFile(path.join(assetsDir, file));
     return c.body(bytes, 200, { 'content-type': type, 'cache-control': 'public, max-age=86400' });

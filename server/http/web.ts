@@ -75,7 +75,9 @@ export function webRoutes(distDir = WEB_DIST) {
   const app = new Hono<AppEnv>();
 
   app.get('/fonts/:file', async (c) => {
-    const resolve = FONTS[c.req.param('file')];
+    // Own keys only: `__proto__` or `constructor` would otherwise find Object.prototype's and answer 500.
+    const name = c.req.param('file');
+    const resolve = Object.hasOwn(FONTS, name) ? FONTS[name] : undefined;
     if (!resolve) return c.notFound();
     return fileResponse(c, resolve(), 'public, max-age=604800');
   });
