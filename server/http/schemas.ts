@@ -29,8 +29,23 @@ export const jurisdictionSchema = z
   .string()
   .regex(/^PK\d{0,7}$/, 'expected a P-code prefix such as PK (federal), PK7 (Sindh) or PK701 (a district)');
 
-/** A moment as a request may give it: ISO 8601 with `Z` or an offset such as `+05:00`. */
-export const isoInstant = z.iso.datetime({ offset: true }).openapi({ example: '2026-08-26T09:00:00+05:00' });
+export const INSTANT_YEARS = { min: 1900, max: 2200 } as const;
+
+/**
+ * A moment as a request may give it: ISO 8601 with `Z` or an offset such as `+05:00`, in the years 1900 to
+ * 2200. Nothing Madad holds lies outside them, and the bound keeps out what PostgreSQL refuses (year 0000,
+ * which ISO 8601 allows and timestamptz has no room for) before it reaches a query as a 500.
+ */
+export const isoInstant = z.iso
+  .datetime({ offset: true })
+  .refine(
+    (text) => {
+      const year = Number(text.slice(0, 4));
+      return year >= INSTANT_YEARS.min && year <= INSTANT_YEARS.max && !Number.isNaN(Date.parse(text));
+    },
+    { message: `expected a moment in the years ${INSTANT_YEARS.min} to ${INSTANT_YEARS.max}, such as 2026-08-26T09:00:00+05:00` },
+  )
+  .openapi({ example: '2026-08-26T09:00:00+05:00' });
 
 /**
  * Marks the zod issue of an area that cannot be read, so the one error mapper answers `invalid_area`
