@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -102,19 +103,63 @@ export function problemResponse(c: Context<AppEnv>, status: ContentfulStatusCode
   return c.body(JSON.stringify(body), status, { 'content-type': 'application/problem+json' });
 }
 
+/**
+ * The database error behind `err`, if there is one: drizzle's DrizzleQueryError (whose message is the SQL
+ * and its parameters), or the driver's own (postgres.js `PostgresError`, PGlite's `DatabaseError`: both carry
+ * a SQLSTATE `code` and a `severity`), thrown as it is or as the cause of another error.
+ */
+export function databaseErrorOf(err: unknown): { sqlState?: string } | undefined {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, severity } = e as { code?: unknown; severity?: unknown };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && typeof severity === 'string') return { sqlState: code };
+    if (e instanceof DrizzleQueryError) return databaseErrorOf(e.cause) ?? {};
+  }
+  return undefined;
+}
+
+/**
+ * What a caller may be told of a failure that is not theirs (one message of a bulk push that could not be
+ * stored, say): its kind and SQLSTATE, never its message, which for a database error is the SQL and its
+ * parameters (someone else's data among them).
+ */
+export function faultSummary(err: unknown): string {
+  const db = databaseErrorOf(err);
+  if (db) return `a database error on our side${db.sqlState ? ` (SQLSTATE ${db.sqlState})` : ''}`;
+  return `an error on our side${err instanceof Error ? ` (${err.name})` : ''}`;
+}
+
+/** Text of drizzle's query errors (`Failed query: <sql>\nparams: <values>`), wherever a message copied it. */
+const QUERY_TEXT = /Failed query: |\nparams: /;
+
+const internal = (c: Context<AppEnv>) =>
+  problemResponse(c, 500, 'internal', 'Internal server error', `Something went wrong on our side. Quote request id ${c.get('requestId')} when reporting it.`);
+
 /** The one error mapper: every error that leaves the API goes through here. */
 export function onError(err: unknown, c: Context<AppEnv>) {
+  // A database error is ours, whatever wraps it: a 500 that says nothing of the query, logged in full.
+  const db = databaseErrorOf(err);
+  if (db) {
+    c.get('log')?.error({ err, sqlState: db.sqlState }, 'database error');
+    return internal(c);
+  }
   const k = err instanceof Error ? kinds.find((k) => err instanceof k.type) : undefined;
   if (k && err instanceof Error) {
+    const fields = k.fields?.(err);
+    // A message built from a query's error (a reason copied into a ValidationError) is not the caller's
+    // to read either: the answer is the same 500, and the log keeps what it said.
+    if (QUERY_TEXT.test(err.message) || fields?.some((f) => QUERY_TEXT.test(f.message))) {
+      c.get('log')?.error({ err, fields }, 'database error text in a problem');
+      return internal(c);
+    }
     if (err instanceof TooManyRequestsError) c.header('retry-after', String(err.retryAfterSeconds));
-    return problemResponse(c, k.status, k.code, k.title, err.message, k.fields?.(err));
+    return problemResponse(c, k.status, k.code, k.title, err.message, fields);
   }
   if (err instanceof HTTPException && err.status < 500) {
     const [code, title] = httpKinds[err.status] ?? ['invalid_request', 'Client error'];
     return problemResponse(c, err.status as ContentfulStatusCode, code, title, err.message || title);
   }
   c.get('log')?.error({ err }, 'unhandled error');
-  return problemResponse(c, 500, 'internal', 'Internal server error', `Something went wrong on our side. Quote request id ${c.get('requestId')} when reporting it.`);
+  return internal(c);
 }
 
 export function notFound(c: Context<AppEnv>) {

@@ -1,12 +1,15 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AreaInputError } from '../../geodata/area-input.ts';
 import { TriggerInputError } from '../../triggers/input-error.ts';
 import { RuleError } from '../../triggers/rule-schema.ts';
 import { onError, PROBLEM_CODES } from '../../server/http/problem.ts';
+import { ValidationError } from '../../server/errors.ts';
 import { newRouter } from '../../server/http/router.ts';
 import { testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
-import { bearer, makeUser, unique } from '../harness/factories.ts';
+import { capMessage } from '../harness/cap.ts';
+import { bearer, makeArea, makeUser, unique } from '../harness/factories.ts';
 import { loadShippedRules } from '../rules/setup.ts';
 
 /** Malformed footprints, each refused by geodata/area-input.ts with a message saying where and what. */
@@ -105,6 +108,38 @@ describe.each(drivers)('problem details, on %s', (driver) => {
     });
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ code: 'payload_too_large', status: 413 });
+  });
+
+  /** What drizzle and the drivers put in a query's error: the statement and its parameters. */
+  const SQL_TEXT = /Failed query|insert into|params:|\$1/i;
+
+  it('a pushed alert the database cannot store is refused without its SQL or parameters', async () => {
+    const district = await makeArea(db.db, { level: 2, parentCode: 'PK7', box: [68.0, 25.0, 68.2, 25.2] });
+    const feed = (await bearer(db.db, 'feed', 'PK7')).authorization;
+    // A NUL in the headline passes the XML parser and reaches an insert, which text columns refuse.
+    const body = capMessage({ identifier: unique('nul'), headline: 'Flood\u0000 warning', polygon: `25.05,68.05 25.05,68.15 25.15,68.15 25.15,68.05 25.05,68.05`, areaDesc: district.name });
+    const res = await app.request('/api/alerts', { method: 'POST', headers: { authorization: feed, 'content-type': 'application/cap+xml', 'x-request-id': 'nul-push' }, body });
+    const text = await res.text();
+    expect(res.status).toBe(400);
+    expect(text).not.toMatch(SQL_TEXT);
+    expect(JSON.parse(text).detail).toMatch(/could not be stored: a database error on our side \(SQLSTATE \w{5}\); quote request id nul-push/);
+  });
+
+  it('a query error reaching the mapper is a 500 that names neither the query nor its parameters', async () => {
+    const failed = await db.db.execute(sql`select ${'secret\u0000'}::text`).then(() => undefined, (err: unknown) => err);
+    expect(failed).toBeInstanceOf(Error);
+    for (const err of [failed as Error, new ValidationError(`bad: ${(failed as Error).message}`)]) {
+      const router = newRouter().get('/x', () => {
+        throw err;
+      });
+      router.onError(onError);
+      const res = await router.request('/x');
+      const text = await res.text();
+      expect(res.status).toBe(500);
+      expect(JSON.parse(text)).toMatchObject({ code: 'internal' });
+      expect(text).not.toMatch(SQL_TEXT);
+      expect(text).not.toContain('secret');
+    }
   });
 
   describe('the OpenAPI document', () => {
