@@ -9,6 +9,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { lockDataDir } from './data-lock.ts';
 import * as schema from './schema/index.ts';
 
 export type Schema = typeof schema;
@@ -63,9 +64,20 @@ function openPostgres(url: string, max: number): Database {
   };
 }
 
+/**
+ * PGlite runs inside this process: a second process opening the same folder would run a second database over
+ * the same files, and what it wrote would be lost. So the folder is locked first (./data-lock.ts).
+ */
 async function openPglite(dataDir: string | undefined): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const client = dataDir ? await PGlite.create(path.resolve(dataDir)) : await PGlite.create();
+  const lock = dataDir ? lockDataDir(dataDir, (message) => process.emitWarning(message, 'MadadDataDirWarning')) : undefined;
+  let client: PGlite;
+  try {
+    client = dataDir ? await PGlite.create(path.resolve(dataDir)) : await PGlite.create();
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const db = drizzlePglite(client, { schema });
   return {
     db: db as unknown as Db,
@@ -76,7 +88,13 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     ping: async () => {
       await db.execute(sql`select 1`);
     },
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        lock?.release();
+      }
+    },
   };
 }
 
