@@ -1,10 +1,11 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import type { Registry } from 'prom-client';
 import { queryRows, type Database } from '../db/client.ts';
-import { UnavailableError } from '../errors.ts';
+import { UnauthorizedError, UnavailableError } from '../errors.ts';
 import type { AppEnv } from '../http/context.ts';
-import { problemSchema } from '../http/openapi.ts';
+import { errorResponses, problemSchema } from '../http/openapi.ts';
 import { outboxStatus } from '../outbox/drain.ts';
 
 const health = createRoute({
@@ -45,11 +46,32 @@ const metrics = createRoute({
   method: 'get',
   path: '/metrics',
   tags: ['System'],
-  summary: 'Prometheus metrics',
-  responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } } },
+  summary: 'Prometheus metrics; with MADAD_METRICS_TOKEN set, only for `Authorization: Bearer <that token>`',
+  responses: {
+    200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
+    401: errorResponses[401],
+  },
 });
 
-export function systemRoutes(database: Database, registry: Registry) {
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/**
+ * Whether a request may read the metrics: anyone when no token is configured (a scraper on the loopback
+ * address the server binds by default), else only a bearer of that token, compared in constant time (over
+ * digests, so the lengths need not match either).
+ */
+function mayScrape(authorization: string | undefined, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const given = /^Bearer (\S+)$/i.exec(authorization ?? '')?.[1];
+  return given !== undefined && timingSafeEqual(digest(given), digest(token));
+}
+
+export interface SystemOptions {
+  /** MADAD_METRICS_TOKEN: when set, /metrics answers only a bearer of it. */
+  metricsToken?: string;
+}
+
+export function systemRoutes(database: Database, registry: Registry, options: SystemOptions = {}) {
   return new OpenAPIHono<AppEnv>()
     .openapi(health, (c) => c.json({ status: 'ok' as const }, 200))
     .openapi(readiness, async (c) => {
@@ -62,5 +84,11 @@ export function systemRoutes(database: Database, registry: Registry) {
         throw new UnavailableError('The database does not answer or has no migrations applied.');
       }
     })
-    .openapi(metrics, async (c) => c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }));
+    .openapi(metrics, async (c) => {
+      if (!mayScrape(c.req.header('authorization'), options.metricsToken)) {
+        c.header('www-authenticate', 'Bearer realm="metrics"');
+        throw new UnauthorizedError('The metrics need Authorization: Bearer <MADAD_METRICS_TOKEN>.');
+      }
+      return c.text(await registry.metrics(), 200, { 'content-type': registry.contentType });
+    });
 }
