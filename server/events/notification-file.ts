@@ -1,4 +1,4 @@
-import { parse } from 'csv-parse/sync';
+import { CsvError, parse } from 'csv-parse/sync';
 import { AREA_LEVELS, type AreaLevelName, type NotificationLine } from './resolve.ts';
 
 /** A notification line with the line of the file it came from, so problems point back into the file. */
@@ -16,8 +16,10 @@ const isLevel = (v: string): v is AreaLevelName => Object.hasOwn(AREA_LEVELS, v)
  * It is CSV when the file is named `.csv` or its first line names one of those columns.
  */
 export function readNotificationFile(text: string, fileName = ''): FileLine[] {
-  const body = text.replace(/^\uFEFF/, '');
-  const firstLine = body.split(/\r?\n/).find((l) => l.trim() !== '' && !l.trim().startsWith('#')) ?? '';
+  // One line ending for both readers: csv-parse, meeting CRLF after a bare LF, counted each CRLF as two
+  // lines, so the lines it named were wrong; a lone CR (old Mac files) ends a line as well.
+  const body = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  const firstLine = body.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('#')) ?? '';
   const header = firstLine.split(',').map((h) => h.trim().toLowerCase().replace(/^"|"$/g, ''));
   const looksCsv = /\.csv$/i.test(fileName) || (firstLine.includes(',') && (header.includes('pcode') || header.includes('name')));
   return looksCsv ? readCsv(body) : readText(body);
@@ -25,18 +27,25 @@ export function readNotificationFile(text: string, fileName = ''): FileLine[] {
 
 function readText(body: string): FileLine[] {
   const lines: FileLine[] = [];
-  body.split(/\r?\n/).forEach((raw, i) => {
+  body.split('\n').forEach((raw, i) => {
     const area = raw.replace(/#.*$/, '').trim();
     if (area) lines.push({ area, fileLine: i + 1 });
   });
   return lines;
 }
 
+type CsvRow = { record: Record<string, string>; info: { lines: number } };
+
 function readCsv(body: string): FileLine[] {
-  const records = parse(body, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, comment: '#', info: true, trim: true }) as {
-    record: Record<string, string>;
-    info: { lines: number };
-  }[];
+  let records: CsvRow[];
+  try {
+    records = parse(body, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, comment: '#', info: true, trim: true }) as CsvRow[];
+  } catch (e) {
+    // csv-parse's message names the line; its codes are not all CSV_* (INVALID_OPENING_QUOTE is not), so
+    // a caller could not tell its errors from a bug but by this class.
+    if (e instanceof CsvError) throw new NotificationFileError(e.message);
+    throw e;
+  }
   if (records.length === 0) return [];
   const columns = Object.keys(records[0]!.record);
   if (!columns.includes('pcode') && !columns.includes('name')) {

@@ -89,6 +89,13 @@ function bad(problems: RowProblem[], row: number, column: RegistryColumn, reason
 const FLAGS = ['female_headed', 'has_disabled', 'has_elderly', 'children_under5'] as const;
 
 /**
+ * PostgreSQL text cannot hold U+0000 (a 0x00 byte in the file): one such field failed the COPY, and with
+ * it the whole import, so the free-text fields refuse it row by row, as any other bad value (the other
+ * fields' patterns refuse it already).
+ */
+const NUL = 'contains a NUL character (a 0x00 byte), which cannot be stored';
+
+/**
  * Checks one CSV record; returns the household or every problem found in it. On the import's hot path
  * (millions of rows), so it reads fields by position and keeps to one pass over each.
  */
@@ -100,12 +107,14 @@ export function checkRow(fields: readonly (string | undefined)[], at: ColumnPosi
   if (!/^[A-Z][A-Z0-9_]{1,19}$/.test(source)) bad(problems, row, 'source', 'expected a registry name such as NSER or PSER');
   const householdId = field(fields, at.household_id);
   if (!householdId || householdId.length > 64) bad(problems, row, 'household_id', 'expected a household id of 1-64 characters');
+  else if (householdId.includes('\u0000')) bad(problems, row, 'household_id', NUL);
   let cnic = field(fields, at.cnic);
   if (cnic.includes('-')) cnic = cnic.replace(/-/g, '');
   if (!/^\d{13}$/.test(cnic)) bad(problems, row, 'cnic', 'expected 13 digits (dashes allowed: 35202-1234567-3)');
   else if (cnic[0] === '0' || /^(\d)\1{12}$/.test(cnic)) bad(problems, row, 'cnic', 'not a possible CNIC');
   const headName = field(fields, at.head_name);
   if (!headName || headName.length > 120) bad(problems, row, 'head_name', 'expected a name of 1-120 characters');
+  else if (headName.includes('\u0000')) bad(problems, row, 'head_name', NUL);
   let phone: string | null = field(fields, at.phone) || null;
   if (phone) {
     const m = /^(?:\+92|0092|0)?(3\d{9})$/.exec(/[\s-]/.test(phone) ? phone.replace(/[\s-]/g, '') : phone);
@@ -152,6 +161,7 @@ export function checkRow(fields: readonly (string | undefined)[], at: ColumnPosi
   if (channel && !(PAYMENT_CHANNELS as readonly string[]).includes(channel)) bad(problems, row, 'payment_channel', `expected one of ${PAYMENT_CHANNELS.join(', ')}`);
   const account = field(fields, at.payment_account) || null;
   if (account && account.length > 64) bad(problems, row, 'payment_account', 'expected at most 64 characters');
+  else if (account?.includes('\u0000')) bad(problems, row, 'payment_account', NUL);
 
   if (problems.length) return { ok: false, problems };
   return {

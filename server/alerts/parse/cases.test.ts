@@ -214,3 +214,31 @@ describe('Madad alert JSON', () => {
     expect(outcome.messages[2]).toMatchObject({ ok: false, reason: expect.stringMatching(/out of range/) });
   });
 });
+
+describe('found by fuzzing (test/fuzz/alert-parsers.test.ts)', () => {
+  const usgs = (geometry: unknown, time: number = Date.parse('2022-03-16T14:36:33Z')) =>
+    JSON.stringify({ type: 'Feature', id: 'us-fuzz', properties: { mag: 7.3, time, updated: time, sig: 1368 }, geometry });
+
+  it('rejects a USGS feature whose Point has no coordinate array, saying so', () => {
+    expect(parseAlerts(usgs({ type: 'Point', coordinates: 'here' })).messages[0]).toEqual({
+      ok: false,
+      identifier: 'us-fuzz',
+      reason: 'The epicentre is a Point whose coordinates are not [longitude, latitude] positions (RFC 7946 §3.1).',
+    });
+  });
+
+  it('rejects a GDACS feature with a Polygon of the wrong nesting, saying so', () => {
+    const gdacs = JSON.stringify({ type: 'Feature', geometry: { type: 'Polygon', coordinates: [[true, null]] }, properties: { eventtype: 'FL', eventid: 1, episodeid: 1, alertlevel: 'Red', datemodified: '2024-11-08T11:10:45' } });
+    expect(parseAlerts(gdacs).messages[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/^GDACS feature geometry is a Polygon whose coordinates are not arrays of arrays of \[longitude, latitude\] positions/) });
+  });
+
+  it('reads a USGS time past the range of dates as no time', () => {
+    expect(parseAlerts(usgs({ type: 'Point', coordinates: [141.6, 37.7, 63] }, 1e20)).messages[0]).toEqual({ ok: false, identifier: 'us-fuzz', reason: 'The USGS feature has no readable `updated` or `time`.' });
+  });
+
+  it('refuses XML that ends inside a processing instruction or comment, naming the line (the parser threw a bare Error)', () => {
+    const e = refusal(`${cap()}\n<?x`);
+    expect(e.message).toBe('The XML is malformed at line 22: "<?x" is never closed with "?>".');
+    expect(refusal(`${cap()}\n\n<!-- note`).line).toBe(23);
+  });
+});

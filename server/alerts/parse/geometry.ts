@@ -69,24 +69,37 @@ function dedupe<T>(items: T[]): T[] {
   });
 }
 
-/** Checks every position of a GeoJSON geometry given by a feed (GDACS, Madad JSON). */
-export function assertGeometry(geometry: Geometry, where: string): void {
-  const visit = (g: Geometry): void => {
-    switch (g.type) {
-      case 'Point':
-        return assertPositions([g.coordinates], where);
-      case 'MultiPoint':
-      case 'LineString':
-        return assertPositions(g.coordinates, where);
-      case 'MultiLineString':
-      case 'Polygon':
-        return g.coordinates.forEach((r) => assertPositions(r, where));
-      case 'MultiPolygon':
-        return g.coordinates.forEach((p) => p.forEach((r) => assertPositions(r, where)));
-      case 'GeometryCollection':
-        return g.geometries.forEach(visit);
-    }
-  };
-  visit(geometry);
-}
+const DEPTH: Record<string, number> = { Point: 0, MultiPoint: 1, LineString: 1, MultiLineString: 2, Polygon: 2, MultiPolygon: 3 };
 
+/**
+ * Checks a GeoJSON geometry given by a feed (GDACS, USGS, Madad JSON): its shape (RFC 7946 §3.1: a type
+ * and coordinates nested as that type nests them, each position 2 or 3 numbers) and every position's
+ * range. Feeds are JSON anyone can write, so nothing about the value is assumed before this.
+ */
+export function assertGeometry(geometry: unknown, where: string): asserts geometry is Geometry {
+  const g = geometry as { type?: unknown; coordinates?: unknown; geometries?: unknown } | null;
+  const type = typeof g?.type === 'string' ? g.type : undefined;
+  if (type === 'GeometryCollection') {
+    if (!Array.isArray(g!.geometries)) throw new MessageRejected(`${where} is a GeometryCollection without a "geometries" array.`);
+    for (const part of g!.geometries) assertGeometry(part, where);
+    return;
+  }
+  const depth = type === undefined ? undefined : DEPTH[type];
+  if (depth === undefined) {
+    throw new MessageRejected(`${where} is not a GeoJSON geometry (its type is ${JSON.stringify(g?.type ?? null)?.slice(0, 40)}; expected Point, LineString, Polygon, their Multi kinds or GeometryCollection).`);
+  }
+  const positions: Position[] = [];
+  const collect = (value: unknown, level: number): boolean => {
+    if (!Array.isArray(value)) return false;
+    if (level === 0) {
+      if (value.length < 2 || value.length > 3 || !value.every((n) => typeof n === 'number')) return false;
+      positions.push(value as Position);
+      return true;
+    }
+    return value.every((v) => collect(v, level - 1));
+  };
+  if (!collect(g!.coordinates, depth)) {
+    throw new MessageRejected(`${where} is a ${type} whose coordinates are not ${'arrays of '.repeat(depth)}[longitude, latitude] positions (RFC 7946 §3.1).`);
+  }
+  assertPositions(positions, where);
+}

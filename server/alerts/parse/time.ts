@@ -31,6 +31,9 @@ export function parseTime(text: string | undefined): ParsedTime | undefined {
   return undefined;
 }
 
+/** ECMAScript dates reach ±8.64e15 ms around 1970 (ECMA-262 §21.4.1.1); toISOString throws past them. */
+const MAX_EPOCH_MS = 8.64e15;
+
 export function epochMsToIso(ms: unknown): string | undefined {
-  return typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+  return typeof ms === 'number' && Number.isFinite(ms) && Math.abs(ms) <= MAX_EPOCH_MS ? new Date(ms).toISOString() : undefined;
 }

@@ -3,7 +3,7 @@
  * FeatureCollection (one message per event) or one event's detail Feature. The event id is the
  * identifier; `updated` is when this version was sent, so a later version of the same event is newer.
  */
-import type { Geometry } from 'geojson';
+import type { Geometry, Point } from 'geojson';
 import type { HazardMetrics, Severity } from '../../../triggers/subject.ts';
 import type { MessageResult, NormalizedAlert } from './types.ts';
 import { MessageRejected } from './error.ts';
@@ -41,11 +41,11 @@ function toAlert(f: UsgsFeature, id: string | undefined, warnings: string[]): No
   if (!id) throw new MessageRejected('The USGS feature has no id.');
   const sent = epochMsToIso(p.updated) ?? epochMsToIso(p.time);
   if (!sent) throw new MessageRejected('The USGS feature has no readable `updated` or `time`.', id);
-  const g = f.geometry;
-  if (!g || g.type !== 'Point') throw new MessageRejected('The USGS feature has no Point geometry.', id);
-  const [lon, lat, depth] = g.coordinates;
+  const g: unknown = f.geometry;
+  if (!g || (g as Geometry).type !== 'Point') throw new MessageRejected('The USGS feature has no Point geometry.', id);
+  assertGeometry(g, 'The epicentre');
+  const [lon, lat, depth] = (g as Point).coordinates;
   const point: Geometry = { type: 'Point', coordinates: [lon!, lat!] };
-  assertGeometry(point, 'The epicentre');
   warnings.push('The area is the epicentre only; shaking extends beyond it (the ShakeMap product has the footprint).');
 
   const metrics: HazardMetrics = {};

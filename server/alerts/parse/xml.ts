@@ -67,9 +67,13 @@ export function boundShape(text: string): void {
   let depth = 0;
   let elements = 0;
   for (let i = text.indexOf('<'); i !== -1; i = text.indexOf('<', i)) {
+    // The validator lets a document end inside a comment or processing instruction, and the parser then
+    // throws a bare Error: refused here, naming where it starts.
     const skip = (end: string) => {
-      const at = text.indexOf(end, i);
-      return at === -1 ? text.length : at + end.length;
+      const at = text.indexOf(end, i + 2);
+      if (at !== -1) return at + end.length;
+      const line = lineAt(text, i);
+      throw new AlertParseError(`The XML is malformed at line ${line}: "${text.slice(i, i + 9)}" is never closed with "${end}".`, { line });
     };
     const next = text[i + 1];
     if (next === '!') {
