@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { allow, signedIn } from '../http/guards.ts';
+import { publisherFor } from '../access/senders.ts';
 import { ValidationError } from '../errors.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
 import { errorResponses, json, tooLargeResponse } from '../http/openapi.ts';
@@ -19,6 +20,8 @@ export function alertRoutes(deps: RouteDeps) {
         path: '/api/alerts',
         tags,
         summary: 'Push alerts: CAP 1.0/1.1/1.2 (also in Atom/RSS or an <alerts> wrapper), GDACS RSS or JSON, USGS GeoJSON, Madad JSON',
+        description:
+          'Each message must carry a sender your token or account is bound to, and an area that lies within your jurisdiction; an Update or Cancel acts only on alerts of its own sender (CAP 1.2 §3.2.1). A message that does not is a rejected item saying why; a body whose every message is rejected is a 400.',
         middleware: [allow('feed', 'dma_officer', 'admin')],
         request: {
           body: {
@@ -36,7 +39,9 @@ export function alertRoutes(deps: RouteDeps) {
       async (c) => {
         const body = new Uint8Array(await c.req.arrayBuffer());
         if (body.length === 0) throw new ValidationError('The body is empty: send a CAP, GDACS, USGS or Madad JSON alert.');
-        const report = await ingestBody(ctxOf(c, deps), { body, contentType: c.req.header('content-type') });
+        const ctx = ctxOf(c, deps);
+        // A pusher publishes only as the senders it is bound to, over its own jurisdiction.
+        const report = await ingestBody(ctx, { body, contentType: c.req.header('content-type'), publisher: await publisherFor(ctx.db, ctx.actor) });
         if (report.items.every((i) => i.result === 'rejected')) {
           throw new ValidationError(
             `No message in the body could be accepted: ${report.items.map((i) => `${i.identifier ?? 'a message'}: ${i.reason}`).join('; ')}`,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { splitSenders } from '../access/senders.ts';
 import { pollDueFeeds, type PollResult } from '../feeds/poller.ts';
 import { FEED_FORMATS, newFeedSchema, toFeed } from '../feeds/schema.ts';
 import { addFeed, listFeeds } from '../feeds/service.ts';
@@ -27,15 +28,16 @@ export function registerFeedCommands(program: Command): void {
     .description('add a feed to poll; it is due at once')
     .requiredOption('--format <format>', FEED_FORMATS.join(', '))
     .option('--every <duration>', 'how often to poll: 30s at least, e.g. 5m or 1h', '5m')
-    .action((url: string, o: { format: string; every: string }) => {
-      const parsed = newFeedSchema.safeParse({ url, format: o.format, every: o.every });
+    .option('--senders <list>', 'comma-separated CAP senders its messages may carry, e.g. ffd@pmd.gov.pk; required for CAP feeds (GDACS and USGS feeds default to their own)')
+    .action((url: string, o: { format: string; every: string; senders?: string }) => {
+      const parsed = newFeedSchema.safeParse({ url, format: o.format, every: o.every, ...(o.senders === undefined ? {} : { senders: splitSenders(o.senders) }) });
       if (!parsed.success) {
         const name = (path: PropertyKey[]) => (path[0] === 'url' ? 'URL' : `--${String(path[0])}`);
         throw new CliError(parsed.error.issues.map((i) => `${name(i.path)}: ${i.message}`).join('; '));
       }
       return withDatabase(async (database) => {
         const feed = toFeed(await addFeed(cliCtx(database), parsed.data));
-        process.stdout.write(`Added feed ${feed.url} (${feed.format}, every ${feed.every}), id ${feed.id}.\n`);
+        process.stdout.write(`Added feed ${feed.url} (${feed.format}, every ${feed.every}, as ${feed.senders.join(', ')}), id ${feed.id}.\n`);
       });
     });
   feeds
@@ -44,7 +46,7 @@ export function registerFeedCommands(program: Command): void {
     .action(() =>
       withDatabase(async (database) => {
         const rows = (await listFeeds(cliCtx(database))).map(toFeed);
-        printTable(rows, ['url', 'format', 'every', 'status', 'lastSuccessAt', 'lastError', 'itemsSeen', 'nextPollAt']);
+        printTable(rows, ['url', 'format', 'every', 'senders', 'status', 'lastSuccessAt', 'lastError', 'itemsSeen', 'nextPollAt']);
       }),
     );
   feeds

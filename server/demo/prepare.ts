@@ -11,13 +11,17 @@ import { importHouseholds } from '../households/import.ts';
 import { createUser } from '../users/service.ts';
 import { createEvent } from '../events/service.ts';
 
+/** The sender of the demo's CAP file (lower-sindh-flood.xml), PMD's Flood Forecasting Division. */
+const DEMO_SENDER = 'ffd.pmd.gov.pk';
+
 /**
  * Demo accounts, one per role. DEMO ONLY: these passwords are public (printed at first start and written
- * in the README); never start a real deployment with MADAD_DEMO=1.
+ * in the README); never start a real deployment with MADAD_DEMO=1. The PDMA Sindh officer may publish as the
+ * demo warning's sender, so the demo can show an officer pushing its update; the other accounts publish none.
  */
-export const DEMO_USERS: { username: string; displayName: string; roles: Role[]; agency: string; jurisdiction: string }[] = [
+export const DEMO_USERS: { username: string; displayName: string; roles: Role[]; agency: string; jurisdiction: string; senders?: string[] }[] = [
   { username: 'admin', displayName: 'Demo administrator', roles: ['admin'], agency: 'NDMA', jurisdiction: 'PK' },
-  { username: 'pdma.sindh', displayName: 'Demo PDMA Sindh officer', roles: ['dma_officer'], agency: 'PDMA Sindh', jurisdiction: 'PK7' },
+  { username: 'pdma.sindh', displayName: 'Demo PDMA Sindh officer', roles: ['dma_officer'], agency: 'PDMA Sindh', jurisdiction: 'PK7', senders: [DEMO_SENDER] },
   { username: 'bisp.manager', displayName: 'Demo BISP programme manager', roles: ['program_manager'], agency: 'BISP', jurisdiction: 'PK' },
   { username: 'finance', displayName: 'Demo finance officer', roles: ['finance_officer'], agency: 'Finance Division', jurisdiction: 'PK' },
   { username: 'responder', displayName: 'Demo district responder', roles: ['responder'], agency: 'District Thatta', jurisdiction: 'PK7' },
@@ -44,6 +48,7 @@ export async function prepareDemo(database: Database, log: Logger, now: Date): P
   const report = await importHouseholds(ctx, { database, source, name: `synthetic demo registry, seed ${DEMO_SEED}` });
   for (const u of DEMO_USERS) await createUser(ctx, { ...u, password: demoPassword(u.username) });
   const cap = readFileSync(new URL('./lower-sindh-flood.xml', import.meta.url));
+  // As the system, with no publisher: the demo is the operator's own setup, trusted to publish as any sender.
   const ingest = await ingestBody(ctx, { body: new Uint8Array(cap), contentType: 'application/cap+xml' });
   // PDMA Sindh notifies the warned area as calamity-hit, which is what declaration-driven rules wait for.
   const alertId = ingest.items[0]?.id;

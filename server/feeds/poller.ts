@@ -5,7 +5,9 @@ import type { Ctx } from '../context.ts';
 import type { Database } from '../db/client.ts';
 import { withAdvisoryLock } from '../db/locks.ts';
 import { feeds } from '../db/schema/index.ts';
+import { PrivateAddressError, type PrivateAddressPolicy } from './address.ts';
 import { nextPollAfterFailure, nextPollAfterSuccess } from './backoff.ts';
+import { FetchFailure, requestFeed, statusText } from './fetch.ts';
 import { dueFeeds, getFeed, type Feed } from './service.ts';
 
 export interface PollOptions {
@@ -18,6 +20,8 @@ export interface PollOptions {
   timeoutMs?: number;
   /** Largest body accepted from a feed, in bytes. */
   maxBytes?: number;
+  /** Feeds whose host is or resolves to a private address are refused unless this allows it (MADAD_FEEDS_ALLOW_PRIVATE). */
+  allowPrivate?: PrivateAddressPolicy;
 }
 
 export const DEFAULT_TIMEOUT_MS = 20_000;
@@ -50,15 +54,8 @@ const ACCEPT: Record<string, string> = {
   usgs: 'application/geo+json, application/json;q=0.9, */*;q=0.1',
 };
 
-/** A failure of one poll, with the message the feed's status shows. */
-class PollFailure extends Error {
-  constructor(
-    message: string,
-    readonly httpStatus?: number,
-  ) {
-    super(message);
-  }
-}
+/** A failure of one poll, with the message the feed's status shows: our words, never the feed's text. */
+const PollFailure = FetchFailure;
 
 /**
  * Polls one feed under the advisory lock `feed:<id>`, so two server processes never fetch one feed at
@@ -108,7 +105,7 @@ async function pollLocked(ctx: Ctx, feed: Feed, options: PollOptions): Promise<P
     }
     // A body refused as a whole throws a ValidationError naming the line; it is recorded as this poll's error.
     // What a feed brings is stored as the feed's, whoever asked for the poll.
-    const report = await ingestBody({ ...ctx, actor: systemActor(`feed:${feed.url}`) }, { body: fetched.body, contentType: fetched.contentType });
+    const report = await ingestBody({ ...ctx, actor: systemActor(`feed:${feed.url}`) }, { body: fetched.body, contentType: fetched.contentType, publisher: { senders: feed.senders, jurisdiction: 'PK' } });
     const count = (r: string) => report.items.filter((i) => i.result === r).length;
     const counts = { created: count('created'), updated: count('updated'), unchanged: count('unchanged'), rejected: count('rejected') };
     const rejections = report.items.filter((i) => i.result === 'rejected').map((i) => `${i.identifier ?? 'a message'}: ${i.reason}`);

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { sendersSchema } from '../access/senders.ts';
 import { iso, isoDate } from '../http/schemas.ts';
 
 /** What a feed carries; stored for people and logs, while the parser sniffs each body anyway. */
@@ -38,11 +39,34 @@ export const feedUrlSchema = z
   .max(2000)
   .openapi({ example: 'https://www.gdacs.org/xml/rss.xml' });
 
+/**
+ * The sender each aggregator's messages carry, as its parser sets it (server/alerts/parse/gdacs.ts and
+ * usgs.ts): a feed of that format publishes as it unless told otherwise. A CAP feed carries its
+ * publishers' own senders, which only the person adding it knows.
+ */
+export const FORMAT_SENDERS: Partial<Record<FeedFormat, string[]>> = {
+  'gdacs-rss': ['gdacs.org'],
+  'gdacs-api': ['gdacs.org'],
+  usgs: ['earthquake.usgs.gov'],
+};
+
+/** The senders a feed publishes as: those given, or its format's own. */
+export const feedSenders = (format: FeedFormat, given: readonly string[] | undefined): string[] => [...new Set(given?.length ? given : (FORMAT_SENDERS[format] ?? []))];
+
 export const newFeedSchema = z
   .object({
     url: feedUrlSchema,
     format: z.enum(FEED_FORMATS, { error: `expected one of ${FEED_FORMATS.join(', ')}` }),
     every: everySchema.default('5m'),
+    senders: sendersSchema.optional().openapi({
+      description: 'The CAP senders its messages may carry; a message from any other is refused. Required for CAP feeds; GDACS and USGS feeds default to gdacs.org and earthquake.usgs.gov',
+      example: ['ffd@pmd.gov.pk'],
+    }),
+  })
+  .superRefine((f, ctx) => {
+    if (!f.senders?.length && !FORMAT_SENDERS[f.format]) {
+      ctx.addIssue({ code: 'custom', path: ['senders'], message: `expected the senders a ${f.format} feed publishes as, e.g. ["ffd@pmd.gov.pk"]` });
+    }
   })
   .openapi('NewFeed');
 export type NewFeed = z.infer<typeof newFeedSchema>;
@@ -63,6 +87,7 @@ export const feedSchema = z
     consecutiveFailures: z.number().int(),
     nextPollAt: isoDate,
     itemsSeen: z.number().int(),
+    senders: z.array(z.string()).openapi({ description: 'The CAP senders its messages may carry' }),
     createdBy: z.string(),
     createdAt: isoDate,
   })
@@ -81,6 +106,7 @@ export interface FeedRow {
   consecutiveFailures: number;
   nextPollAt: Date;
   itemsSeen: number;
+  senders: string[];
   createdBy: string;
   createdAt: Date;
 }
@@ -100,6 +126,7 @@ export const toFeed = (row: FeedRow): FeedView =>
     consecutiveFailures: row.consecutiveFailures,
     nextPollAt: iso(row.nextPollAt),
     itemsSeen: row.itemsSeen,
+    senders: row.senders,
     createdBy: row.createdBy,
     createdAt: iso(row.createdAt),
   });

@@ -4,18 +4,22 @@ import { recordAudit } from '../audit/service.ts';
 import { withTransaction, type Ctx } from '../context.ts';
 import { feeds } from '../db/schema/index.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { parseEvery, type NewFeed } from './schema.ts';
+import { feedSenders, parseEvery, type NewFeed } from './schema.ts';
 
 export type Feed = typeof feeds.$inferSelect;
 
-/** Adds a feed, due at once: the next run of the poller fetches it. Feeds are national, audited as `PK`. */
+/**
+ * Adds a feed, due at once: the next run of the poller fetches it. Feeds are national, audited as `PK`, and
+ * publish over the whole country as the senders configured here (the poller gives them to the ingest).
+ */
 export async function addFeed(ctx: Ctx, input: NewFeed): Promise<Feed> {
   const url = new URL(input.url).toString();
   const everySeconds = parseEvery(input.every)!;
+  const senders = feedSenders(input.format, input.senders);
   return withTransaction(ctx, async (t) => {
     const [created] = await t.tx
       .insert(feeds)
-      .values({ url, format: input.format, everySeconds, nextPollAt: ctx.now, createdBy: actorOf(ctx.actor), createdAt: ctx.now })
+      .values({ url, format: input.format, everySeconds, senders, nextPollAt: ctx.now, createdBy: actorOf(ctx.actor), createdAt: ctx.now })
       .onConflictDoNothing({ target: feeds.url })
       .returning();
     if (!created) throw new ConflictError(`A feed with the URL ${url} already exists.`);
@@ -23,7 +27,7 @@ export async function addFeed(ctx: Ctx, input: NewFeed): Promise<Feed> {
       action: 'feed.create',
       subject: `feed:${created.id}`,
       jurisdiction: 'PK',
-      summary: { after: { url, format: input.format, everySeconds } },
+      summary: { after: { url, format: input.format, everySeconds, senders } },
     });
     return created;
   });

@@ -66,8 +66,14 @@ export function allow(...roles: Role[]): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** Route guard: any signed-in caller. */
+/**
+ * Route guard: any signed-in caller but a feed. A feed's token pushes alerts (POST /api/alerts) and
+ * nothing else: it is kept on machines outside the government's, and must not read the registry, events
+ * or anything else if it leaks.
+ */
 export const signedIn: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!c.get('principal')) throw new UnauthorizedError('Sign in, or send an API token as "Authorization: Bearer <token>".');
+  const principal = c.get('principal');
+  if (!principal) throw new UnauthorizedError('Sign in, or send an API token as "Authorization: Bearer <token>".');
+  if (principal.roles.every((r) => r === 'feed')) throw new ForbiddenError('A feed token may only push alerts (POST /api/alerts).');
   await next();
 };

@@ -2,7 +2,8 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { evaluate, type Decision, type Rule, type Subject } from '../../triggers/index.ts';
 import { recordAudit } from '../audit/service.ts';
 import { withTransaction, type Ctx, type TxCtx } from '../context.ts';
-import { activations, alerts, evaluations, events } from '../db/schema/index.ts';
+import type { Tx } from '../db/client.ts';
+import { activations, alertBodies, alerts, evaluations, events } from '../db/schema/index.ts';
 import { onActivationStopped, type ActivationRow } from './hooks.ts';
 import { rulesInForce, type RuleInForce } from './service.ts';
 import { commonJurisdiction } from '../access/jurisdiction.ts';
@@ -110,20 +111,40 @@ async function decide(t: TxCtx, inForce: RuleInForce[], subject: Subject, cause:
         action: 'rule.activated',
         subject: `activation:${created.id}`,
         jurisdiction: commonJurisdiction(decision.areaCodes),
-        summary: activationSummary(created, rule, decision),
+        summary: await activationSummary(tx, created, rule, decision),
       });
     }
   }
   return outcome;
 }
 
-function activationSummary(a: ActivationRow, rule: Rule, decision: Decision) {
+/**
+ * What a `rule.activated` entry says: the rule and the decision, and what it acted on and who put that
+ * there. The entry's actor is `system:triggers`, which decided; the alert's pusher (the `received_via` of
+ * its stored body: `token:…`, `user:…`, `system:feed:…`) or the event's declarer is who caused it, so a
+ * forged alert that ever fired would name its source here.
+ */
+async function activationSummary(tx: Tx, a: ActivationRow, rule: Rule, decision: Decision) {
+  const origin =
+    a.subjectKind === 'alert'
+      ? await tx
+          .select({ sender: alerts.sender, identifier: alerts.identifier, pushedBy: alertBodies.receivedVia })
+          .from(alerts)
+          .innerJoin(alertBodies, eq(alertBodies.id, alerts.bodyId))
+          .where(eq(alerts.id, a.subjectId))
+          .then(([r]) => r && { alert: { id: a.subjectId, sender: r.sender, identifier: r.identifier }, pushedBy: r.pushedBy })
+      : await tx
+          .select({ name: events.name, createdBy: events.createdBy })
+          .from(events)
+          .where(eq(events.id, a.subjectId))
+          .then(([r]) => r && { event: { id: a.subjectId, name: r.name }, pushedBy: r.createdBy });
   return {
     activationId: a.id,
     ruleId: rule.id,
     version: rule.version,
     ruleVersionId: a.ruleVersionId,
     subject: `${a.subjectKind}:${a.subjectId}`,
+    ...origin,
     stage: a.stage,
     evaluationId: a.evaluationId,
     areaCodes: decision.areaCodes,

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { allow } from '../http/guards.ts';
 import { RateLimiter } from '../access/rate-limit.ts';
 import { roleSchema } from '../access/roles.ts';
+import { sendersSchema } from '../access/senders.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
 import { errorResponses, json, tooLargeResponse, tooManyRequestsResponse } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
@@ -18,6 +19,7 @@ const tokenSchema = z
     role: roleSchema,
     agency: z.string(),
     jurisdiction: z.string(),
+    senders: z.array(z.string()).openapi({ description: 'The CAP senders it may publish alerts as' }),
     createdBy: z.string(),
     createdAt: isoDate,
     expiresAt: isoDate.nullable(),
@@ -32,7 +34,8 @@ const newTokenSchema = z
     role: roleSchema,
     agency: z.string().trim().min(2).max(80),
     jurisdiction: jurisdictionSchema,
-    expiresAt: isoInstant.optional(),
+    expiresAt: isoInstant.optional().openapi({ description: 'At most 365 days ahead; 90 days ahead when not given' }),
+    senders: sendersSchema.default([]),
   })
   .openapi('NewApiToken');
 

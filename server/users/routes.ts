@@ -63,7 +63,11 @@ export function userRoutes(deps: RouteDeps) {
         summary: 'Disable a user: their sessions stop working at once',
         middleware: [allow('admin')],
         request: { params: idParam },
-        responses: { 200: json(userSchema, 'The disabled user'), ...errorResponses },
+        responses: {
+          200: json(userSchema, 'The disabled user'),
+          ...errorResponses,
+          409: { ...conflictResponse, description: 'Your own account, or the last enabled federal admin' },
+        },
       }),
       async (c) => c.json(toUser(await disableUser(ctxOf(c, deps), c.req.valid('param').id)), 200),
     );

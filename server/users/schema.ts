@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { roleSchema } from '../access/roles.ts';
+import { sendersSchema } from '../access/senders.ts';
 import { iso, isoDate, jurisdictionSchema } from '../http/schemas.ts';
 import type { UserView } from './service.ts';
 
@@ -11,6 +12,7 @@ export const newUserSchema = z
     roles: z.array(roleSchema).min(1, 'expected at least one role'),
     agency: z.string().trim().min(2).max(80).openapi({ example: 'PDMA Sindh' }),
     jurisdiction: jurisdictionSchema.openapi({ example: 'PK7' }),
+    senders: sendersSchema.default([]),
   })
   .openapi('NewUser');
 
@@ -22,6 +24,7 @@ export const userSchema = z
     roles: z.array(roleSchema),
     agency: z.string(),
     jurisdiction: z.string(),
+    senders: z.array(z.string()).openapi({ description: 'The CAP senders this user may publish alerts as' }),
     disabledAt: isoDate.nullable(),
     createdAt: isoDate,
   })

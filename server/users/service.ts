@@ -1,6 +1,7 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm';
 import { inScope, scopeCondition } from '../access/principal.ts';
 import type { Role } from '../access/roles.ts';
+import { distinctSenders } from '../access/senders.ts';
 import { hashPassword } from '../access/secrets.ts';
 import { recordAudit } from '../audit/service.ts';
 import { withTransaction, type Ctx } from '../context.ts';
@@ -14,6 +15,8 @@ export interface NewUser {
   roles: Role[];
   agency: string;
   jurisdiction: string;
+  /** The alert senders the user may publish as; none: they push no alert. */
+  senders?: readonly string[];
 }
 
 const publicColumns = {
@@ -23,6 +26,7 @@ const publicColumns = {
   roles: users.roles,
   agency: users.agency,
   jurisdiction: users.jurisdiction,
+  senders: users.senders,
   disabledAt: users.disabledAt,
   createdAt: users.createdAt,
 };
@@ -37,7 +41,7 @@ export async function createUser(ctx: Ctx, input: NewUser) {
   return withTransaction(ctx, async (t) => {
     const [created] = await t.tx
       .insert(users)
-      .values({ ...input, passwordHash, createdAt: ctx.now })
+      .values({ ...input, senders: distinctSenders(input.senders), passwordHash, createdAt: ctx.now })
       .onConflictDoNothing({ target: users.username })
       .returning(publicColumns);
     if (!created) throw new ConflictError(`A user named ${input.username} already exists.`);
@@ -45,7 +49,7 @@ export async function createUser(ctx: Ctx, input: NewUser) {
       action: 'user.create',
       subject: `user:${created.id}`,
       jurisdiction: created.jurisdiction,
-      summary: { after: { username: created.username, roles: created.roles, agency: created.agency, jurisdiction: created.jurisdiction } },
+      summary: { after: { username: created.username, roles: created.roles, agency: created.agency, jurisdiction: created.jurisdiction, senders: created.senders } },
     });
     return created;
   });
@@ -73,10 +77,28 @@ export async function findUserByUsername(ctx: Ctx, username: string) {
   return user;
 }
 
+/**
+ * Disables a user; their sessions stop working at once. Refused (409) for one's own account, since the
+ * session doing it ends with it and a slip would lock its admin out (another admin or the CLI does it on
+ * purpose), and for the last enabled federal admin (an admin user of jurisdiction PK): without one, no
+ * person can sign in to create federal users, tokens and feeds, and recovery would need the database.
+ * Provincial admins are not counted: a federal admin can always act for a province.
+ */
 export async function disableUser(ctx: Ctx, id: string) {
   return withTransaction(ctx, async (t) => {
+    // One disable at a time, so two admins disabling each other at once cannot both pass the check below.
+    await t.tx.execute(sql`select pg_advisory_xact_lock(hashtext('users:disable'))`);
     const before = await getUser(t, id);
     if (before.disabledAt) return before;
+    if (ctx.actor.kind === 'user' && ctx.actor.id === id) throw new ConflictError('You cannot disable your own account: ask another admin to.');
+    if (before.roles.includes('admin') && before.jurisdiction === 'PK') {
+      const [another] = await t.tx
+        .select({ id: users.id })
+        .from(users)
+        .where(and(ne(users.id, id), isNull(users.disabledAt), eq(users.jurisdiction, 'PK'), sql`'admin' = any(${users.roles})`))
+        .limit(1);
+      if (!another) throw new ConflictError(`${before.username} is the last enabled federal admin: create another admin of jurisdiction PK first.`);
+    }
     const [after] = await t.tx.update(users).set({ disabledAt: ctx.now }).where(eq(users.id, id)).returning(publicColumns);
     await recordAudit(t.tx, t, {
       action: 'user.disable',

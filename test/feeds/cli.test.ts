@@ -23,7 +23,7 @@ describe('madad feeds', () => {
     const url = publisher.serve('/gdacs.xml', { body: fixture('gdacs/gdacs-rss-fixture-small_2019-12-30.xml'), etag: '"v1"' });
     const added = await madad('feeds', 'add', url, '--format', 'gdacs-rss', '--every', '5m');
     expect(added.stderr).toBe('');
-    expect(added.stdout).toContain(`Added feed ${url} (gdacs-rss, every 5m)`);
+    expect(added.stdout).toContain(`Added feed ${url} (gdacs-rss, every 5m, as gdacs.org)`);
 
     const polled = await madad('feeds', 'poll');
     expect(polled.code).toBe(0);
@@ -32,7 +32,7 @@ describe('madad feeds', () => {
     const listed = await madad('feeds', 'list');
     expect(listed.code).toBe(0);
     const row = listed.stdout.split('\n').find((l) => l.startsWith(url))!;
-    expect(row).toMatch(/gdacs-rss\s+5m\s+ok\s+\S+Z\s+4\s+\S+Z/);
+    expect(row).toMatch(/gdacs-rss\s+5m\s+gdacs\.org\s+ok\s+\S+Z\s+4\s+\S+Z/);
 
     expect((await madad('feeds', 'poll')).stdout).toBe('No feed is due.\n');
     expect(publisher.requests('/gdacs.xml')).toHaveLength(1);
@@ -45,9 +45,17 @@ describe('madad feeds', () => {
     expect(res.stderr).toContain('--every: expected at least 30s');
   });
 
+  it('takes the senders a CAP feed publishes as, and refuses a CAP feed without them', async () => {
+    const missing = await madad('feeds', 'add', 'https://example.org/pmd.xml', '--format', 'cap-rss');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('--senders: expected the senders a cap-rss feed publishes as');
+    const added = await madad('feeds', 'add', 'https://example.org/pmd.xml', '--format', 'cap-rss', '--senders', 'ffd@pmd.gov.pk, pmd.gov.pk');
+    expect(added.stdout).toContain('(cap-rss, every 5m, as ffd@pmd.gov.pk, pmd.gov.pk)');
+  });
+
   it('exits 1 and names the error when a poll fails', async () => {
     const url = publisher.serve('/down.xml', { status: 500 });
-    expect((await madad('feeds', 'add', url, '--format', 'cap-rss')).code).toBe(0);
+    expect((await madad('feeds', 'add', url, '--format', 'cap-rss', '--senders', 'pmd.gov.pk')).code).toBe(0);
     const res = await madad('feeds', 'poll');
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`${url}: failed: HTTP 500 Internal Server Error; next poll `);

@@ -34,9 +34,9 @@ describe.each(drivers)('feeds polled, on %s', (driver) => {
     await db.drop();
   });
 
-  /** Adds a feed through the API, as an admin would. */
-  const addFeed = async (url: string, format: string, every = '5m') => {
-    const res = await app.request('/api/feeds', { method: 'POST', headers: { authorization: admin, 'content-type': 'application/json' }, body: JSON.stringify({ url, format, every }) });
+  /** Adds a feed through the API, as an admin would; a CAP feed publishes as capMessage's sender. */
+  const addFeed = async (url: string, format: string, every = '5m', senders = format.startsWith('cap') ? ['pmd.gov.pk'] : undefined) => {
+    const res = await app.request('/api/feeds', { method: 'POST', headers: { authorization: admin, 'content-type': 'application/json' }, body: JSON.stringify({ url, format, every, senders }) });
     expect(res.status, await res.clone().text()).toBe(201);
     return (await res.json()) as { id: string; url: string };
   };

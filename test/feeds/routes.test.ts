@@ -29,10 +29,20 @@ describe.each(drivers)('feeds API, on %s', (driver) => {
 
   it('adds a feed due at once, with the interval given, and refuses the same URL twice', async () => {
     const url = `https://example.org/${unique('cap')}.xml`;
-    const res = await post({ url, format: 'cap-atom', every: '30s' });
+    const res = await post({ url, format: 'cap-atom', every: '30s', senders: ['ffd@pmd.gov.pk'] });
     expect(res.status).toBe(201);
-    expect(await res.json()).toMatchObject({ url, format: 'cap-atom', every: '30s', everySeconds: 30, status: 'new', nextPollAt: now.toISOString(), itemsSeen: 0, createdBy: expect.stringMatching(/^token:/) });
-    const again = await post({ url, format: 'cap-atom', every: '1h' });
+    expect(await res.json()).toMatchObject({
+      url,
+      format: 'cap-atom',
+      every: '30s',
+      everySeconds: 30,
+      status: 'new',
+      nextPollAt: now.toISOString(),
+      itemsSeen: 0,
+      senders: ['ffd@pmd.gov.pk'],
+      createdBy: expect.stringMatching(/^token:/),
+    });
+    const again = await post({ url, format: 'cap-atom', every: '1h', senders: ['ffd@pmd.gov.pk'] });
     expect(again.status).toBe(409);
     expect((await again.json()).detail).toContain(url);
   });
@@ -53,6 +63,9 @@ describe.each(drivers)('feeds API, on %s', (driver) => {
       [{ url: 'not a url', format: 'cap-rss' }, 'json.url'],
       [{ url: 'https://example.org/a.xml', format: 'usgs', every: 'often' }, 'json.every'],
       [{ format: 'usgs' }, 'json.url'],
+      // A CAP feed carries its publishers' senders, which only the person adding it knows.
+      [{ url: 'https://example.org/b.xml', format: 'cap-rss' }, 'json.senders'],
+      [{ url: 'https://example.org/c.xml', format: 'cap-rss', senders: ['two words'] }, 'json.senders.0'],
     ] as const) {
       const bad = await post(body);
       expect(bad.status, JSON.stringify(body)).toBe(400);
@@ -61,7 +74,7 @@ describe.each(drivers)('feeds API, on %s', (driver) => {
   });
 
   it('lists each feed with its status: last success, last error, items seen, next poll', async () => {
-    const good = await (await post({ url: publisher.serve(`/${unique('good')}`, { body: capMessage({ identifier: unique('listed') }) }), format: 'cap-rss', every: '5m' })).json();
+    const good = await (await post({ url: publisher.serve(`/${unique('good')}`, { body: capMessage({ identifier: unique('listed') }) }), format: 'cap-rss', every: '5m', senders: ['pmd.gov.pk'] })).json();
     const bad = await (await post({ url: publisher.serve(`/${unique('bad')}`, { status: 502 }), format: 'gdacs-rss', every: '10m' })).json();
     await pollFeed(setupCtx(db.db, now), good.id, { database: db });
     await pollFeed(setupCtx(db.db, now), bad.id, { database: db });
@@ -85,6 +98,13 @@ describe.each(drivers)('feeds API, on %s', (driver) => {
       consecutiveFailures: 1,
       nextPollAt: new Date(now.getTime() + 1_200_000).toISOString(),
     });
+  });
+
+  it('gives a GDACS or USGS feed the sender its parser sets, unless told otherwise', async () => {
+    const gdacs = await (await post({ url: `https://example.org/${unique('gdacs')}.xml`, format: 'gdacs-rss' })).json();
+    expect(gdacs.senders).toEqual(['gdacs.org']);
+    const usgs = await (await post({ url: `https://example.org/${unique('usgs')}.geojson`, format: 'usgs' })).json();
+    expect(usgs.senders).toEqual(['earthquake.usgs.gov']);
   });
 
   it('answers 404 for a feed that does not exist', async () => {

@@ -34,21 +34,76 @@ export function setupCtx(db: Db, now = new Date()): Ctx {
 
 export const TEST_PASSWORD = 'correct horse battery staple';
 
-export function makeUser(db: Db, fields: { roles?: Role[]; jurisdiction?: string; agency?: string; username?: string } = {}) {
+/**
+ * Every alert sender the tests' fixtures and helpers use: the CAP, GDACS and USGS samples in
+ * ../shared/fixtures (GDACS and USGS messages carry the sender their parsers set, `gdacs.org` and
+ * `earthquake.usgs.gov`; an Atom index without `cap:sender` carries its author, `meteoalarm.org`), the demo's
+ * CAP file, and the helpers' own (`capMessage`: `pmd.gov.pk`, `makeAlert` and `quake`: `ndma.gov.pk`). Tokens
+ * and users of the roles that may push are bound to all of them unless a test says otherwise; a test of the
+ * binding itself gives one sender. A fixture with a new sender needs its line here.
+ */
+export const TEST_SENDERS: readonly string[] = [
+  'pmd.gov.pk',
+  'ndma.gov.pk',
+  'ffd.pmd.gov.pk',
+  'gdacs.org',
+  'earthquake.usgs.gov',
+  'meteoalarm.org',
+  '402013233923688',
+  'KARO@CLETS.DOJ.CA.GOV',
+  'KSTO@NWS.NOAA.GOV',
+  'bbrundage@dps.state.nv.us',
+  'cap@ec.gc.ca',
+  'ddmt01@wra.gov.tw',
+  'http://earthquake.usgs.gov/research/monitoring/anss/neic/',
+  'http://newwcatwc.arh.noaa.gov/tsuPortal/',
+  'https://www.metoffice.gov.uk/weather/warnings-and-advice/uk-warnings',
+  'noreplyvarning@smhi.se',
+  'trinet@caltech.edu',
+  'vigilance@meteo.fr',
+  'w-nws.webmaster@noaa.gov',
+];
+
+/** The roles that may push alerts (POST /api/alerts), and so get TEST_SENDERS by default. */
+const PUSHING_ROLES: readonly Role[] = ['feed', 'dma_officer', 'admin'];
+const defaultSenders = (roles: readonly Role[]) => (roles.some((r) => PUSHING_ROLES.includes(r)) ? [...TEST_SENDERS] : []);
+
+export function makeUser(db: Db, fields: { roles?: Role[]; jurisdiction?: string; agency?: string; username?: string; senders?: string[] } = {}) {
+  const roles = fields.roles ?? ['responder'];
   return createUser(setupCtx(db), {
     username: fields.username ?? unique('user').toLowerCase(),
     displayName: 'Test User',
     password: TEST_PASSWORD,
-    roles: fields.roles ?? ['responder'],
+    roles,
     agency: fields.agency ?? 'PDMA Sindh',
     jurisdiction: fields.jurisdiction ?? 'PK7',
+    senders: fields.senders ?? defaultSenders(roles),
   });
 }
 
-/** An API token for `role` in `jurisdiction`; returns the bearer header. */
-export async function bearer(db: Db, role: Role, jurisdiction = 'PK7', expiresAt?: Date): Promise<{ authorization: string; id: string }> {
-  const created = await createToken(setupCtx(db), { name: unique(role), role, agency: 'TEST', jurisdiction, expiresAt });
-  return { authorization: `Bearer ${created.token}`, id: created.id };
+/**
+ * An API token for `role` in `jurisdiction`, bound to `senders` (TEST_SENDERS for a role that may push);
+ * returns the bearer header, the token's id and its name (the audit trail shows `token:<name>`). A token
+ * given an expiry is made as of an hour before it: the tests' clocks lie in the past, and a token may not be
+ * made already expired.
+ */
+export async function bearer(
+  db: Db,
+  role: Role,
+  jurisdiction = 'PK7',
+  expiresAt?: Date,
+  senders?: string[],
+): Promise<{ authorization: string; id: string; name: string }> {
+  const madeAt = expiresAt && expiresAt.getTime() <= Date.now() ? new Date(expiresAt.getTime() - 3600_000) : new Date();
+  const created = await createToken(setupCtx(db, madeAt), {
+    name: unique(role),
+    role,
+    agency: 'TEST',
+    jurisdiction,
+    expiresAt,
+    senders: senders ?? defaultSenders([role]),
+  });
+  return { authorization: `Bearer ${created.token}`, id: created.id, name: created.name };
 }
 
 /** A box in degrees: west, south, east, north. */
