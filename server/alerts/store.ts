@@ -75,7 +75,8 @@ interface Accepted {
 export async function ingestBody(ctx: Ctx, { body, contentType, publisher }: IngestInput): Promise<IngestReport> {
   if (!publisher && ctx.actor.kind !== 'system') throw new ForbiddenError(`${actorOf(ctx.actor)} may publish alerts only as the senders it is bound to.`);
   // AlertParseError is a ValidationError: the error mapper answers 400 with its message.
-  const outcome = parseAlerts(body, contentType);
+  // `now` holds `sent` to at most a day after receipt (server/alerts/parse/bounds.ts).
+  const outcome = parseAlerts(body, contentType, { now: ctx.now });
   // Each message is checked before anything is written, so a refused message leaves nothing behind.
   const messages = outcome.messages.map(plausible);
   if (messages.every(isRejected)) return { format: outcome.format, items: messages.map(rejected) };
@@ -109,6 +110,8 @@ export async function ingestBody(ctx: Ctx, { body, contentType, publisher }: Ing
       items.push(entry);
       continue;
     }
+    // A body may hold hundreds of messages: other requests (health checks included) run between them.
+    if (items.length) await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       items.push(await storeAlert(ctx, catalog, stored, entry, publisher));
     } catch (err) {
