@@ -5,6 +5,7 @@ import { createLogger } from '../log.ts';
 import { startServer } from '../serve.ts';
 import { demoBanner } from '../demo/prepare.ts';
 import { ensureWebBuild } from '../http/web-build.ts';
+import { shutdownDeadlineMs, startWatchdog } from './shutdown-bound.ts';
 
 export function registerSystemCommands(program: Command): void {
   program
@@ -19,6 +20,15 @@ export function registerSystemCommands(program: Command): void {
       process.stderr.write(`Madad is running at ${running.url}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
+          // The shutdown is bounded: past the deadline the process exits, saying so, whatever still runs (a
+          // hung job or query, a handle left open). Neither timer keeps a finished process alive.
+          const deadline = shutdownDeadlineMs(env.MADAD_SHUTDOWN_TIMEOUT_MS);
+          setTimeout(() => {
+            log.error({ signal, deadlineMs: deadline }, `still running ${deadline} ms after ${signal}; exiting`);
+            process.exit(1);
+          }, deadline).unref();
+          // A blocked event loop holds that timer too; a thread of its own ends the process a second later.
+          startWatchdog(deadline + 1000, `event loop blocked ${deadline + 1000} ms after ${signal}; killing the process`);
           void running.shutdown(signal).then(resolve);
         };
         process.once('SIGTERM', stop);
