@@ -5,6 +5,7 @@ import { FEED_FORMATS, newFeedSchema, toFeed } from '../feeds/schema.ts';
 import { addFeed, listFeeds } from '../feeds/service.ts';
 import { cliCtx, printTable, withDatabase } from './context.ts';
 import { CliError } from './errors.ts';
+import { parseEnv } from '../env.ts';
 
 /** One line per polled feed, as `madad feeds poll` prints it. */
 export function describePoll(r: PollResult): string {
@@ -57,7 +58,7 @@ export function registerFeedCommands(program: Command): void {
       const timeout = Number(o.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError(`--timeout: expected a number of seconds (got ${JSON.stringify(o.timeout)})`);
       return withDatabase(async (database) => {
-        const results = await pollDueFeeds(cliCtx(database), { database, timeoutMs: timeout * 1000 });
+        const results = await pollDueFeeds(cliCtx(database), { database, timeoutMs: timeout * 1000, allowPrivate: parseEnv().MADAD_FEEDS_ALLOW_PRIVATE });
         if (!results.length) process.stdout.write('No feed is due.\n');
         for (const r of results) {
           const line = `${describePoll(r)}\n`;

@@ -1,10 +1,12 @@
 import { eq } from 'drizzle-orm';
 import { systemActor } from '../access/principal.ts';
+import { AlertParseError } from '../alerts/parse/error.ts';
 import { ingestBody } from '../alerts/store.ts';
 import type { Ctx } from '../context.ts';
 import type { Database } from '../db/client.ts';
 import { withAdvisoryLock } from '../db/locks.ts';
 import { feeds } from '../db/schema/index.ts';
+import { PayloadTooLargeError, ValidationError } from '../errors.ts';
 import { PrivateAddressError, type PrivateAddressPolicy } from './address.ts';
 import { nextPollAfterFailure, nextPollAfterSuccess } from './backoff.ts';
 import { FetchFailure, requestFeed, statusText } from './fetch.ts';
@@ -53,9 +55,6 @@ const ACCEPT: Record<string, string> = {
   'gdacs-api': 'application/json, */*;q=0.1',
   usgs: 'application/geo+json, application/json;q=0.9, */*;q=0.1',
 };
-
-/** A failure of one poll, with the message the feed's status shows: our words, never the feed's text. */
-const PollFailure = FetchFailure;
 
 /**
  * Polls one feed under the advisory lock `feed:<id>`, so two server processes never fetch one feed at
@@ -110,7 +109,7 @@ async function pollLocked(ctx: Ctx, feed: Feed, options: PollOptions): Promise<P
     const counts = { created: count('created'), updated: count('updated'), unchanged: count('unchanged'), rejected: count('rejected') };
     const rejections = report.items.filter((i) => i.result === 'rejected').map((i) => `${i.identifier ?? 'a message'}: ${i.reason}`);
     if (report.items.length > 0 && counts.rejected === report.items.length) {
-      throw new PollFailure(`no message could be accepted: ${rejections.join('; ')}`, fetched.status);
+      throw new FetchFailure(`no message could be accepted: ${rejections.join('; ')}`, fetched.status);
     }
     const nextPollAt = nextPollAfterSuccess(feed.everySeconds, now);
     await db
@@ -128,14 +127,14 @@ async function pollLocked(ctx: Ctx, feed: Feed, options: PollOptions): Promise<P
       .where(eq(feeds.id, feed.id));
     return { ...base, ...counts, rejections, outcome: 'fetched', httpStatus: fetched.status, nextPollAt };
   } catch (err) {
-    const error = describeError(err, options.timeoutMs ?? DEFAULT_TIMEOUT_MS).slice(0, 1000);
+    const error = describeError(err).slice(0, 1000);
     const failures = feed.consecutiveFailures + 1;
     const nextPollAt = nextPollAfterFailure(feed.everySeconds, failures, now);
     await db
       .update(feeds)
       .set({ lastPolledAt: now, lastError: error, lastErrorAt: now, consecutiveFailures: failures, nextPollAt })
       .where(eq(feeds.id, feed.id));
-    return { ...base, outcome: 'failed', httpStatus: err instanceof PollFailure ? err.httpStatus : undefined, error, nextPollAt };
+    return { ...base, outcome: 'failed', httpStatus: err instanceof FetchFailure ? err.httpStatus : undefined, error, nextPollAt };
   }
 }
 
@@ -147,70 +146,56 @@ interface Fetched {
   lastModified: string | null;
 }
 
-/** A conditional GET (RFC 9110 §13.1: If-None-Match with the ETag, If-Modified-Since with Last-Modified). */
+/**
+ * A conditional GET (RFC 9110 §13.1: If-None-Match with the ETag, If-Modified-Since with Last-Modified),
+ * refused when the feed's host, or a host it redirects to, is not a public address (./address.ts). Any
+ * failure comes out as a FetchFailure in our own words.
+ */
 async function fetchFeed(feed: Feed, options: PollOptions): Promise<Fetched> {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const headers: Record<string, string> = { accept: ACCEPT[feed.format] ?? '*/*', 'user-agent': 'Madad feed poller' };
   if (feed.etag) headers['if-none-match'] = feed.etag;
   if (feed.lastModified) headers['if-modified-since'] = feed.lastModified;
-  // The timeout covers the body too: aborting the signal aborts the stream being read.
-  const res = await fetch(feed.url, { headers, signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS), redirect: 'follow' });
-  if (res.status === 304) {
-    await res.body?.cancel();
-    return { status: 304, body: new Uint8Array(), etag: feed.etag, lastModified: feed.lastModified };
+  let res;
+  try {
+    res = await requestFeed({ url: feed.url, headers, timeoutMs, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, allowPrivate: options.allowPrivate ?? false });
+  } catch (err) {
+    throw new FetchFailure(describeNetworkError(err, timeoutMs), err instanceof FetchFailure ? err.httpStatus : undefined);
   }
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new PollFailure(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, res.status);
-  }
-  const body = await readCapped(res, maxBytes);
-  if (body.length === 0) throw new PollFailure(`HTTP ${res.status} with an empty body`, res.status);
-  return {
-    status: res.status,
-    body,
-    contentType: res.headers.get('content-type') ?? undefined,
-    etag: res.headers.get('etag'),
-    lastModified: res.headers.get('last-modified'),
+  if (res.status === 304) return { status: 304, body: new Uint8Array(), etag: feed.etag, lastModified: feed.lastModified };
+  if (res.status < 200 || res.status > 299) throw new FetchFailure(`HTTP ${res.status} ${statusText(res.status)}`.trim(), res.status);
+  if (res.body.length === 0) throw new FetchFailure(`HTTP ${res.status} with an empty body`, res.status);
+  const header = (name: string) => {
+    const value = res.headers[name];
+    return typeof value === 'string' ? value : null;
   };
+  return { status: res.status, body: res.body, contentType: header('content-type') ?? undefined, etag: header('etag'), lastModified: header('last-modified') };
 }
 
-async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = () => new PollFailure(`the body is larger than the limit of ${maxBytes} bytes`, res.status);
-  const declared = Number(res.headers.get('content-length'));
-  if (declared > maxBytes) {
-    await res.body?.cancel();
-    throw tooLarge();
-  }
-  if (!res.body) return new Uint8Array();
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.length;
-  }
-  return body;
-}
-
-function describeError(err: unknown, timeoutMs: number): string {
-  if (err instanceof PollFailure) return err.message;
+function describeNetworkError(err: unknown, timeoutMs: number): string {
+  if (err instanceof FetchFailure || err instanceof PrivateAddressError) return err.message;
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no complete answer within ${timeoutMs / 1000} s`;
-  if (err instanceof Error) {
-    // undici puts the network reason (ECONNREFUSED, ENOTFOUND, a TLS failure) in `cause`.
-    const cause = err.cause instanceof Error ? err.cause.message : undefined;
-    return cause ? `${err.message}: ${cause}` : err.message;
+  // node's own words for a network failure (ECONNREFUSED, ENOTFOUND, a TLS failure): they hold no body.
+  return `the feed could not be reached: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/**
+ * What the feed's status shows of a failed poll. A body refused by the parser gets a fixed description with
+ * its place only: the parser's message may quote the body, and a feed's status must never show what a
+ * server answered (a URL pointed at an internal service would read it out). Anything else that went wrong
+ * while storing says only its kind.
+ */
+function describeError(err: unknown): string {
+  if (err instanceof FetchFailure) return err.message;
+  if (err instanceof AlertParseError) {
+    const place = [
+      err.line !== undefined ? `line ${err.line}` : '',
+      err.column !== undefined ? `column ${err.column}` : '',
+      err.field && /^[\w.[\]-]{1,60}$/.test(err.field) ? `at ${err.field}` : '',
+    ].filter(Boolean);
+    return `the body is not a feed Madad can read${place.length ? ` (${place.join(', ')})` : ''}`;
   }
-  return String(err);
+  if (err instanceof ValidationError) return 'the body is not a feed Madad can read';
+  if (err instanceof PayloadTooLargeError) return 'the body holds more messages than one poll may store';
+  return `the body could not be stored (${err instanceof Error ? err.name.replace(/\W/g, '').slice(0, 40) : 'unknown error'})`;
 }

@@ -17,7 +17,8 @@ describe('madad feeds', () => {
     await publisher.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  const madad = (...args: string[]) => runCli(args, { MADAD_DATA_DIR: dir, DATABASE_URL: undefined });
+  // The publisher is on 127.0.0.1, which feeds may reach only when allowed.
+  const madad = (...args: string[]) => runCli(args, { MADAD_DATA_DIR: dir, DATABASE_URL: undefined, MADAD_FEEDS_ALLOW_PRIVATE: '1' });
 
   it('adds a feed, polls it once now, lists its status, and has nothing due right after', async () => {
     const url = publisher.serve('/gdacs.xml', { body: fixture('gdacs/gdacs-rss-fixture-small_2019-12-30.xml'), etag: '"v1"' });

@@ -9,6 +9,10 @@ export interface Served {
   lastModified?: string;
   /** Wait this long before answering. */
   delayMs?: number;
+  /** A Location header (with a 3xx status: a redirect). */
+  location?: string;
+  /** The reason phrase, instead of the standard one. */
+  statusText?: string;
 }
 
 export interface SeenRequest {
@@ -37,7 +41,9 @@ export class FeedServer {
           (route.etag !== undefined && req.headers['if-none-match'] === route.etag) ||
           (route.etag === undefined && route.lastModified !== undefined && req.headers['if-modified-since'] === route.lastModified);
         if ((route.status ?? 200) === 200 && fresh) return res.writeHead(304, validators).end();
-        res.writeHead(route.status ?? 200, { 'content-type': route.contentType ?? 'application/xml', ...validators }).end(route.body ?? '');
+        const headers = { 'content-type': route.contentType ?? 'application/xml', ...validators, ...(route.location ? { location: route.location } : {}) };
+        if (route.statusText) res.writeHead(route.status ?? 200, route.statusText, headers).end(route.body ?? '');
+        else res.writeHead(route.status ?? 200, headers).end(route.body ?? '');
       };
       if (route?.delayMs) setTimeout(answer, route.delayMs);
       else answer();
