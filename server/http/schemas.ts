@@ -37,7 +37,8 @@ export const INSTANT_YEARS = { min: 1900, max: 2200 } as const;
  * which ISO 8601 allows and timestamptz has no room for) before it reaches a query as a 500.
  */
 export const isoInstant = z.iso
-  .datetime({ offset: true })
+  // `abort`: text that is no datetime at all is told only that, not also that its year is out of range.
+  .datetime({ offset: true, abort: true })
   .refine(
     (text) => {
       const year = Number(text.slice(0, 4));
