@@ -22,22 +22,30 @@ export function readAreaPolygons(input: unknown): PolygonRings[] {
   return out;
 }
 
-function collect(node: unknown, where: string, out: PolygonRings[]): void {
+/**
+ * `accept` is what may stand here: RFC 7946 puts Features only in a FeatureCollection and geometries only
+ * in a Feature, so nesting is at most three deep and a body nested thousands deep is refused, not recursed.
+ */
+function collect(node: unknown, where: string, out: PolygonRings[], accept: 'any' | 'feature' | 'geometry' = 'any'): void {
   if (node === null || typeof node !== 'object' || Array.isArray(node)) {
     throw new AreaInputError(`${where}: expected a GeoJSON object, got ${describe(node)}`);
   }
   const obj = node as Record<string, unknown>;
+  const isFeature = obj.type === 'Feature' || obj.type === 'FeatureCollection';
+  if ((accept === 'feature' && obj.type !== 'Feature') || (accept === 'geometry' && isFeature)) {
+    throw new AreaInputError(`${where}: expected a ${accept === 'feature' ? 'Feature' : 'Polygon or MultiPolygon'}, got type ${JSON.stringify(obj.type)}`);
+  }
   switch (obj.type) {
     case 'FeatureCollection': {
       if (!Array.isArray(obj.features)) throw new AreaInputError(`${where}.features: expected an array`);
-      obj.features.forEach((f, i) => collect(f, `${where}.features[${i}]`, out));
+      obj.features.forEach((f, i) => collect(f, `${where}.features[${i}]`, out, 'feature'));
       return;
     }
     case 'Feature': {
       if (obj.geometry === null || obj.geometry === undefined) {
         throw new AreaInputError(`${where}.geometry: a Feature without geometry is not an area`);
       }
-      collect(obj.geometry, `${where}.geometry`, out);
+      collect(obj.geometry, `${where}.geometry`, out, 'geometry');
       return;
     }
     case 'Polygon':

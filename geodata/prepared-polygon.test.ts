@@ -66,6 +66,71 @@ describe('PreparedPolygon.contains decides as Turf booleanPointInPolygon', () =>
   });
 });
 
+/** A comb: teeth between y0 and a height per tooth, closed by a base below; the shape that froze the server. */
+function comb(teeth: number, x0: number, x1: number, y0: number, height: (k: number) => number): number[][] {
+  const ring: number[][] = [];
+  for (let k = 0; k < teeth; k++) ring.push([x0 + ((x1 - x0) * k) / teeth, k % 2 ? height(k) : y0]);
+  ring.push([x1, y0 - 0.5], [x0, y0 - 0.5], ring[0]!);
+  return ring;
+}
+
+/** Random points in a box, every vertex, and points a few ulps off each vertex, on each vertex's latitude. */
+function probes(rings: number[][][], box: [number, number, number, number], rng: Random): number[][] {
+  const pts: number[][] = [];
+  for (let k = 0; k < 3000; k++) pts.push([box[0] + (box[2] - box[0]) * rng.next(), box[1] + (box[3] - box[1]) * rng.next()]);
+  for (const ring of rings) {
+    for (let k = 0; k + 1 < ring.length; k++) {
+      const [a, b] = [ring[k]!, ring[k + 1]!];
+      pts.push([a[0]!, a[1]!], [(a[0]! + b[0]!) / 2, (a[1]! + b[1]!) / 2], [a[0]! + 1e-9, a[1]!], [a[0]! - 1e-9, a[1]!], [a[0]!, a[1]! + Number.EPSILON * 64]);
+      pts.push([box[0] + (box[2] - box[0]) * rng.next(), a[1]!]);
+    }
+  }
+  return pts;
+}
+
+describe('PreparedPolygon.contains decides as Turf on zig-zags (bands cut at vertex latitudes, columns inside them)', () => {
+  const rng = new Random(13);
+  const heights = Array.from({ length: 400 }, () => 24 + 12 * rng.next());
+  const star: number[][] = [];
+  for (let k = 0; k < 300; k++) {
+    const a = (2 * Math.PI * k) / 300, r = k % 2 ? 6 : 0.05;
+    star.push([69 + r * Math.cos(a), 30 + r * Math.sin(a)]);
+  }
+  star.push(star[0]!);
+  const cases: [string, number[][][][]][] = [
+    ['a comb of 400 tall teeth', [[comb(400, 61, 77, 24, () => 36)]]],
+    ['a comb of 400 teeth of random height', [[comb(400, 61, 77, 24, (k) => heights[k]!)]]],
+    ['a star of 150 spikes', [[star]]],
+    ['two overlapping combs as MultiPolygon parts, one with a hole', [
+      [comb(200, 61, 77, 24, () => 36)],
+      [comb(160, 60.95, 76.9, 25, (k) => 30 + (k % 7)), [[65, 27], [65, 28], [66, 28], [66, 27], [65, 27]]],
+    ]],
+  ];
+  for (const [name, parts] of cases) {
+    it(name, () => {
+      const geometry = multiPolygon(parts);
+      const p = PreparedPolygon.fromGeoJSON(geometry);
+      const pts = probes(parts.flat(), [60, 23, 78, 37], new Random(7));
+      const wrong = pts.filter(([x, y]) => p.contains(x!, y!) !== booleanPointInPolygon([x!, y!], geometry));
+      expect(wrong).toEqual([]);
+      // Not vacuous: the probes fall on both sides.
+      const inside = pts.filter(([x, y]) => p.contains(x!, y!)).length;
+      expect(inside).toBeGreaterThan(pts.length / 10);
+      expect(inside).toBeLessThan(pts.length - pts.length / 10);
+    });
+  }
+
+  it('near the origin, where products of coordinate differences underflow and Turf calls points on the boundary', () => {
+    const s = 1e-200;
+    const tiny = polygon([comb(40, -s, s, -s, () => s).map(([x, y]) => [x!, y! < -s ? -2 * s : y!])]);
+    const p = PreparedPolygon.fromGeoJSON(tiny);
+    for (let i = 0; i < 500; i++) {
+      const x = s * (-1 + 2 * ((i * 0.618) % 1)), y = s * (-1.4 + 2.4 * ((i * 0.377) % 1));
+      expect(p.contains(x, y), `[${x}, ${y}]`).toBe(booleanPointInPolygon([x, y], tiny));
+    }
+  });
+});
+
 describe('exact orientation fallback', () => {
   it('gives the exact sign where floating point cancels', () => {
     expect(exactDiffOfProductsSign(0.1, 0.3, 0.3, 0.1)).toBe(0);

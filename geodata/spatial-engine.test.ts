@@ -152,5 +152,10 @@ describe('spatial engine: small cases', () => {
     expect(() => idx.inside({ type: 'Polygon', coordinates: [[[70, 30], [NaN, 30], [71, 31], [70, 30]]] })).toThrow(/finite/);
     expect(() => idx.inside({ type: 'Feature', geometry: null, properties: {} })).toThrow(/without geometry/);
     expect(() => idx.inside({ type: 'FeatureCollection', features: [] })).toThrow(/no polygon/);
+    // RFC 7946: Features only in a FeatureCollection, geometries only in a Feature; so nothing nests deeper.
+    let deep: unknown = square;
+    for (let k = 0; k < 100_000; k++) deep = { type: 'Feature', properties: {}, geometry: deep };
+    expect(() => idx.inside(deep)).toThrow(/area\.geometry: expected a Polygon or MultiPolygon, got type "Feature"/);
+    expect(() => idx.inside({ type: 'FeatureCollection', features: [square.geometry] })).toThrow(/features\[0\]: expected a Feature, got type "Polygon"/);
   });
 });
