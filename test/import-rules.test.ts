@@ -46,7 +46,7 @@ const SERVER_IMPORTS: Record<string, string[]> = {
   rules: ['access', 'alerts', 'areas', 'audit', 'context', 'db', 'errors', 'http', 'registry'],
   feeds: ['access', 'alerts', 'audit', 'context', 'db', 'errors', 'http'],
   households: ['access', 'audit', 'context', 'db', 'http', 'registry'],
-  exposure: ['http'],
+  exposure: ['access', 'http', 'registry'],
   auth: ['access', 'audit', 'context', 'db', 'errors', 'http'],
   users: ['access', 'audit', 'context', 'db', 'errors', 'http'],
   tokens: ['access', 'audit', 'context', 'db', 'errors', 'http'],

@@ -1,9 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { canSeeIdentity } from '../access/principal.ts';
 import { signedIn } from '../http/guards.ts';
-import type { RouteDeps } from '../http/deps.ts';
-import { errorResponses, json, tooLargeResponse } from '../http/openapi.ts';
+import { ctxOf, type RouteDeps } from '../http/deps.ts';
+import { errorResponses, json, problemSchema, tooLargeResponse } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
 import { areaGeometrySchema, pcodeSchema } from '../http/schemas.ts';
+import { disclosureFor, protectExposure } from '../registry/disclosure.ts';
 
 export const affectedAreaSchema = z
   .object({
@@ -15,19 +17,33 @@ export const affectedAreaSchema = z
 
 export const exposureRequestSchema = z.object({ area: affectedAreaSchema, pmtCutoff: z.number().min(0).max(100).default(32) }).openapi('ExposureRequest');
 
+/** A count of households; null when fewer than `disclosure.minCell` (roles without identity access only). */
+export const protectedCount = z
+  .number()
+  .int()
+  .nullable()
+  .openapi({ description: 'Households; null when fewer than disclosure.minCell, and a multiple of disclosure.roundedTo, for roles without identity access' });
+
+/** How the figures were protected: null when they are exact (programme managers, finance officers). */
+export const disclosureSchema = z
+  .object({ minCell: z.number().int(), roundedTo: z.number().int() })
+  .nullable()
+  .openapi('Disclosure', { description: 'Counts under minCell are null and the others rounded to a multiple of roundedTo; null when figures are exact' });
+
 /** A count of households in one area; `unknown` for households the gazetteer could not place. */
-const count = z.object({ code: z.string(), households: z.number().int() });
+const count = z.object({ code: z.string(), households: protectedCount });
 
 export const exposureSchema = z
   .object({
-    households: z.number().int(),
-    members: z.number().int(),
+    households: protectedCount,
+    members: z.number().int().nullable(),
     pmtCutoff: z.number(),
-    atOrUnderCutoff: z.number().int(),
-    byPmtBand: z.array(z.object({ band: z.string(), households: z.number().int() })),
+    atOrUnderCutoff: protectedCount,
+    byPmtBand: z.array(z.object({ band: z.string(), households: protectedCount })),
     byProvince: z.array(count),
     byDistrict: z.array(count),
     byTehsil: z.array(count),
+    disclosure: disclosureSchema,
     registrySize: z.number().int(),
     milliseconds: z.number(),
   })
@@ -36,7 +52,19 @@ export type ExposureRequest = z.input<typeof exposureRequestSchema>;
 export type Exposure = z.infer<typeof exposureSchema>;
 export type AreaCount = z.infer<typeof count>;
 
-/** Counts only: exposure carries no identity, so every signed-in role may ask. */
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problemSchema } } });
+
+/**
+ * 503 on an area route: the question ran past MADAD_SPATIAL_BUDGET_MS (simplify the area), or too many wait.
+ * An area with more positions than MADAD_MAX_POLYGON_VERTICES is a 413, whose detail names that limit.
+ */
+export const areaTooComplexResponse = problem('The area is too complex to answer within MADAD_SPATIAL_BUDGET_MS, or too many area questions are waiting');
+
+/**
+ * Counts only: exposure carries no identity, so every signed-in role may ask. The counting runs in a
+ * spatial worker within the time budget (server/registry/spatial-pool.ts), and roles without identity
+ * access get small cells suppressed and counts rounded (server/registry/disclosure.ts).
+ */
 export function exposureRoutes(deps: RouteDeps) {
   return newRouter().openapi(
     createRoute({
@@ -48,15 +76,16 @@ export function exposureRoutes(deps: RouteDeps) {
       request: {
         body: { content: { 'application/json': { schema: exposureRequestSchema } }, required: true },
       },
-      responses: { 200: json(exposureSchema, 'Exposure'), ...errorResponses, 413: tooLargeResponse },
+      responses: { 200: json(exposureSchema, 'Exposure'), ...errorResponses, 413: tooLargeResponse, 503: areaTooComplexResponse },
     }),
     async (c) => {
       const { area, pmtCutoff } = c.req.valid('json');
-      const index = await deps.registry.get();
+      const { actor } = ctxOf(c, deps);
       const started = performance.now();
-      const rows = index.select({ codes: area.codes, geometry: area.geometry });
-      const exposure = index.exposure(rows, pmtCutoff);
-      return c.json(exposureSchema.parse({ ...exposure, registrySize: index.count, milliseconds: Math.round(performance.now() - started) }), 200);
+      const geometry = deps.registry.requestArea(area.geometry);
+      const { index, counts } = await deps.registry.exposure({ ...(area.codes ? { codes: area.codes } : {}), geometry }, pmtCutoff);
+      const shown = protectExposure(counts, disclosureFor(canSeeIdentity(actor), deps.registry.policy.minCell));
+      return c.json(exposureSchema.parse({ ...shown, registrySize: index.count, milliseconds: Math.round(performance.now() - started) }), 200);
     },
   );
 }

@@ -1,13 +1,20 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { signedIn } from '../http/guards.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
-import { errorResponses, json } from '../http/openapi.ts';
+import { errorResponses, json, problemSchema } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
 import { pageQuery, pcodeSchema } from '../http/schemas.ts';
+import { canSeeIdentity } from '../access/principal.ts';
+import { disclosureFor, protectDensity } from '../registry/disclosure.ts';
 import { densitySchema, householdListSchema } from './schema.ts';
 import { listHouseholds } from './service.ts';
 
 const tags = ['Registry'];
+
+const densityBusyResponse = {
+  description: 'The count ran past MADAD_SPATIAL_BUDGET_MS, or too many area questions are waiting',
+  content: { 'application/problem+json': { schema: problemSchema } },
+};
 
 const bbox = z
   .string()
@@ -51,12 +58,15 @@ export function householdRoutes(deps: RouteDeps) {
         summary: 'Households per H3 cell in a bbox, for the density map (counts only, no identity)',
         middleware: [signedIn],
         request: { query: z.object({ bbox, res: z.coerce.number().int().min(3).max(8).default(6) }) },
-        responses: { 200: json(densitySchema, 'Cells'), ...errorResponses },
+        responses: { 200: json(densitySchema, 'Cells'), ...errorResponses, 503: densityBusyResponse },
       }),
       async (c) => {
         const { bbox: box, res } = c.req.valid('query');
-        const index = await deps.registry.get();
-        return c.json(densitySchema.parse({ res, cells: index.density(box, res) }), 200);
+        const { actor } = ctxOf(c, deps);
+        // Counted in a spatial worker: a country-wide box at 10 M households is seconds of H3 work.
+        const { cells } = await deps.registry.density(box, res);
+        const disclosure = disclosureFor(canSeeIdentity(actor), deps.registry.policy.minCell);
+        return c.json(densitySchema.parse({ res, cells: protectDensity(cells, disclosure), disclosure }), 200);
       },
     );
 }

@@ -41,9 +41,22 @@ export const householdListSchema = z
   ])
   .openapi('HouseholdList');
 
-/** Households per H3 cell: counts only, no identity. */
+/**
+ * Households per H3 cell: counts only, no identity. For roles without identity access a cell under
+ * `disclosure.minCell` households says null ("fewer than 10") and the others are rounded
+ * (server/registry/disclosure.ts); `disclosure` is null when the counts are exact.
+ */
 export const densitySchema = z
-  .object({ res: z.number().int(), cells: z.array(z.object({ cell: z.string().openapi({ description: 'H3 cell index' }), households: z.number().int() })) })
+  .object({
+    res: z.number().int(),
+    cells: z.array(
+      z.object({
+        cell: z.string().openapi({ description: 'H3 cell index' }),
+        households: z.number().int().nullable().openapi({ description: 'Households; null when fewer than disclosure.minCell' }),
+      }),
+    ),
+    disclosure: z.object({ minCell: z.number().int(), roundedTo: z.number().int() }).nullable(),
+  })
   .openapi('HouseholdDensity');
 
 export type Household = z.infer<typeof householdSchema>;

@@ -33,3 +33,14 @@ export function createMetrics() {
 
   return { registry, middleware };
 }
+
+/**
+ * Requests refused by a limit that protects the server, by limit (`polygon_vertices`, `spatial_budget`, …).
+ * Got or made by name, so every part of the app that refuses counts into the one metric of its registry.
+ */
+export function limitRefusals(registry: Registry): Counter<'limit'> {
+  const name = 'madad_limit_refusals_total';
+  return (registry.getSingleMetric(name) as Counter<'limit'> | undefined) ??
+    new Counter({ name, help: 'Requests refused by a limit that protects the server, by limit', labelNames: ['limit'] as const, registers: [registry] });
+}
+

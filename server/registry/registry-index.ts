@@ -1,18 +1,59 @@
+import { availableParallelism } from 'node:os';
 import type { Geometry } from 'geojson';
 import { cellToParent, getResolution, latLngToCell } from 'h3-js';
 import { eq, sql } from 'drizzle-orm';
 import { bigintToH3 } from '../../geodata/h3.ts';
+import { readAreaPolygons } from '../../geodata/area-input.ts';
+import { flattenPolygons, positionCount, type FlatPolygons } from '../../geodata/flat-polygons.ts';
 import { PreparedPolygon } from '../../geodata/prepared-polygon.ts';
-import { HouseholdIndex } from '../../geodata/spatial-engine.ts';
+import { HouseholdIndex, type CellGroups } from '../../geodata/spatial-engine.ts';
 import type { Household } from '../../triggers/eligibility.ts';
 import { queryRows, type Database } from '../db/client.ts';
 import { settings } from '../db/schema/index.ts';
+import { PayloadTooLargeError, UnavailableError } from '../errors.ts';
+import { SpatialBudgetError, SpatialPool, type SpatialAnswers, type SpatialJob, type WorkerArea } from './spatial-pool.ts';
 
 /** An affected area: gazetteer codes (any level), a GeoJSON (Multi)Polygon, or both (their union). */
 export interface AffectedArea {
   codes?: string[];
-  /** GeoJSON, or a polygon prepared once for repeated questions. */
-  geometry?: Geometry | PreparedPolygon | null;
+  /** GeoJSON, a polygon prepared once for repeated questions, or flat polygons handed to a worker. */
+  geometry?: Geometry | PreparedPolygon | FlatPolygons | null;
+}
+
+/** Exposure of an area as RegistryIndex.exposure computes it: exact counts. */
+export type ExposureCounts = ReturnType<RegistryIndex['exposure']>;
+
+/**
+ * The registry's columns, every typed array on a SharedArrayBuffer, so a worker thread reads the same
+ * memory (server/registry/spatial-pool.ts) instead of a copy.
+ */
+export interface RegistryColumns {
+  version: string;
+  ids: Float64Array;
+  lat: Float64Array;
+  lon: Float64Array;
+  cells: BigUint64Array;
+  pmt: Float32Array;
+  size: Uint8Array;
+  flags: Uint8Array;
+  enrolmentMask: Uint32Array;
+  source: Uint8Array;
+  province: Uint16Array;
+  district: Uint16Array;
+  tehsil: Uint16Array;
+  codes: string[];
+  sources: string[];
+  enrolmentNames: string[];
+}
+
+type TypedArray = Float64Array | Float32Array | BigUint64Array | Uint32Array | Uint16Array | Uint8Array;
+
+/** A copy of the first `count` values of `a` on a SharedArrayBuffer. */
+export function sharedCopy<T extends TypedArray>(a: T, count = a.length): T {
+  const Kind = a.constructor as new (buffer: SharedArrayBuffer) => T;
+  const out = new Kind(new SharedArrayBuffer(count * a.BYTES_PER_ELEMENT));
+  (out as unknown as { set(x: T): void }).set(a.subarray(0, count) as T);
+  return out;
 }
 
 const FLAG_FEMALE = 1;
@@ -29,6 +70,7 @@ interface Dictionary {
   index: Map<string, number>;
 }
 const dictionary = (): Dictionary => ({ values: [''], index: new Map([['', 0]]) });
+const dictionaryOf = (values: string[]): Dictionary => ({ values, index: new Map(values.map((v, i) => [v, i])) });
 const intern = (d: Dictionary, v: string | null): number => {
   const key = v ?? '';
   let i = d.index.get(key);
@@ -48,6 +90,8 @@ const intern = (d: Dictionary, v: string | null): number => {
  */
 export class RegistryIndex {
   private index?: HouseholdIndex;
+  /** Cell groups built elsewhere (by a worker) for these columns, to skip grouping again. */
+  private groups?: CellGroups;
 
   private constructor(
     readonly version: string,
@@ -138,28 +182,49 @@ export class RegistryIndex {
       after = Number(rows.at(-1)!.id);
       if (rows.length < pageSize) break;
     }
-    return new RegistryIndex(
+    return RegistryIndex.fromColumns({
       version,
-      ids.slice(0, count),
-      lat.slice(0, count),
-      lon.slice(0, count),
-      cells.slice(0, count),
-      pmt.slice(0, count),
-      size.slice(0, count),
-      flags.slice(0, count),
-      enrolmentMask.slice(0, count),
-      source.slice(0, count),
-      province.slice(0, count),
-      district.slice(0, count),
-      tehsil.slice(0, count),
-      codes,
-      sources,
+      ids: sharedCopy(ids, count),
+      lat: sharedCopy(lat, count),
+      lon: sharedCopy(lon, count),
+      cells: sharedCopy(cells, count),
+      pmt: sharedCopy(pmt, count),
+      size: sharedCopy(size, count),
+      flags: sharedCopy(flags, count),
+      enrolmentMask: sharedCopy(enrolmentMask, count),
+      source: sharedCopy(source, count),
+      province: sharedCopy(province, count),
+      district: sharedCopy(district, count),
+      tehsil: sharedCopy(tehsil, count),
+      codes: codes.values,
+      sources: sources.values,
       enrolmentNames,
+    });
+  }
+
+  /** An index over columns already loaded (in a worker: the main thread's, shared), with its cell groups if known. */
+  static fromColumns(c: RegistryColumns, groups?: CellGroups): RegistryIndex {
+    const index = new RegistryIndex(
+      c.version, c.ids, c.lat, c.lon, c.cells, c.pmt, c.size, c.flags, c.enrolmentMask, c.source, c.province, c.district, c.tehsil,
+      dictionaryOf(c.codes), dictionaryOf(c.sources), c.enrolmentNames,
     );
+    if (groups) index.groups = groups;
+    return index;
+  }
+
+  /** The columns, to hand to a worker thread (typed arrays on shared memory are shared, not copied). */
+  columns(): RegistryColumns {
+    const { version, ids, lat, lon, cells, pmt, size, flags, enrolmentMask, source, province, district, tehsil } = this;
+    return { version, ids, lat, lon, cells, pmt, size, flags, enrolmentMask, source, province, district, tehsil, codes: this.codes.values, sources: this.sources.values, enrolmentNames: this.enrolmentNames };
+  }
+
+  /** The households grouped by cell: built on first use (0.4 s a million households). */
+  cellGroups(): CellGroups {
+    return this.spatial().groups;
   }
 
   private spatial(): HouseholdIndex {
-    this.index ??= new HouseholdIndex({ lat: this.lat, lon: this.lon, cells: this.cells });
+    this.index ??= new HouseholdIndex({ lat: this.lat, lon: this.lon, cells: this.cells, ...(this.groups ? { groups: this.groups } : {}) });
     return this.index;
   }
 
@@ -167,7 +232,8 @@ export class RegistryIndex {
   select(area: AffectedArea): Uint32Array {
     const hits = new Uint8Array(this.count);
     if (area.geometry) {
-      const polygon = area.geometry instanceof PreparedPolygon ? area.geometry : PreparedPolygon.fromGeoJSON(area.geometry);
+      const g = area.geometry;
+      const polygon = g instanceof PreparedPolygon ? g : 'xy' in g ? new PreparedPolygon(g) : PreparedPolygon.fromGeoJSON(g);
       for (const i of this.spatial().inside(polygon)) hits[i] = 1;
     }
     if (area.codes?.length) {
@@ -264,12 +330,45 @@ export async function bumpRegistryVersion(database: Database): Promise<void> {
   await database.db.insert(settings).values({ key: 'registry_version', value }).onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: new Date() } });
 }
 
+/**
+ * How area questions from requests are answered: off the main thread within a time budget, with a bound
+ * on the polygons a request may carry, and aggregates shown to roles without identity access with small
+ * counts suppressed (server/registry/disclosure.ts). The app sets it from the environment (server/env.ts).
+ */
+export interface RegistryPolicy {
+  /** MADAD_SPATIAL_BUDGET_MS: how long one area question may run in a worker. */
+  budgetMs: number;
+  workers: number;
+  maxWaiting: number;
+  /** MADAD_MAX_POLYGON_VERTICES: positions an area in a request body may have. */
+  maxPolygonVertices: number;
+  /** MADAD_MIN_CELL: the smallest count shown to a role without identity access; figures are rounded to it. */
+  minCell: number;
+  /** Called with the limit's name each time a request is refused by one (the madad_limit_refusals_total metric). */
+  refused: (limit: 'polygon_vertices' | 'spatial_budget' | 'spatial_queue') => void;
+}
+
+export const DEFAULT_POLICY: RegistryPolicy = {
+  budgetMs: 5000,
+  workers: Math.min(2, Math.max(1, availableParallelism())),
+  maxWaiting: 64,
+  maxPolygonVertices: 50_000,
+  minCell: 10,
+  refused: () => {},
+};
+
 /** Keeps one RegistryIndex per process, rebuilt when the registry version changes. */
 export class RegistryCache {
   private current?: RegistryIndex;
   private loading?: Promise<RegistryIndex>;
+  private pool?: { index: RegistryIndex; pool: SpatialPool };
+  policy: RegistryPolicy = DEFAULT_POLICY;
 
   constructor(private readonly database: Database) {}
+
+  configure(policy: Partial<RegistryPolicy>): void {
+    this.policy = { ...this.policy, ...policy };
+  }
 
   async get(): Promise<RegistryIndex> {
     const [row] = await this.database.db.select({ value: settings.value }).from(settings).where(eq(settings.key, 'registry_version'));
@@ -278,5 +377,68 @@ export class RegistryCache {
     this.loading ??= RegistryIndex.load(this.database, version).finally(() => (this.loading = undefined));
     this.current = await this.loading;
     return this.current;
+  }
+
+  /**
+   * An area from a request body, bounded and flattened for a worker. Stored areas (an alert's footprint,
+   * the gazetteer) are not bounded here: they came in through their own checks, and the UNOSAT 2022
+   * flood extent alone has 268,239 positions. The time budget bounds them instead.
+   */
+  requestArea(geometry: Geometry | null | undefined): FlatPolygons | null {
+    if (!geometry) return null;
+    const polygons = readAreaPolygons(geometry);
+    const n = positionCount(polygons);
+    const max = this.policy.maxPolygonVertices;
+    if (n > max) {
+      this.policy.refused('polygon_vertices');
+      throw new PayloadTooLargeError(
+        `The area has ${n} positions; an area in a request may have at most ${max} (MADAD_MAX_POLYGON_VERTICES). Simplify it, or name the areas by their codes.`,
+      );
+    }
+    return flattenPolygons(polygons);
+  }
+
+  /** A stored area (trusted, not bounded by the vertex limit), flattened for a worker. */
+  storedArea(geometry: Geometry | null | undefined): FlatPolygons | null {
+    return geometry ? flattenPolygons(readAreaPolygons(geometry)) : null;
+  }
+
+  /** Row positions of the households in the area, found in a worker within the time budget. */
+  async select(area: WorkerArea): Promise<{ index: RegistryIndex; rows: Uint32Array }> {
+    const index = await this.get();
+    if (!area.geometry) return { index, rows: index.select({ ...(area.codes ? { codes: area.codes } : {}) }) };
+    return { index, rows: await this.ask(index, { kind: 'select', area }) };
+  }
+
+  /** Exact exposure counts of an area, computed in a worker within the time budget. */
+  async exposure(area: WorkerArea, pmtCutoff: number): Promise<{ index: RegistryIndex; counts: ExposureCounts }> {
+    const index = await this.get();
+    return { index, counts: await this.ask(index, { kind: 'exposure', area, pmtCutoff }) };
+  }
+
+  /** Exact households per H3 cell in a bbox, counted in a worker within the time budget. */
+  async density(bbox: [number, number, number, number], res: number): Promise<{ index: RegistryIndex; cells: { cell: string; households: number }[] }> {
+    const index = await this.get();
+    return { index, cells: await this.ask(index, { kind: 'density', bbox, res }) };
+  }
+
+  private async ask<K extends SpatialJob['kind']>(index: RegistryIndex, job: Extract<SpatialJob, { kind: K }>): Promise<SpatialAnswers[K]> {
+    if (this.pool?.index !== index) {
+      this.pool?.pool.close();
+      this.pool = { index, pool: new SpatialPool(index.columns(), this.policy) };
+    }
+    try {
+      return await this.pool.pool.run(job);
+    } catch (err) {
+      if (err instanceof SpatialBudgetError) this.policy.refused('spatial_budget');
+      else if (err instanceof UnavailableError) this.policy.refused('spatial_queue');
+      throw err;
+    }
+  }
+
+  /** Stops the spatial workers (they hold no state of their own). */
+  close(): void {
+    this.pool?.pool.close();
+    this.pool = undefined;
   }
 }

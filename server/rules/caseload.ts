@@ -10,6 +10,8 @@ import {
   type Severity,
   type Stage,
 } from '../../triggers/index.ts';
+import { pkrText } from '../../triggers/money-text.ts';
+import { protectAmount, protectCount, type Disclosure } from '../registry/disclosure.ts';
 import type { RegistryIndex } from '../registry/registry-index.ts';
 
 export type { CaseloadLine };
@@ -48,6 +50,8 @@ export interface CaseloadInput {
   now: Date;
   /** Already committed against the rule's ceiling. A dry run commits nothing, so 0 by default. */
   committedPkr?: number;
+  /** The households of the area, when already selected (off the main thread, see RegistryCache.select). */
+  rows?: Uint32Array;
 }
 
 /** The summary and the lines behind it (within the ceiling, and cut by it), for the batches work. */
@@ -62,12 +66,12 @@ export interface CaseloadWithLines {
  * The registry's part of a caseload: the households in the decision's area (its codes and, for an alert,
  * its polygon) and the stage they are weighed at. The decisions are made by the core's `caseload`.
  */
-function weigh(index: RegistryIndex, { rule, decision, geometry, severity, now, committedPkr = 0 }: CaseloadInput) {
+function weigh(index: RegistryIndex, { rule, decision, geometry, severity, now, committedPkr = 0, rows: selected }: CaseloadInput) {
   const fired = decision.stage === 'readiness' || decision.stage === 'activation';
   const stage: Stage = fired ? decision.stage! : 'activation';
   const codes = decision.areaCodes;
   // No codes and no polygon is no area at all, not the whole country.
-  const rows = codes.length || geometry ? index.select({ codes, geometry: geometry ?? null }) : new Uint32Array(0);
+  const rows = selected ?? (codes.length || geometry ? index.select({ codes, geometry: geometry ?? null }) : new Uint32Array(0));
   const list: Household[] = index.households(rows);
   const result = computeCaseload(
     rule,
@@ -111,3 +115,67 @@ export function caseloadWithLines(index: RegistryIndex, input: CaseloadInput): C
   const weighed = weigh(index, input);
   return { summary: summaryOf(index, weighed), asOf: weighed.result.asOf, lines: weighed.result.lines, cut: weighed.result.cut };
 }
+
+/** A caseload as a role without identity access sees it (server/registry/disclosure.ts): counts may be null. */
+export type ProtectedCaseload = ReturnType<typeof protectCaseload>;
+
+/** The area a caseload selects households from: its codes and, for an alert, its polygon; none is no area at all. */
+export function caseloadArea(decision: Decision, geometry: Geometry | null | undefined): { codes: string[]; geometry: Geometry | null } | null {
+  return decision.areaCodes.length || geometry ? { codes: decision.areaCodes, geometry: geometry ?? null } : null;
+}
+
+/** The caseload's totals, protected for the reader (exact when `disclosure` is null). */
+export function caseloadFor(index: RegistryIndex, input: CaseloadInput, disclosure: Disclosure | null) {
+  const weighed = weigh(index, input);
+  let largest = 0;
+  for (const line of weighed.result.lines) largest = Math.max(largest, line.amount);
+  for (const line of weighed.result.cut) largest = Math.max(largest, line.amount);
+  return protectCaseload(summaryOf(index, weighed), disclosure, largest);
+}
+
+/**
+ * Every household count under the smallest cell hidden and the rest rounded; every sum of rupees hidden
+ * with its households and rounded to `minCell` times the largest line (`unit`), since rupees divided by a
+ * benefit would give the count back. A percentile cut-off is the PMT of one household: shown only when the
+ * households it is taken over are not too few. The ceiling's sentence is written again from what is shown.
+ */
+export function protectCaseload(c: Caseload, d: Disclosure | null, unit: number) {
+  const n = (x: number) => protectCount(x, d);
+  const pkr = (amount: number, households: number) => protectAmount(amount, households, unit, d);
+  const few = (x: number | null) => (x === null ? `fewer than ${d!.minCell}` : String(x));
+  const ceiling = {
+    ceilingPkr: c.ceiling.ceilingPkr,
+    committedPkr: c.ceiling.committedPkr,
+    cutHouseholds: n(c.ceiling.cutHouseholds),
+    cutPkr: pkr(c.ceiling.cutPkr, c.ceiling.cutHouseholds),
+    text: c.ceiling.text,
+  };
+  const totalPkr = pkr(c.totalPkr, c.households);
+  if (d) {
+    const paid = totalPkr === null ? 'an amount for fewer households than are shown' : pkrText(totalPkr);
+    ceiling.text =
+      c.ceiling.cutHouseholds === 0
+        ? `about ${paid} within the ceiling of ${pkrText(c.ceiling.ceilingPkr)}`
+        : `${few(ceiling.cutHouseholds)} lines (${ceiling.cutPkr === null ? 'amount not shown' : `about ${pkrText(ceiling.cutPkr)}`}) cut by the ceiling of ${pkrText(c.ceiling.ceilingPkr)}`;
+    ceiling.text += `; counts under ${d.minCell} are not shown and the others are rounded to ${d.roundedTo}`;
+  }
+  return {
+    ...c,
+    householdsInArea: n(c.householdsInArea),
+    eligible: n(c.eligible),
+    cutoffs: c.cutoffs.map((k) => {
+      const shown = protectCount(k.households, d) !== null;
+      return { ...k, households: n(k.households), rank: shown ? n(k.rank) : null, atOrUnder: shown ? n(k.atOrUnder) : null, pmtCutoff: shown ? k.pmtCutoff : null };
+    }),
+    // Zero too: in a tiny area, 0 against "fewer than 10" would tell whether the one household passed.
+    excluded: Object.fromEntries(Object.entries(c.excluded).map(([why, count]) => [why, n(count)])),
+    requestedPkr: pkr(c.requestedPkr, c.eligible),
+    totalPkr,
+    households: n(c.households),
+    ceiling,
+    byPayer: c.byPayer.map((p) => ({ ...p, households: n(p.households), amountPkr: pkr(p.amountPkr, p.households) })),
+    byArea: c.byArea.map((a) => ({ ...a, households: n(a.households), amountPkr: pkr(a.amountPkr, a.households) })),
+    disclosure: d,
+  };
+}
+

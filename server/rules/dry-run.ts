@@ -2,13 +2,15 @@ import type { Geometry } from 'geojson';
 import { z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
 import { CERTAINTIES, evaluate, HAZARDS, SEVERITIES, URGENCIES, type EventSubject, type Subject } from '../../triggers/index.ts';
+import { canSeeIdentity } from '../access/principal.ts';
 import { alertScope, eventScope } from '../access/scope.ts';
 import type { Ctx } from '../context.ts';
 import { alerts, events } from '../db/schema/index.ts';
 import { NotFoundError } from '../errors.ts';
 import { areaGeometrySchema, isoInstant, pcodeSchema } from '../http/schemas.ts';
+import { disclosureFor } from '../registry/disclosure.ts';
 import type { RegistryCache } from '../registry/registry-index.ts';
-import { caseload } from './caseload.ts';
+import { caseloadArea, caseloadFor } from './caseload.ts';
 import { ruleInForce } from './service.ts';
 import { alertSubject, areaGeometry, eventSubject, toAlertSubject } from './subjects.ts';
 
@@ -45,8 +47,11 @@ export const dryRunBody = z
   .openapi('DryRunRequest', { description: 'A stored subject ({alertId} or {eventId}) or one written inline ({alert} or {event}).' });
 export type DryRunBody = z.infer<typeof dryRunBody>;
 
-/** The subject a dry run asks about. A stored one is read through the actor's scope: out of scope is not found. */
-async function subjectOf(ctx: Ctx, body: DryRunBody): Promise<{ subject: Subject; geometry: Geometry | null }> {
+/**
+ * The subject a dry run asks about. A stored one is read through the actor's scope: out of scope is not found.
+ * `inline` says the geometry came in this request's body, so the request's vertex limit applies to it.
+ */
+async function subjectOf(ctx: Ctx, body: DryRunBody): Promise<{ subject: Subject; geometry: Geometry | null; inline?: boolean }> {
   const { db, now } = ctx;
   if ('alertId' in body) {
     const [row] = await db.select().from(alerts).where(and(eq(alerts.id, body.alertId), alertScope.where(ctx.actor)));
@@ -67,7 +72,7 @@ async function subjectOf(ctx: Ctx, body: DryRunBody): Promise<{ subject: Subject
       sent: a.sent ? new Date(a.sent).toISOString() : now.toISOString(),
       ...(a.expires ? { expires: new Date(a.expires).toISOString() } : {}),
     });
-    return { subject, geometry: a.geometry ?? null };
+    return { subject, geometry: a.geometry ?? null, inline: true };
   }
   const e = body.event;
   const subject: EventSubject = {
@@ -86,19 +91,24 @@ async function subjectOf(ctx: Ctx, body: DryRunBody): Promise<{ subject: Subject
 /**
  * What a rule would decide about a subject now, and whom and how much it would reach: the decision with
  * every reason, and the caseload from the registry in memory. Writes nothing: no evaluation, no
- * activation, no audit entry, so officials can try a rule on any alert as often as they like.
+ * activation, no audit entry, so officials can try a rule on any alert as often as they like. The
+ * households of a polygon are found in a spatial worker within the time budget; a role without identity
+ * access (a DMA officer) sees the caseload's small counts suppressed and the rest rounded.
  */
 export async function dryRun(ctx: Ctx, { ruleId, body }: { ruleId: string; body: DryRunBody }, registry: RegistryCache) {
   const now = ctx.now;
   const { rule, versionId } = await ruleInForce(ctx.db, ruleId);
-  const { subject, geometry } = await subjectOf(ctx, body);
+  const { subject, geometry, inline } = await subjectOf(ctx, body);
+  const flat = inline ? registry.requestArea(geometry) : registry.storedArea(geometry);
   const decision = evaluate(rule, subject, now);
-  const index = await registry.get();
+  const area = caseloadArea(decision, geometry);
+  const { index, rows } = area ? await registry.select({ codes: area.codes, geometry: flat }) : { index: await registry.get(), rows: new Uint32Array(0) };
   const severity = subject.severity;
+  const disclosure = disclosureFor(canSeeIdentity(ctx.actor), registry.policy.minCell);
   return {
     rule: { id: rule.id, version: rule.version, versionId },
     subject: { kind: subject.kind, id: subject.id, hazard: subject.hazard, areaCodes: subject.areaCodes },
     decision,
-    caseload: caseload(index, { rule, decision, geometry, now, ...(severity ? { severity } : {}) }),
+    caseload: caseloadFor(index, { rule, decision, geometry, now, rows, ...(severity ? { severity } : {}) }, disclosure),
   };
 }

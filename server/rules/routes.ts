@@ -1,13 +1,17 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { allow, signedIn } from '../http/guards.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
-import { errorResponses, json, tooLargeResponse } from '../http/openapi.ts';
+import { errorResponses, json, problemSchema, tooLargeResponse } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
 import { idParam } from '../http/schemas.ts';
 import { dryRun, dryRunBody } from './dry-run.ts';
 import { evaluationHistory, getRule, ruleSummary, rulesInForce } from './service.ts';
 
 const tags = ['Rules'];
+
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problemSchema } } });
+/** 503: the inline alert's or stored alert's area could not be answered within MADAD_SPATIAL_BUDGET_MS. */
+const areaTooComplexResponse = problem('The area is too complex to answer within MADAD_SPATIAL_BUDGET_MS, or too many area questions are waiting');
 
 /** Rule ids are the kebab-case names of the rule files, not UUIDs. */
 const ruleIdParam = z.object({ id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected a rule id such as flood-relief-2022') });
@@ -85,6 +89,9 @@ export const historySchema = z
   .openapi('EvaluationHistory');
 
 const pkr = z.number().int();
+/** For a role without identity access (server/registry/disclosure.ts) counts under disclosure.minCell are null and the rest rounded, and so are the rupees that go with them. */
+const shownCount = z.number().int().nullable();
+const shownPkr = z.number().int().nullable();
 export const dryRunSchema = z
   .object({
     rule: z.object({ id: z.string(), version: z.string(), versionId: z.string() }),
@@ -94,18 +101,24 @@ export const dryRunSchema = z
       stage: z.string(),
       whatIf: z.boolean(),
       registryVersion: z.string(),
-      householdsInArea: z.number().int(),
-      eligible: z.number().int(),
+      householdsInArea: shownCount,
+      eligible: shownCount,
       percent: z.number().nullable(),
-      cutoffs: z.array(z.object({ level: z.number(), areaCode: z.string(), percent: z.number(), households: z.number(), rank: z.number(), pmtCutoff: z.number(), atOrUnder: z.number() })),
-      excluded: z.record(z.string(), z.number()),
+      cutoffs: z.array(
+        z.object({ level: z.number(), areaCode: z.string(), percent: z.number(), households: shownCount, rank: shownCount, pmtCutoff: z.number().nullable(), atOrUnder: shownCount }),
+      ),
+      excluded: z.record(z.string(), shownCount),
       note: z.string(),
-      requestedPkr: pkr,
-      totalPkr: pkr,
-      households: z.number().int(),
-      ceiling: z.object({ ceilingPkr: pkr, committedPkr: pkr, cutHouseholds: z.number().int(), cutPkr: pkr, text: z.string() }),
-      byPayer: z.array(z.object({ agency: z.string(), jurisdiction: z.string(), households: z.number().int(), amountPkr: pkr })),
-      byArea: z.array(z.object({ district: z.string(), households: z.number().int(), amountPkr: pkr })),
+      requestedPkr: shownPkr,
+      totalPkr: shownPkr,
+      households: shownCount,
+      ceiling: z.object({ ceilingPkr: pkr, committedPkr: pkr, cutHouseholds: shownCount, cutPkr: shownPkr, text: z.string() }),
+      byPayer: z.array(z.object({ agency: z.string(), jurisdiction: z.string(), households: shownCount, amountPkr: shownPkr })),
+      byArea: z.array(z.object({ district: z.string(), households: shownCount, amountPkr: shownPkr })),
+      disclosure: z
+        .object({ minCell: z.number().int(), roundedTo: z.number().int() })
+        .nullable()
+        .openapi({ description: 'How the figures were protected; null when they are exact (programme managers, finance officers)' }),
     }),
   })
   .openapi('DryRun');
@@ -152,7 +165,7 @@ export function ruleRoutes(deps: RouteDeps) {
         summary: 'What the rule would decide now about an alert or event, and the caseload it would reach; stores nothing',
         middleware: [allow('dma_officer', 'program_manager', 'admin')],
         request: { params: ruleIdParam, body: { content: { 'application/json': { schema: dryRunBody } }, required: true } },
-        responses: { 200: json(dryRunSchema, 'The decision and the caseload'), ...errorResponses, 413: tooLargeResponse },
+        responses: { 200: json(dryRunSchema, 'The decision and the caseload'), ...errorResponses, 413: tooLargeResponse, 503: areaTooComplexResponse },
       }),
       async (c) => {
         const result = await dryRun(ctxOf(c, deps), { ruleId: c.req.valid('param').id, body: c.req.valid('json') }, deps.registry);

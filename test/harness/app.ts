@@ -1,6 +1,6 @@
 import { asc, eq } from 'drizzle-orm';
 import pino from 'pino';
-import { createApp } from '../../server/app.ts';
+import { createApp, type AppDeps } from '../../server/app.ts';
 import type { Db } from '../../server/db/client.ts';
 import type { Database } from '../../server/db/client.ts';
 import { reactions } from '../../server/jobs/reactions.ts';
@@ -11,8 +11,8 @@ import type { Topic } from '../../server/outbox/topics.ts';
 export const silentLog = pino({ level: 'silent' });
 
 /** The real app over a real database, as the server builds it. */
-export function testApp(database: Database, options: { bodyLimit?: number; clock?: () => Date } = {}) {
-  return createApp({ database, env: { MADAD_BODY_LIMIT: options.bodyLimit ?? 1024 * 1024 }, log: silentLog, clock: options.clock });
+export function testApp(database: Database, options: { bodyLimit?: number; clock?: () => Date; env?: Partial<AppDeps['env']> } = {}) {
+  return createApp({ database, env: { MADAD_BODY_LIMIT: options.bodyLimit ?? 1024 * 1024, ...options.env }, log: silentLog, clock: options.clock });
 }
 
 /**

@@ -140,8 +140,8 @@ describe.each(drivers)('gazetteer and registry on %s', (driver) => {
     expect(report.problems[0]!.reason).toContain('missing columns: source, household_id');
   });
 
-  it('counts exposure by area and PMT band, consistent with the registry', async () => {
-    const reader = await as('responder');
+  it('counts exposure by area and PMT band, consistent with the registry (exact for a programme manager)', async () => {
+    const reader = await as('program_manager');
     const res = await postJson('/api/exposure', { area: { codes: ['PK7'] }, pmtCutoff: 32 }, reader);
     const exposure = await res.json();
     const [sindh] = await queryRows<{ n: number; poor: number }>(db.db, sql`select count(*)::int as n, count(*) filter (where pmt <= 32)::int as poor from households where province = 'PK7'`);
@@ -155,7 +155,7 @@ describe.each(drivers)('gazetteer and registry on %s', (driver) => {
   it('answers a polygon exactly as Turf does on every household', async () => {
     const flood = fixtureJson<{ features: { geometry: Polygon | MultiPolygon }[] }>('flood/unosat_FL20220808PAK_VIIRS_flood_extent_SIMPLIFIED_10pct.geojson');
     const geometry = flood.features[0]!.geometry;
-    const exposure = await (await postJson('/api/exposure', { area: { geometry } }, await as('responder'))).json();
+    const exposure = await (await postJson('/api/exposure', { area: { geometry } }, await as('program_manager'))).json();
     const rows = await queryRows<{ lat: number; lon: number }>(db.db, sql`select lat, lon from households`);
     const inside = rows.filter((r) => flood.features.some((f) => booleanPointInPolygon([r.lon, r.lat], f.geometry))).length;
     expect(exposure.households).toBe(inside);
@@ -195,9 +195,9 @@ describe.each(drivers)('gazetteer and registry on %s', (driver) => {
     expect(own.items.every((h: { province: string }) => h.province === 'PK7')).toBe(true);
   });
 
-  it('gives H3 density counts that add up to the households in the box', async () => {
+  it('gives H3 density counts that add up to the households in the box (exact for a programme manager)', async () => {
     const box = '66.5,23.5,71,28.5';
-    const density = await get(`/api/households/density?bbox=${box}&res=5`, await as('responder'));
+    const density = await get(`/api/households/density?bbox=${box}&res=5`, await as('program_manager'));
     const [row] = await queryRows<{ n: number }>(db.db, sql`select count(*)::int as n from households where lon between 66.5 and 71 and lat between 23.5 and 28.5`);
     expect(density.cells.reduce((s: number, c: { households: number }) => s + c.households, 0)).toBe(row!.n);
     const bad = await app.request('/api/households/density?bbox=71,23,66,28', { headers: { authorization: await as('responder') } });

@@ -1,4 +1,4 @@
-import { currentLang } from './i18n.ts';
+import { currentLang, t } from './i18n.ts';
 
 /** Pakistan Standard Time: UTC+05:00, no daylight saving. */
 export const PAKISTAN_TIME_ZONE = 'Asia/Karachi';
@@ -25,11 +25,21 @@ export function num(n: number | null | undefined): string {
   return new Intl.NumberFormat(locale()).format(n);
 }
 
+/** How the API protected a figure: counts under `minCell` come as null (server/registry/disclosure.ts). */
+export interface Protection {
+  minCell: number;
+}
+
+/** A household count the API may have protected: null is "fewer than 10", not unknown. */
+export function count(n: number | null | undefined, disclosure: Protection | null | undefined): string {
+  return n === null && disclosure ? t('fewerThan', { n: num(disclosure.minCell) }) : num(n);
+}
+
 export function pkr(n: number | null | undefined): string {
   return n === null || n === undefined ? '—' : `PKR ${num(n)}`;
 }
 
-export function percent(part: number, whole: number): string {
-  if (!whole) return '—';
+export function percent(part: number | null, whole: number | null): string {
+  if (part === null || !whole) return '—';
   return `${new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format((100 * part) / whole)} %`;
 }

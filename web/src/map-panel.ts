@@ -94,6 +94,9 @@ export function renderLegend(el: HTMLElement, map: MadadMap): void {
 
 const row = (label: string, value: string | number) => h('div', {}, h('dt', {}, label), h('dd', {}, String(value)));
 
+/** A drawn count: a hidden one (fewer than the smallest cell the API shows) says so. */
+const drawnCount = (p: Record<string, unknown>) => (p.hidden ? t('fewerThan', { n: num(Number(p.minCell)) }) : num(Number(p.households)));
+
 /** What a click on the map shows; built from DOM nodes, never from HTML strings. */
 export function popupFor(feature: MapGeoJSONFeature): HTMLElement | undefined {
   const p = feature.properties ?? {};
@@ -114,9 +117,9 @@ export function popupFor(feature: MapGeoJSONFeature): HTMLElement | undefined {
       .map((f) => tMaybe(`flag${f}`, f));
     return h('div', { class: 'popup' }, h('h3', {}, String(p.id)), h('dl', {}, row(t('householdSize'), num(Number(p.size))), row(t('flags'), flags.join(', ') || t('none'))));
   }
-  if (layer === 'density-fill') return h('div', { class: 'popup' }, h('dl', {}, row(t('h3Cell'), String(p.cell)), row(t('households'), num(Number(p.households)))));
+  if (layer === 'density-fill') return h('div', { class: 'popup' }, h('dl', {}, row(t('h3Cell'), String(p.cell)), row(t('households'), drawnCount(p))));
   if (layer === 'choropleth-fill') {
-    return h('div', { class: 'popup' }, h('h3', {}, `${p.name} (${p.code})`), h('dl', {}, row(t('households'), num(Number(p.households))), row(t('choroplethShare'), `${p.share} %`)));
+    return h('div', { class: 'popup' }, h('h3', {}, `${p.name} (${p.code})`), h('dl', {}, row(t('households'), drawnCount(p)), row(t('choroplethShare'), p.hidden ? '—' : `${p.share} %`)));
   }
   if (layer.startsWith('areas-')) return h('div', { class: 'popup' }, h('h3', {}, String(p.name)), h('dl', {}, row(t('code'), String(p.code))));
   return undefined;

@@ -5,6 +5,7 @@ import { pointOnFeature } from '@turf/turf';
 import { cellToBoundary } from 'h3-js';
 import type { Feature, FeatureCollection, Geometry } from 'geojson';
 import { density, householdsIn, listAreas, type Alert, type AreaCount } from './api.ts';
+import type { Protection } from './format.ts';
 import { t } from './i18n.ts';
 import { baseStyle, CHOROPLETH_RAMP, classBreaks, DENSITY_RAMP, PAKISTAN_BOUNDS, severityColour, stepColour } from './map-style.ts';
 
@@ -63,6 +64,8 @@ export class MadadMap {
   private loadedAreas = new Map<number, FeatureCollection>();
   private affectedCodes: string[] = [];
   private choroplethCounts: AreaCount[] = [];
+  /** How the counts drawn were protected: a hidden count is drawn as 0 and its popup says "fewer than 10". */
+  private choroplethDisclosure: Protection | null = null;
   private ready: Promise<void>;
   private changeListeners = new Set<() => void>();
   private fetchAbort: Record<'density' | 'households', number> = { density: 0, households: 0 };
@@ -245,9 +248,10 @@ export class MadadMap {
    * Households per area as a choropleth. Counts may mix levels (districts and provinces): the finest
    * level the gazetteer has boundaries for is drawn, so a gazetteer of provinces only still shows one.
    */
-  setChoropleth(title: string | null, counts: AreaCount[]): void {
+  setChoropleth(title: string | null, counts: AreaCount[], disclosure: Protection | null = null): void {
     this.state.choroplethTitle = counts.length > 0 ? title : null;
     this.choroplethCounts = counts;
+    this.choroplethDisclosure = disclosure;
     for (const level of new Set(counts.map((c) => codeLevel(c.code)))) void this.loadLevel(level);
     void this.ready.then(() => this.drawChoropleth());
   }
@@ -264,13 +268,16 @@ export class MadadMap {
     const level = levels.find((l) => this.loadedAreas.get(l)?.features.some((f) => this.choroplethCounts.some((c) => c.code === f.properties?.code)));
     const counts = this.choroplethCounts.filter((c) => codeLevel(c.code) === level);
     const byCode = new Map(counts.map((c) => [c.code, c.households]));
-    const total = counts.reduce((s, c) => s + c.households, 0);
+    const total = counts.reduce((s, c) => s + (c.households ?? 0), 0);
+    const minCell = this.choroplethDisclosure?.minCell ?? 0;
     const features = (level === undefined ? [] : [this.loadedAreas.get(level)!]).flatMap((fc) =>
       fc.features
         .filter((f) => byCode.has(String(f.properties?.code)))
         .map((f) => {
-          const households = byCode.get(String(f.properties?.code)) ?? 0;
-          return { ...f, id: undefined, properties: { code: f.properties?.code, name: f.properties?.name, households, share: total ? Math.round((1000 * households) / total) / 10 : 0 } };
+          const shown = byCode.get(String(f.properties?.code));
+          const households = shown ?? 0;
+          const hidden = shown === null ? { hidden: true, minCell } : {};
+          return { ...f, id: undefined, properties: { code: f.properties?.code, name: f.properties?.name, households, share: total ? Math.round((1000 * households) / total) / 10 : 0, ...hidden } };
         }),
     );
     const property = this.state.choroplethMode === 'count' ? 'households' : 'share';
@@ -295,11 +302,14 @@ export class MadadMap {
     if (box[0]! >= box[2]! || box[1]! >= box[3]!) return;
     const answer = await density(box, res).catch(() => undefined);
     if (!answer || ticket !== this.fetchAbort.density) return;
+    const minCell = answer.disclosure?.minCell ?? 0;
     const features: Feature[] = answer.cells.map((c) => {
       const ring = cellToBoundary(c.cell, true);
-      return { type: 'Feature', geometry: { type: 'Polygon', coordinates: [ring] }, properties: { cell: c.cell, households: c.households } };
+      // A hidden count (fewer than minCell) is drawn in the lowest class and named so in its popup.
+      const hidden = c.households === null ? { hidden: true, minCell } : {};
+      return { type: 'Feature', geometry: { type: 'Polygon', coordinates: [ring] }, properties: { cell: c.cell, households: c.households ?? 0, ...hidden } };
     });
-    const breaks = classBreaks(answer.cells.map((c) => c.households));
+    const breaks = classBreaks(answer.cells.map((c) => c.households ?? 0));
     this.state.densityBreaks = breaks;
     this.map.setPaintProperty('density-fill', 'fill-color', stepColour('households', breaks, DENSITY_RAMP));
     (this.map.getSource('density') as maplibregl.GeoJSONSource).setData({ type: 'FeatureCollection', features });

@@ -1,6 +1,6 @@
 import { alertEvaluations, exposureOf, getAlert, type AlertDetail, type Evaluation, type Exposure } from '../api.ts';
 import { h } from '../dom.ts';
-import { num, percent } from '../format.ts';
+import { count, num, percent } from '../format.ts';
 import { t, tMaybe } from '../i18n.ts';
 import { dl, errorBox, headlineOf, severityBadge, statusBadge, timeEl, type ViewContext } from './common.ts';
 
@@ -86,18 +86,20 @@ function exposure(exp: Exposure | undefined, names: Map<string, string>): HTMLEl
   const section = h('section', { class: 'exposure' }, h('h2', {}, t('exposure')));
   if (!exp) return (section.append(h('p', {}, t('noExposure'))), section);
   const byArea = exp.byDistrict.length > 0 ? exp.byDistrict : exp.byProvince;
+  const d = exp.disclosure;
   section.append(
     dl([
-      [t('householdsInside'), num(exp.households)],
-      [t('members'), num(exp.members)],
-      [t('underCutoff', { cutoff: exp.pmtCutoff }), `${num(exp.atOrUnderCutoff)} (${percent(exp.atOrUnderCutoff, exp.households)})`],
+      [t('householdsInside'), count(exp.households, d)],
+      [t('members'), count(exp.members, d)],
+      [t('underCutoff', { cutoff: exp.pmtCutoff }), `${count(exp.atOrUnderCutoff, d)} (${percent(exp.atOrUnderCutoff, exp.households)})`],
     ]),
+    d ? h('p', { class: 'help' }, t('protectedCounts', { n: num(d.minCell) })) : '',
     h('h3', {}, t('byArea')),
     h(
       'table',
       {},
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('area')), h('th', { scope: 'col' }, t('code')), h('th', { scope: 'col' }, t('households')))),
-      h('tbody', {}, byArea.map((c) => h('tr', {}, h('td', {}, names.get(c.code) ?? ''), h('td', {}, c.code), h('td', { class: 'n' }, num(c.households))))),
+      h('tbody', {}, byArea.map((c) => h('tr', {}, h('td', {}, names.get(c.code) ?? ''), h('td', {}, c.code), h('td', { class: 'n' }, count(c.households, d))))),
     ),
   );
   return section;
@@ -139,5 +141,5 @@ export async function alertDetailView(panel: HTMLElement, ctx: ViewContext, id: 
   );
   ctx.map.focus(alert.geometry);
   ctx.map.setAffected(alert.areaCodes);
-  if (exp) ctx.map.setChoropleth(t('layerChoropleth'), [...exp.byDistrict, ...exp.byProvince]);
+  if (exp) ctx.map.setChoropleth(t('layerChoropleth'), [...exp.byDistrict, ...exp.byProvince], exp.disclosure);
 }

@@ -1,6 +1,6 @@
 import { dryRun, listAlerts, listRules, type Alert, type DryRun, type Rule } from '../api.ts';
 import { h } from '../dom.ts';
-import { num, pkr } from '../format.ts';
+import { count, num, pkr } from '../format.ts';
 import { t } from '../i18n.ts';
 import { can } from '../session.ts';
 import { dl, errorBox, errorText, type ViewContext } from './common.ts';
@@ -40,6 +40,7 @@ function ruleCard(rule: Rule): HTMLElement {
 
 function dryRunResult(result: DryRun, names: Map<string, string>): HTMLElement {
   const { decision, caseload } = result;
+  const d = caseload.disclosure;
   return h(
     'div',
     { class: 'dry-run-result' },
@@ -54,21 +55,22 @@ function dryRunResult(result: DryRun, names: Map<string, string>): HTMLElement {
     h('h3', {}, `${t('caseload')} (${t('stage')}: ${caseload.stage})`),
     caseload.whatIf ? h('p', { class: 'help' }, t('whatIf')) : null,
     dl([
-      [t('householdsInArea'), num(caseload.householdsInArea)],
-      [t('eligible'), num(caseload.eligible)],
-      [t('households'), num(caseload.households)],
+      [t('householdsInArea'), count(caseload.householdsInArea, d)],
+      [t('eligible'), count(caseload.eligible, d)],
+      [t('households'), count(caseload.households, d)],
       [t('totalPkr'), pkr(caseload.totalPkr)],
       [t('ceiling'), caseload.ceiling?.text],
     ]),
     caseload.note ? h('p', { class: 'help' }, caseload.note) : null,
+    d ? h('p', { class: 'help' }, t('protectedCounts', { n: num(d.minCell) })) : null,
     h('h4', {}, t('byPayer')),
-    h('ul', {}, (caseload.byPayer ?? []).map((p) => h('li', {}, `${p.agency} (${p.jurisdiction}): ${num(p.households)} · ${pkr(p.amountPkr)}`))),
+    h('ul', {}, (caseload.byPayer ?? []).map((p) => h('li', {}, `${p.agency} (${p.jurisdiction}): ${count(p.households, d)} · ${pkr(p.amountPkr)}`))),
     h('h4', {}, t('byDistrict')),
     h(
       'table',
       {},
       h('thead', {}, h('tr', {}, [t('district'), t('households'), t('amount')].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, (caseload.byArea ?? []).map((a) => h('tr', {}, h('td', {}, names.get(a.district) ? `${names.get(a.district)} (${a.district})` : a.district), h('td', { class: 'n' }, num(a.households)), h('td', { class: 'n' }, pkr(a.amountPkr))))),
+      h('tbody', {}, (caseload.byArea ?? []).map((a) => h('tr', {}, h('td', {}, names.get(a.district) ? `${names.get(a.district)} (${a.district})` : a.district), h('td', { class: 'n' }, count(a.households, d)), h('td', { class: 'n' }, pkr(a.amountPkr))))),
     ),
   );
 }
@@ -96,7 +98,7 @@ function dryRunForm(rules: Rule[], alerts: Alert[], ctx: ViewContext): HTMLEleme
           out.append(dryRunResult(result, await ctx.map.namesOf((result.caseload.byArea ?? []).map((a) => a.district))));
           const alert = alerts.find((a) => a.id === alertSelect.value);
           if (alert) ctx.map.focus(alert.geometry);
-          ctx.map.setChoropleth(t('caseloadLayer'), (result.caseload.byArea ?? []).map((a) => ({ code: a.district, households: a.households })));
+          ctx.map.setChoropleth(t('caseloadLayer'), (result.caseload.byArea ?? []).map((a) => ({ code: a.district, households: a.households })), result.caseload.disclosure);
         } catch (err) {
           out.append(h('p', { class: 'error', role: 'alert' }, errorText(err)));
         } finally {

@@ -84,7 +84,7 @@ export class Shell implements ViewContext {
   async showActiveExposure(): Promise<void> {
     const exposure = await exposureOf(this.activeAlerts).catch(() => undefined);
     const counts = exposure ? ([...exposure.byDistrict, ...exposure.byProvince]) : [];
-    this.map.setChoropleth(t('layerChoropleth'), counts);
+    this.map.setChoropleth(t('layerChoropleth'), counts, exposure?.disclosure ?? null);
   }
 
   show(route: Route, moveFocus = true): void {
