@@ -5,9 +5,10 @@ import type { Database } from './db/client.ts';
 import type { Env } from './env.ts';
 import { PayloadTooLargeError } from './errors.ts';
 import { docsRoutes } from './http/docs.ts';
-import { createMetrics } from './http/metrics.ts';
+import { createMetrics, limitRefusals } from './http/metrics.ts';
 import { notFound, onError } from './http/problem.ts';
 import { newRouter } from './http/router.ts';
+import { securityHeaders } from './http/security.ts';
 import { systemRoutes } from './routes/system.ts';
 import { authenticate } from './http/guards.ts';
 import { alertRoutes } from './alerts/routes.ts';
@@ -30,7 +31,7 @@ import { webRoutes } from './http/web.ts';
 
 export interface AppDeps {
   database: Database;
-  env: Pick<Env, 'MADAD_BODY_LIMIT'>;
+  env: Pick<Env, 'MADAD_BODY_LIMIT'> & Partial<Pick<Env, 'MADAD_MAX_POLYGON_VERTICES' | 'MADAD_SPATIAL_BUDGET_MS' | 'MADAD_MIN_CELL' | 'MADAD_METRICS_TOKEN'>>;
   log: Logger;
   /** The clock requests see; tests move it. */
   clock?: () => Date;
@@ -47,6 +48,13 @@ export function createApp({ database, env, log, clock = () => new Date(), regist
   const app = newRouter();
   const deps: RouteDeps = { database, clock, log, registry: registry ?? new RegistryCache(database) };
   const metrics = createMetrics();
+  const refusals = limitRefusals(metrics.registry);
+  deps.registry.configure({
+    ...(env.MADAD_MAX_POLYGON_VERTICES ? { maxPolygonVertices: env.MADAD_MAX_POLYGON_VERTICES } : {}),
+    ...(env.MADAD_SPATIAL_BUDGET_MS ? { budgetMs: env.MADAD_SPATIAL_BUDGET_MS } : {}),
+    ...(env.MADAD_MIN_CELL ? { minCell: env.MADAD_MIN_CELL } : {}),
+    refused: (limit) => refusals.inc({ limit }),
+  });
   outboxMetrics(metrics.registry, database.db, clock);
   registerParseLimitMetrics(metrics.registry);
 
@@ -70,6 +78,7 @@ export function createApp({ database, env, log, clock = () => new Date(), regist
       'request',
     );
   });
+  app.use(securityHeaders());
   app.use(metrics.middleware);
   app.use(
     bodyLimit({
@@ -80,7 +89,7 @@ export function createApp({ database, env, log, clock = () => new Date(), regist
     }),
   );
 
-  app.route('/', systemRoutes(database, metrics.registry));
+  app.route('/', systemRoutes(database, metrics.registry, { metricsToken: env.MADAD_METRICS_TOKEN }));
   app.route('/', docsRoutes());
 
   app.use('/api/*', authenticate(database.db, clock));

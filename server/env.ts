@@ -27,6 +27,26 @@ export const envSchema = z.object({
     .default('info'),
   MADAD_BODY_LIMIT: integer(1024, 512 * 1024 * 1024).default(10 * 1024 * 1024),
   MADAD_SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+  /** Positions an area in a request body may have (exposure, an inline dry-run alert); stored areas are not bounded by it. */
+  MADAD_MAX_POLYGON_VERTICES: integer(4, 10_000_000).default(50_000),
+  /** How long one area question may run in a spatial worker before it is stopped and refused (503). */
+  MADAD_SPATIAL_BUDGET_MS: integer(50, 600_000).default(5000),
+  /** Smallest household count shown to roles without identity access; other counts are rounded to it (1: exact). */
+  MADAD_MIN_CELL: integer(1, 1000).default(10),
+  /**
+   * When set, GET /metrics needs `Authorization: Bearer <this>`; unset, it is open, for a scraper on the
+   * loopback address the server binds by default (set it before binding HOST to a shared network).
+   */
+  MADAD_METRICS_TOKEN: z.string().regex(/^\S{16,200}$/, 'expected 16 to 200 characters without spaces').optional(),
+  /**
+   * Feeds whose host is or resolves to a loopback, link-local or private address are not polled (SSRF):
+   * `1` allows every address, a comma-separated list of host names allows those (an internal mirror).
+   */
+  MADAD_FEEDS_ALLOW_PRIVATE: z
+    .string()
+    .regex(/^(0|1|true|false|[\w.:[\]-]+(,\s*[\w.:[\]-]+)*)$/, 'expected 1, 0, or a comma-separated list of host names')
+    .transform((v): boolean | string[] => (v === '1' || v === 'true' ? true : v === '0' || v === 'false' ? false : v.split(',').map((h) => h.trim().toLowerCase().replace(/^\[|\]$/g, ''))))
+    .default(false),
   MADAD_DEMO: flag.default(true),
   MADAD_JOBS: flag.default(true),
 });

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { ROLES, roleSchema } from '../access/roles.ts';
 import { jurisdictionSchema } from '../http/schemas.ts';
 import { randomToken } from '../access/secrets.ts';
+import { sendersSchema, splitSenders } from '../access/senders.ts';
 import { verifyAudit } from '../audit/service.ts';
 import { createToken, revokeToken } from '../tokens/service.ts';
 import { newUserSchema } from '../users/schema.ts';
@@ -36,15 +37,16 @@ export function registerAccessCommands(program: Command): void {
     .requiredOption('--agency <agency>', 'e.g. NDMA, PDMA Sindh, BISP, SSPA')
     .requiredOption('--jurisdiction <prefix>', 'P-code prefix: PK federal, PK7 Sindh, PK701 one district')
     .option('--password-stdin', 'read the password from standard input instead of generating one')
-    .action(async (o: { username: string; name: string; roles: string; agency: string; jurisdiction: string; passwordStdin?: boolean }) => {
+    .option('--senders <list>', 'comma-separated CAP senders the user may publish alerts as, e.g. ffd@pmd.gov.pk')
+    .action(async (o: { username: string; name: string; roles: string; agency: string; jurisdiction: string; passwordStdin?: boolean; senders?: string }) => {
       const password = o.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : randomToken(12);
       const input = check(
         newUserSchema,
-        { username: o.username, displayName: o.name, password, roles: o.roles.split(',').map((r) => r.trim()), agency: o.agency, jurisdiction: o.jurisdiction },
+        { username: o.username, displayName: o.name, password, roles: o.roles.split(',').map((r) => r.trim()), agency: o.agency, jurisdiction: o.jurisdiction, senders: splitSenders(o.senders) },
         'options',
       );
       const user = await withDatabase((database) => createUser(cliCtx(database), input));
-      process.stdout.write(`Created user ${user.username} (${user.roles.join(', ')}; ${user.agency}; ${user.jurisdiction}), id ${user.id}.\n`);
+      process.stdout.write(`Created user ${user.username} (${user.roles.join(', ')}; ${user.agency}; ${user.jurisdiction}${user.senders.length ? `; publishes as ${user.senders.join(', ')}` : ''}), id ${user.id}.\n`);
       if (!o.passwordStdin) process.stdout.write(`Password (shown once): ${password}\n`);
     });
   users
@@ -53,7 +55,7 @@ export function registerAccessCommands(program: Command): void {
     .action(() =>
       withDatabase(async (database) => {
         const ctx = cliCtx(database);
-        printTable(await listUsers(ctx), ['username', 'displayName', 'roles', 'agency', 'jurisdiction', 'disabledAt']);
+        printTable(await listUsers(ctx), ['username', 'displayName', 'roles', 'agency', 'jurisdiction', 'senders', 'disabledAt']);
       }),
     );
   users
@@ -76,8 +78,9 @@ export function registerAccessCommands(program: Command): void {
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
     .requiredOption('--agency <agency>', 'the agency that uses it')
     .requiredOption('--jurisdiction <prefix>', 'P-code prefix')
-    .option('--expires <when>', 'duration such as 90d or 12h, or a date')
-    .action((o: { name: string; role: string; agency: string; jurisdiction: string; expires?: string }) =>
+    .option('--expires <when>', 'duration such as 90d or 12h, or a date; at most 365d, 90d when not given')
+    .option('--senders <list>', 'comma-separated CAP senders it may publish alerts as, e.g. ffd@pmd.gov.pk,pmd.gov.pk')
+    .action((o: { name: string; role: string; agency: string; jurisdiction: string; expires?: string; senders?: string }) =>
       withDatabase(async (database) => {
         const ctx = cliCtx(database);
         const created = await createToken(ctx, {
@@ -86,8 +89,12 @@ export function registerAccessCommands(program: Command): void {
           agency: o.agency,
           jurisdiction: check(jurisdictionSchema, o.jurisdiction, 'jurisdiction'),
           expiresAt: o.expires ? parseExpiry(o.expires, ctx.now) : undefined,
+          senders: check(sendersSchema, splitSenders(o.senders), 'senders'),
         });
-        process.stdout.write(`Created token ${created.id} (${created.role}, ${created.jurisdiction}).\nToken (shown once): ${created.token}\n`);
+        const as = created.senders.length ? `, publishes as ${created.senders.join(', ')}` : '';
+        process.stdout.write(
+          `Created token ${created.id} (${created.role}, ${created.jurisdiction}${as}, expires ${created.expiresAt!.toISOString()}).\nToken (shown once): ${created.token}\n`,
+        );
       }),
     );
   tokens
@@ -104,11 +111,16 @@ export function registerAccessCommands(program: Command): void {
   const audit = program.command('audit').description('the audit trail');
   audit
     .command('verify')
-    .description('check the hash chain of the whole audit trail and name the first broken link')
+    .description('check the hash chain of the whole audit trail and name every broken link')
     .action(() =>
       withDatabase(async (database) => {
         const result = await verifyAudit(database.db);
-        if (!result.ok) throw new CliError(`audit trail is broken at entry ${result.brokenAt}: ${result.reason} (${result.entries} entries before it are intact)`);
+        if (!result.ok) {
+          const listed = result.broken.map((b) => `  entry ${b.seq}: ${b.reason}`);
+          const unlisted = result.brokenCount - result.broken.length;
+          if (unlisted > 0) listed.push(`  and ${unlisted} more`);
+          throw new CliError(`audit trail is broken: ${result.brokenCount} of ${result.entries} entries fail\n${listed.join('\n')}`);
+        }
         process.stdout.write(`Audit trail intact: ${result.entries} entries.\n`);
       }),
     );

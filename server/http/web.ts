@@ -35,24 +35,6 @@ const FONTS: Record<string, () => string> = {
   'noto-naskh-arabic-arabic-700-normal.woff2': () => path.join(packageDir('@fontsource/noto-naskh-arabic'), 'files', 'noto-naskh-arabic-arabic-700-normal.woff2'),
 };
 
-/**
- * The page may load code, fonts and data from this server only: a leaked token or an injected script
- * has nowhere to send identity data. Inline style attributes are allowed (MapLibre and the legend use them).
- */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "worker-src 'self' blob:",
-  "connect-src 'self'",
-  "img-src 'self' data: blob:",
-  "font-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "frame-ancestors 'none'",
-  "form-action 'self'",
-].join('; ');
-
 /** The web app's own routes (history API); each answers with index.html and the app draws the view. */
 const APP_ROUTES = ['/', '/login', '/alerts', '/alerts/:id', '/rules'];
 
@@ -96,10 +78,8 @@ export function webRoutes(distDir = WEB_DIST) {
     if (!(await isFile(file))) {
       return problemResponse(c, 503, 'unavailable', 'Service unavailable', 'The web app is not built yet: run "npm run build:web" or start with "npm start".');
     }
-    const res = await fileResponse(c, file, 'no-cache');
-    res.headers.set('content-security-policy', CONTENT_SECURITY_POLICY);
-    res.headers.set('referrer-policy', 'same-origin');
-    return res;
+    // Its Content-Security-Policy is the one every response gets (server/http/security.ts).
+    return fileResponse(c, file, 'no-cache');
   };
   for (const route of APP_ROUTES) app.get(route, index);
   return app;

@@ -137,7 +137,7 @@ describe('the web app in Chromium', () => {
     const alertId = await postAlert(page, capMessage({ identifier, polygon: LOWER_SINDH_POLYGON, severity: 'Extreme' }));
     const testId = await postAlert(
       page,
-      capMessage({ identifier: unique('WEB-TEST'), status: 'Test', polygon: '26.8,66.9 26.8,67.9 27.6,67.9 27.6,66.9 26.8,66.9', severity: 'Moderate', headline: 'System test' }),
+      capMessage({ identifier: unique('WEB-TEST'), status: 'Test', polygon: '26.0,68.2 26.0,69.0 26.6,69.0 26.6,68.2 26.0,68.2', severity: 'Moderate', headline: 'System test' }),
     );
 
     await page.getByRole('heading', { name: 'All alerts' }).waitFor();
