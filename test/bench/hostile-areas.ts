@@ -1,5 +1,5 @@
 /**
- * `npx tsx test/bench/hostile-areas.ts [-- --households 200000 --seed 1]`: the areas a hostile probe sent
+ * `npm run bench:hostile [-- --households 200000 --seed 1]`: the areas a hostile probe sent
  * to /api/exposure (zig-zags of tall edges, a star of long spikes) and the UNOSAT flood extent, prepared
  * and counted by the spatial engine over seeded synthetic households on the tehsil layer. No database:
  * this is the work a spatial worker does for one question, which MADAD_SPATIAL_BUDGET_MS bounds.

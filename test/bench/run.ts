@@ -2,5 +2,6 @@
 await import('./import.ts');
 await import('./spatial.ts');
 await import('./alerts-ingest.ts');
+await import('./hostile-areas.ts');
 await import('./http.ts');
 export {};
