@@ -2,13 +2,12 @@
 // A `madad serve` process of its own with the demo (PGlite in a fresh folder, or DATABASE_URL's database,
 // which should be empty), then from this process: N clients reading the main routes as the web app does,
 // then a burst of pushed alerts, all at once, followed until every one is stored and evaluated.
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { demoPassword } from '../../server/demo/prepare.ts';
-import { spawnCli } from '../harness/cli.ts';
+import { serveProcess } from '../harness/cli.ts';
 import { numberArg } from './args.ts';
 
 const CLIENTS = numberArg('clients', 50);
@@ -17,20 +16,6 @@ const ALERTS = numberArg('alerts', 500);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'madad-bench-http-'));
 const env = { MADAD_DATA_DIR: path.join(dir, 'data'), PORT: '0', MADAD_DEMO: '1', LOG_LEVEL: 'warn' };
-
-async function serve(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawnCli(['serve'], env);
-  let seen = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr!.on('data', (d) => {
-      seen += d;
-      const m = /Madad is running at (\S+)/.exec(seen);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`the server exited (${code}): ${seen}`)));
-  });
-  return { child, url };
-}
 
 /** Signs a demo user in; returns the headers a browser would send (cookie and CSRF token). */
 async function signIn(url: string, username: string): Promise<Record<string, string>> {
@@ -45,7 +30,7 @@ const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math
 const ms = (n: number) => n.toFixed(1);
 
 const started = performance.now();
-const server = await serve();
+const server = await serveProcess(env);
 const prepared = (performance.now() - started) / 1000;
 try {
   const reader = await signIn(server.url, 'responder');

@@ -9,7 +9,7 @@ import { ensureDefaultAreas } from '../../server/areas/service.ts';
 import { openDatabase, queryRows, type Database } from '../../server/db/client.ts';
 import { synthCsv } from '../../server/registry/synth.ts';
 import { loadRules, SHIPPED_RULES_DIR } from '../../server/rules/loader.ts';
-import { runCli, spawnCli } from '../harness/cli.ts';
+import { runCli, serveProcess, spawnCli } from '../harness/cli.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
 import { bearer, makeHousehold, setupCtx } from '../harness/factories.ts';
 
@@ -38,21 +38,6 @@ async function placeFor(driver: 'pglite' | 'postgres'): Promise<Place> {
   url.pathname = new URL(db.location).pathname;
   await db.close();
   return { env: { DATABASE_URL: url.toString() }, open: async () => openDatabase({ url: url.toString(), max: 2 }), drop: () => db.drop() };
-}
-
-/** `madad serve` in a process of its own; resolves with its URL once it listens. */
-async function serve(env: Record<string, string | undefined>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawnCli(['serve'], { ...env, PORT: '0', MADAD_DEMO: '0', LOG_LEVEL: 'warn' });
-  let seen = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr!.on('data', (d) => {
-      seen += d;
-      const m = /Madad is running at (\S+)/.exec(seen);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`the server exited (${code}) before listening: ${seen}`)));
-  });
-  return { child, url };
 }
 
 async function kill(child: ChildProcess): Promise<void> {
@@ -96,7 +81,7 @@ describe.each(drivers)('killed with SIGKILL and started again on the same data, 
       expect(base.added).toBe(1000);
 
       // 1. A burst of alerts and declarations, killed while requests are in flight.
-      const first = await serve(place.env);
+      const first = await serveProcess(place.env);
       const post = (p: string, authorization: string, body: unknown) =>
         fetch(`${first.url}${p}`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
           (r) => r.status,
@@ -127,7 +112,7 @@ describe.each(drivers)('killed with SIGKILL and started again on the same data, 
       writer.destroy();
 
       // 3. Started again: it delivers what the outbox holds.
-      const second = await serve(place.env);
+      const second = await serveProcess(place.env);
       const get = async (p: string) => (await fetch(`${second.url}${p}`, { headers: { authorization: admin } })).json();
       for (let waited = 0; waited < 30_000; waited += 200) {
         const status = await get('/api/system/outbox');

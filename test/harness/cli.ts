@@ -27,3 +27,18 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return spawn(process.execPath, [madadBin, ...args], { env: merged as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+/** `madad serve` in a process of its own; resolves with the process and its URL once it listens. */
+export async function serveProcess(env: Record<string, string | undefined>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawnCli(['serve'], { PORT: '0', MADAD_DEMO: '0', LOG_LEVEL: 'warn', ...env });
+  let seen = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (d) => {
+      seen += d;
+      const m = /Madad is running at (\S+)/.exec(seen);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`the server exited (${code}) before listening: ${seen}`)));
+  });
+  return { child, url };
+}
