@@ -83,7 +83,8 @@ export function exposureRoutes(deps: RouteDeps) {
       const { actor } = ctxOf(c, deps);
       const started = performance.now();
       const geometry = deps.registry.requestArea(area.geometry);
-      const { index, counts } = await deps.registry.exposure({ ...(area.codes ? { codes: area.codes } : {}), geometry }, pmtCutoff);
+      // Only the caller's households are counted, as they are listed (server/access/scope.ts householdScope).
+      const { index, counts } = await deps.registry.exposure({ ...(area.codes ? { codes: area.codes } : {}), geometry }, pmtCutoff, actor.jurisdiction);
       const shown = protectExposure(counts, disclosureFor(canSeeIdentity(actor), deps.registry.policy.minCell));
       return c.json(exposureSchema.parse({ ...shown, registrySize: index.count, milliseconds: Math.round(performance.now() - started) }), 200);
     },

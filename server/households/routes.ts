@@ -64,7 +64,7 @@ export function householdRoutes(deps: RouteDeps) {
         const { bbox: box, res } = c.req.valid('query');
         const { actor } = ctxOf(c, deps);
         // Counted in a spatial worker: a country-wide box at 10 M households is seconds of H3 work.
-        const { cells } = await deps.registry.density(box, res);
+        const { cells } = await deps.registry.density(box, res, actor.jurisdiction);
         const disclosure = disclosureFor(canSeeIdentity(actor), deps.registry.policy.minCell);
         return c.json(densitySchema.parse({ res, cells: protectDensity(cells, disclosure), disclosure }), 200);
       },

@@ -250,6 +250,25 @@ export class RegistryIndex {
     return out;
   }
 
+  /**
+   * The rows whose household lies within a jurisdiction, by its finest area code (an unlocated household
+   * is federal only): the same rule as server/access/scope.ts `householdScope`, on the columns in memory.
+   */
+  within(rows: Uint32Array, jurisdiction: string): Uint32Array {
+    if (jurisdiction === 'PK') return rows;
+    const inside = this.jurisdictionTest(jurisdiction);
+    return rows.filter((i) => inside(i));
+  }
+
+  /** A test of one row against a jurisdiction, with the dictionary's codes judged once each. */
+  private jurisdictionTest(jurisdiction: string): (row: number) => boolean {
+    const yes = this.codes.values.map((code) => code.startsWith(jurisdiction));
+    return (i) => {
+      const finest = this.tehsil[i] || this.district[i] || this.province[i];
+      return finest ? yes[finest]! : 'PK'.startsWith(jurisdiction);
+    };
+  }
+
   code(kind: 'province' | 'district' | 'tehsil', row: number): string | null {
     return this.codes.values[this[kind][row]!] || null;
   }
@@ -303,14 +322,18 @@ export class RegistryIndex {
     };
   }
 
-  /** Households per H3 cell at resolution `res` (≤ 8) within a bbox, for the density map; counts only. */
-  density(bbox: [number, number, number, number], res: number): { cell: string; households: number }[] {
+  /**
+   * Households per H3 cell at resolution `res` (≤ 8) within a bbox, for the density map; counts only, of
+   * the households within `jurisdiction` (all when federal).
+   */
+  density(bbox: [number, number, number, number], res: number, jurisdiction = 'PK'): { cell: string; households: number }[] {
     const [w, s, e, n] = bbox;
     const counts = new Map<string, number>();
+    const inside = jurisdiction === 'PK' ? () => true : this.jurisdictionTest(jurisdiction);
     for (let i = 0; i < this.count; i++) {
       const x = this.lon[i]!;
       const y = this.lat[i]!;
-      if (x < w || x > e || y < s || y > n) continue;
+      if (x < w || x > e || y < s || y > n || !inside(i)) continue;
       const cell = bigintToH3(this.cells[i]!);
       const parent = getResolution(cell) > res ? cellToParent(cell, res) : latLngToCell(y, x, res);
       counts.set(parent, (counts.get(parent) ?? 0) + 1);
@@ -410,16 +433,16 @@ export class RegistryCache {
     return { index, rows: await this.ask(index, { kind: 'select', area }) };
   }
 
-  /** Exact exposure counts of an area, computed in a worker within the time budget. */
-  async exposure(area: WorkerArea, pmtCutoff: number): Promise<{ index: RegistryIndex; counts: ExposureCounts }> {
+  /** Exact exposure counts of the households of an area within a jurisdiction, computed in a worker within the time budget. */
+  async exposure(area: WorkerArea, pmtCutoff: number, within: string): Promise<{ index: RegistryIndex; counts: ExposureCounts }> {
     const index = await this.get();
-    return { index, counts: await this.ask(index, { kind: 'exposure', area, pmtCutoff }) };
+    return { index, counts: await this.ask(index, { kind: 'exposure', area, pmtCutoff, within }) };
   }
 
-  /** Exact households per H3 cell in a bbox, counted in a worker within the time budget. */
-  async density(bbox: [number, number, number, number], res: number): Promise<{ index: RegistryIndex; cells: { cell: string; households: number }[] }> {
+  /** Exact households per H3 cell in a bbox, of those within a jurisdiction, counted in a worker within the time budget. */
+  async density(bbox: [number, number, number, number], res: number, within: string): Promise<{ index: RegistryIndex; cells: { cell: string; households: number }[] }> {
     const index = await this.get();
-    return { index, cells: await this.ask(index, { kind: 'density', bbox, res }) };
+    return { index, cells: await this.ask(index, { kind: 'density', bbox, res, within }) };
   }
 
   private async ask<K extends SpatialJob['kind']>(index: RegistryIndex, job: Extract<SpatialJob, { kind: K }>): Promise<SpatialAnswers[K]> {

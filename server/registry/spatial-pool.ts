@@ -14,8 +14,8 @@ export interface WorkerArea {
 /** The questions a spatial worker answers, and what each answers with. */
 export type SpatialJob =
   | { kind: 'select'; area: WorkerArea }
-  | { kind: 'exposure'; area: WorkerArea; pmtCutoff: number }
-  | { kind: 'density'; bbox: [number, number, number, number]; res: number };
+  | { kind: 'exposure'; area: WorkerArea; pmtCutoff: number; within: string }
+  | { kind: 'density'; bbox: [number, number, number, number]; res: number; within: string };
 export interface SpatialAnswers {
   select: Uint32Array;
   exposure: ExposureCounts;

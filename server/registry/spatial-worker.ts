@@ -31,9 +31,9 @@ function answer(job: SpatialJob): unknown {
     case 'select':
       return index.select(job.area);
     case 'exposure':
-      return index.exposure(index.select(job.area), job.pmtCutoff);
+      return index.exposure(index.within(index.select(job.area), job.within), job.pmtCutoff);
     case 'density':
-      return index.density(job.bbox, job.res);
+      return index.density(job.bbox, job.res, job.within);
   }
 }
 
