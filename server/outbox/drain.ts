@@ -131,40 +131,55 @@ async function handleOne(db: Db, reactions: Reactions, id: number, owner: string
   }
 }
 
-export interface OutboxStatus {
+export interface OutboxCounts {
   pending: number;
   /** Pending rows whose first attempt is overdue by more than a minute: the drain is not keeping up or not running. */
   late: number;
   retrying: number;
   failed: number;
   oldestPendingAt: string | null;
+}
+
+export interface OutboxStatus extends OutboxCounts {
   failures: { id: number; topic: string; attempts: number; lastError: string | null; failedAt: string | null; createdAt: string }[];
 }
 
-/** What waits, what retries and what was given up, for /api/system/outbox, /readyz and the metrics. */
-export async function outboxStatus(db: Db, now: Date): Promise<OutboxStatus> {
+/**
+ * How many rows wait, retry and were given up, for /readyz and the metrics (asked on every probe and
+ * scrape). Delivered rows are kept for ever, so each count reads only through the partial indexes of the
+ * rows not yet done (outbox_pending_idx, outbox_failed_idx), never the whole table.
+ */
+export async function outboxCounts(db: Db, now: Date): Promise<OutboxCounts> {
   const [counts] = await queryRows<{ pending: number; late: number; retrying: number; failed: number; oldest: string | Date | null }>(
     db,
-    sql`select
-          count(*) filter (where done_at is null and failed_at is null)::int as pending,
-          count(*) filter (where done_at is null and failed_at is null and attempts = 0 and available_at < ${new Date(now.getTime() - 60_000).toISOString()}::timestamptz)::int as late,
-          count(*) filter (where done_at is null and failed_at is null and attempts > 0)::int as retrying,
-          count(*) filter (where failed_at is not null)::int as failed,
-          min(created_at) filter (where done_at is null and failed_at is null) as oldest
-        from outbox where done_at is null`,
+    sql`with pending as (select attempts, available_at, created_at from outbox where done_at is null and failed_at is null)
+        select count(*)::int as pending,
+               count(*) filter (where attempts = 0 and available_at < ${new Date(now.getTime() - 60_000).toISOString()}::timestamptz)::int as late,
+               count(*) filter (where attempts > 0)::int as retrying,
+               min(created_at) as oldest,
+               (select count(*)::int from outbox where failed_at is not null) as failed
+        from pending`,
   );
-  const failures = await db
-    .select()
-    .from(outbox)
-    .where(or(isNotNull(outbox.failedAt), and(isNull(outbox.doneAt), gt(outbox.attempts, 0))))
-    .orderBy(asc(outbox.id))
-    .limit(100);
   return {
     pending: counts?.pending ?? 0,
     late: counts?.late ?? 0,
     retrying: counts?.retrying ?? 0,
     failed: counts?.failed ?? 0,
     oldestPendingAt: counts?.oldest ? new Date(counts.oldest).toISOString() : null,
+  };
+}
+
+/** The counts, and the rows being retried or given up with their last errors, for /api/system/outbox. */
+export async function outboxStatus(db: Db, now: Date): Promise<OutboxStatus> {
+  const failures = await db
+    .select()
+    .from(outbox)
+    // Two arms, each the predicate of a partial index.
+    .where(or(isNotNull(outbox.failedAt), and(isNull(outbox.doneAt), isNull(outbox.failedAt), gt(outbox.attempts, 0))))
+    .orderBy(asc(outbox.id))
+    .limit(100);
+  return {
+    ...(await outboxCounts(db, now)),
     failures: failures.map((r) => ({
       id: r.id,
       topic: r.topic,

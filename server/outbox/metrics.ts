@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Db } from '../db/client.ts';
-import { outboxStatus } from './drain.ts';
+import { outboxCounts } from './drain.ts';
 
 /** Outbox depth on every scrape: rows waiting, retrying and given up (alert on `madad_outbox_failed` > 0). */
 export function outboxMetrics(registry: Registry, db: Db, clock: () => Date): void {
@@ -10,7 +10,7 @@ export function outboxMetrics(registry: Registry, db: Db, clock: () => Date): vo
     labelNames: ['state'] as const,
     registers: [registry],
     async collect() {
-      const s = await outboxStatus(db, clock());
+      const s = await outboxCounts(db, clock());
       this.set({ state: 'pending' }, s.pending);
       this.set({ state: 'retrying' }, s.retrying);
       this.set({ state: 'late' }, s.late);

@@ -6,7 +6,7 @@ import { queryRows, type Database } from '../db/client.ts';
 import { UnauthorizedError, UnavailableError } from '../errors.ts';
 import type { AppEnv } from '../http/context.ts';
 import { errorResponses, problemSchema } from '../http/openapi.ts';
-import { outboxStatus } from '../outbox/drain.ts';
+import { outboxCounts } from '../outbox/drain.ts';
 
 const health = createRoute({
   method: 'get',
@@ -77,7 +77,7 @@ export function systemRoutes(database: Database, registry: Registry, options: Sy
     .openapi(readiness, async (c) => {
       try {
         const [row] = await queryRows<{ n: number }>(database.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
-        const { pending, late, failed } = await outboxStatus(database.db, new Date());
+        const { pending, late, failed } = await outboxCounts(database.db, new Date());
         return c.json({ status: 'ready' as const, database: { driver: database.driver, migrations: row?.n ?? 0 }, outbox: { pending, late, failed } }, 200);
       } catch (err) {
         c.get('log').warn({ err }, 'readiness check failed');
