@@ -9,6 +9,7 @@ import { ensureDefaultAreas } from '../../server/areas/service.ts';
 import { openDatabase, queryRows, type Database } from '../../server/db/client.ts';
 import { synthCsv } from '../../server/registry/synth.ts';
 import { loadRules, SHIPPED_RULES_DIR } from '../../server/rules/loader.ts';
+import { madadAlert, STRONG_QUAKE } from '../harness/cap.ts';
 import { runCli, serveProcess, spawnCli } from '../harness/cli.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
 import { bearer, makeHousehold, setupCtx } from '../harness/factories.ts';
@@ -48,21 +49,7 @@ async function kill(child: ChildProcess): Promise<void> {
 }
 
 let serial = 0;
-const quake = () => ({
-  source: 'madad',
-  sender: 'ndma.gov.pk',
-  identifier: `EQ-CRASH-${process.pid}-${++serial}-${Math.random().toString(36).slice(2, 6)}`,
-  sent: new Date().toISOString(),
-  status: 'Actual',
-  msgType: 'Alert',
-  hazard: 'earthquake',
-  severity: 'Severe',
-  urgency: 'Immediate',
-  certainty: 'Observed',
-  headline: 'Strong earthquake',
-  metrics: { magnitude: 6.9, pagerAlert: 'orange' },
-  area: { areaCodes: ['PK7'] },
-});
+const quake = () => madadAlert({ identifier: `EQ-CRASH-${process.pid}-${++serial}`, sent: new Date().toISOString(), ...STRONG_QUAKE });
 
 describe.each(drivers)('killed with SIGKILL and started again on the same data, on %s', (driver) => {
   it('starts, keeps an intact audit chain, leaves nothing half-written and loses no evaluation', async () => {

@@ -63,3 +63,27 @@ export function capMessage(fields: {
 
 /** A rough box over lower Sindh (Thatta, Sujawal, Badin), in CAP's lat,lon order. */
 export const LOWER_SINDH_POLYGON = '24.2,67.4 24.2,69.2 25.3,69.2 25.3,67.4 24.2,67.4';
+
+/**
+ * A Madad alert JSON message (server/alerts/parse/madad-json.ts): a flood warning from NDMA over Sindh,
+ * unless `fields` say otherwise (given fields replace the defaults whole).
+ */
+export function madadAlert(fields: { identifier: string } & Record<string, unknown>): Record<string, unknown> {
+  return {
+    source: 'madad',
+    sender: 'ndma.gov.pk',
+    sent: '2026-08-26T09:00:00+05:00',
+    status: 'Actual',
+    msgType: 'Alert',
+    hazard: 'flood',
+    severity: 'Severe',
+    urgency: 'Immediate',
+    certainty: 'Likely',
+    headline: 'Flood warning',
+    area: { areaCodes: ['PK7'] },
+    ...fields,
+  };
+}
+
+/** The fields that make `madadAlert` an M6.9 quake with an orange PAGER alert: the earthquake rule fires on it. */
+export const STRONG_QUAKE = { hazard: 'earthquake', certainty: 'Observed', headline: 'Strong earthquake', metrics: { magnitude: 6.9, pagerAlert: 'orange' } };

@@ -7,6 +7,7 @@ import { openDatabase, queryRows, type Database } from '../../server/db/client.t
 import { parseEnv } from '../../server/env.ts';
 import { startServer } from '../../server/serve.ts';
 import { silentLog } from '../harness/app.ts';
+import { madadAlert, STRONG_QUAKE } from '../harness/cap.ts';
 import { runCli } from '../harness/cli.ts';
 import { createTestDatabase, drivers } from '../harness/databases.ts';
 
@@ -22,22 +23,7 @@ const tempDir = () => {
 function quakeFile(dir: string): { file: string; identifier: string } {
   const identifier = `EQ-CLI-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const file = path.join(dir, `${identifier}.json`);
-  const alert = {
-    source: 'madad',
-    sender: 'ndma.gov.pk',
-    identifier,
-    sent: new Date().toISOString(),
-    status: 'Actual',
-    msgType: 'Alert',
-    hazard: 'earthquake',
-    severity: 'Severe',
-    urgency: 'Immediate',
-    certainty: 'Observed',
-    headline: 'Strong earthquake',
-    metrics: { magnitude: 6.9, pagerAlert: 'orange' },
-    area: { areaCodes: ['PK7'] },
-  };
-  writeFileSync(file, JSON.stringify(alert));
+  writeFileSync(file, JSON.stringify(madadAlert({ identifier, sent: new Date().toISOString(), ...STRONG_QUAKE })));
   return { file, identifier };
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp } from '../harness/app.ts';
+import { madadAlert } from '../harness/cap.ts';
 import { createTestDatabase, type TestDatabase } from '../harness/databases.ts';
 import { bearer, unique } from '../harness/factories.ts';
 
@@ -24,21 +25,7 @@ describe('the web client reads every active alert, page by page', () => {
     });
     api = await import('../../web/src/api.ts');
     const sent = new Date(Date.now() - 3600_000).toISOString();
-    const alert = (identifier: string, expires?: string) => ({
-      source: 'madad',
-      sender: 'ndma.gov.pk',
-      identifier,
-      sent,
-      ...(expires ? { expires } : {}),
-      status: 'Actual',
-      msgType: 'Alert',
-      hazard: 'flood',
-      severity: 'Severe',
-      urgency: 'Immediate',
-      certainty: 'Likely',
-      headline: 'Flood warning',
-      area: { areaCodes: ['PK7'] },
-    });
+    const alert = (identifier: string, expires?: string) => madadAlert({ identifier, sent, ...(expires ? { expires } : {}) });
     const active = Array.from({ length: ACTIVE }, () => alert(unique('ACTIVE')));
     const past = Array.from({ length: 20 }, () => alert(unique('PAST'), sent));
     const res = await app.request('/api/alerts', { method: 'POST', headers: { authorization: feed, 'content-type': 'application/json' }, body: JSON.stringify([...active, ...past]) });

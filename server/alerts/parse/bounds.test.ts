@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp } from '../../../test/harness/app.ts';
-import { capMessage } from '../../../test/harness/cap.ts';
+import { capMessage, madadAlert } from '../../../test/harness/cap.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../../../test/harness/databases.ts';
 import { bearer, unique } from '../../../test/harness/factories.ts';
 import { parseAlerts, type MessageResult } from './index.ts';
@@ -19,22 +19,7 @@ function capRing(n: number): string {
 }
 
 /** A Madad alert JSON message with the given geometry and fields. */
-const madad = (fields: Record<string, unknown>) =>
-  JSON.stringify({
-    source: 'madad',
-    sender: 'ndma.gov.pk',
-    identifier: 'NDMA-BOUND-1',
-    sent: '2026-08-26T09:00:00+05:00',
-    status: 'Actual',
-    msgType: 'Alert',
-    hazard: 'flood',
-    severity: 'Severe',
-    urgency: 'Immediate',
-    certainty: 'Likely',
-    headline: 'Flood warning',
-    area: { areaCodes: ['PK7'] },
-    ...fields,
-  });
+const madad = (fields: Record<string, unknown>) => JSON.stringify(madadAlert({ identifier: 'NDMA-BOUND-1', ...fields }));
 
 const reason = (m: MessageResult | undefined) => (m && !m.ok ? m.reason : `accepted: ${JSON.stringify(m).slice(0, 200)}`);
 

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../db/client.ts';
 import { testApp } from '../../../test/harness/app.ts';
-import { capMessage } from '../../../test/harness/cap.ts';
+import { capMessage, madadAlert } from '../../../test/harness/cap.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../../../test/harness/databases.ts';
 import { bearer, unique } from '../../../test/harness/factories.ts';
 import { AlertBodyTooLargeError, AlertParseError, parseAlerts } from './index.ts';
@@ -19,20 +19,7 @@ function deepGeoJson(depth: number): string {
   return `{"source":"madad","sender":"ndma.gov.pk","identifier":"DEEP-1","sent":"2026-08-26T09:00:00+05:00","status":"Actual","msgType":"Alert","hazard":"flood","severity":"Severe","urgency":"Immediate","certainty":"Likely","headline":"h","area":{"geometry":${geometry}}}`;
 }
 
-const madad = (identifier: string) => ({
-  source: 'madad',
-  sender: 'ndma.gov.pk',
-  identifier,
-  sent: '2026-08-26T09:00:00+05:00',
-  status: 'Actual',
-  msgType: 'Alert',
-  hazard: 'flood',
-  severity: 'Severe',
-  urgency: 'Immediate',
-  certainty: 'Likely',
-  headline: 'Flood warning',
-  area: { areaCodes: ['PK7'] },
-});
+const madad = (identifier: string) => madadAlert({ identifier });
 
 function thrown(f: () => unknown): unknown {
   try {
