@@ -28,14 +28,18 @@ import type { RouteDeps } from './http/deps.ts';
 import { tokenRoutes } from './tokens/routes.ts';
 import { userRoutes } from './users/routes.ts';
 import { webRoutes } from './http/web.ts';
+import { batchRoutes } from './batches/routes.ts';
+import { batchDeps, type BatchDeps } from './batches/deps.ts';
 
 export interface AppDeps {
   database: Database;
-  env: Pick<Env, 'MADAD_BODY_LIMIT'> & Partial<Pick<Env, 'MADAD_MAX_POLYGON_VERTICES' | 'MADAD_SPATIAL_BUDGET_MS' | 'MADAD_MIN_CELL' | 'MADAD_METRICS_TOKEN'>>;
+  env: Pick<Env, 'MADAD_BODY_LIMIT'> & Partial<Pick<Env, 'MADAD_MAX_POLYGON_VERTICES' | 'MADAD_SPATIAL_BUDGET_MS' | 'MADAD_MIN_CELL' | 'MADAD_METRICS_TOKEN' | 'MADAD_DEDUP_KEY' | 'MADAD_APPROVAL_HOURS'>>;
   log: Logger;
   /** The clock requests see; tests move it. */
   clock?: () => Date;
   registry?: RegistryCache;
+  /** The batch verbs' registry, dedup key and approval policy (server/batches/deps.ts); made from `env` when absent. */
+  batches?: BatchDeps;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -44,7 +48,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * The HTTP app. It reacts to nothing itself: changes that others react to go through the outbox, which the
  * server's drainer (server/serve.ts) or `madad outbox drain` delivers.
  */
-export function createApp({ database, env, log, clock = () => new Date(), registry }: AppDeps) {
+export function createApp({ database, env, log, clock = () => new Date(), registry, batches }: AppDeps) {
   const app = newRouter();
   const deps: RouteDeps = { database, clock, log, registry: registry ?? new RegistryCache(database) };
   const metrics = createMetrics();
@@ -99,6 +103,7 @@ export function createApp({ database, env, log, clock = () => new Date(), regist
   app.route('/', auditRoutes(deps));
   app.route('/', alertRoutes(deps));
   app.route('/', ruleRoutes(deps));
+  app.route('/', batchRoutes(deps, batches ?? batchDeps(database, deps.registry, env)));
   app.route('/', areaRoutes(deps));
   app.route('/', exposureRoutes(deps));
   app.route('/', householdRoutes(deps));

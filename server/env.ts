@@ -47,6 +47,13 @@ export const envSchema = z.object({
     .regex(/^(0|1|true|false|[\w.:[\]-]+(,\s*[\w.:[\]-]+)*)$/, 'expected 1, 0, or a comma-separated list of host names')
     .transform((v): boolean | string[] => (v === '1' || v === 'true' ? true : v === '0' || v === 'false' ? false : v.split(',').map((h) => h.trim().toLowerCase().replace(/^\[|\]$/g, ''))))
     .default(false),
+  /**
+   * The key of the households' dedup hash (HMAC of the head's CNIC), the same on every server; at least 32
+   * characters. Unset, the embedded database keeps one in its data folder; PostgreSQL needs it set.
+   */
+  MADAD_DEDUP_KEY: z.string().min(32, 'expected at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
+  /** How long an approval step waits before it shows as overdue, in hours. */
+  MADAD_APPROVAL_HOURS: integer(1, 24 * 30).default(24),
   MADAD_DEMO: flag.default(true),
   MADAD_JOBS: flag.default(true),
 });

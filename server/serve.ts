@@ -10,6 +10,7 @@ import { systemCtx } from './context.ts';
 import { OutboxDrainer } from './outbox/drainer.ts';
 import { reactions } from './jobs/reactions.ts';
 import { RegistryCache } from './registry/registry-index.ts';
+import { batchDeps } from './batches/deps.ts';
 import { standardJobs } from './jobs/standard.ts';
 import { Scheduler } from './jobs/scheduler.ts';
 import { prepareDemo } from './demo/prepare.ts';
@@ -33,9 +34,10 @@ export async function startServer(env: Env, log: Logger): Promise<Running> {
   if (defaults) log.info({ provinces: defaults.created }, 'default boundaries imported (Natural Earth provinces)');
 
   const registry = new RegistryCache(database);
-  const app = createApp({ database, env, log, registry });
+  const batches = batchDeps(database, registry, env);
+  const app = createApp({ database, env, log, registry, batches });
   const scheduler = new Scheduler(database, log);
-  const drainer = new OutboxDrainer(database, reactions(), log);
+  const drainer = new OutboxDrainer(database, reactions(batches), log);
   const demoPrepared = env.MADAD_DEMO ? await prepareDemo(database, log, new Date()) : false;
   // Reactions are part of serving: every process hears the commits' notifications and drains (the rows are
   // guarded, so replicas never deliver one twice). Only the fallback poll is a scheduled job.

@@ -43,7 +43,8 @@ const SERVER_IMPORTS: Record<string, string[]> = {
   areas: ['audit', 'context', 'db', 'errors', 'http'],
   alerts: ['access', 'areas', 'audit', 'context', 'db', 'errors', 'http', 'outbox'],
   events: ['access', 'areas', 'audit', 'context', 'db', 'errors', 'http', 'outbox'],
-  rules: ['access', 'alerts', 'areas', 'audit', 'context', 'db', 'errors', 'http', 'registry'],
+  rules: ['access', 'alerts', 'areas', 'audit', 'context', 'db', 'errors', 'http', 'outbox', 'registry'],
+  batches: ['access', 'audit', 'context', 'db', 'errors', 'http', 'registry', 'rules'],
   feeds: ['access', 'alerts', 'audit', 'context', 'db', 'errors', 'http'],
   households: ['access', 'audit', 'context', 'db', 'http', 'registry'],
   exposure: ['access', 'http', 'registry'],
@@ -52,11 +53,11 @@ const SERVER_IMPORTS: Record<string, string[]> = {
   tokens: ['access', 'audit', 'context', 'db', 'errors', 'http'],
   routes: ['db', 'errors', 'http', 'outbox'],
   // composition: reactions and jobs, the demo, the app, the server, the CLI
-  jobs: ['alerts', 'auth', 'context', 'db', 'feeds', 'outbox', 'rules'],
+  jobs: ['alerts', 'auth', 'batches', 'context', 'db', 'feeds', 'outbox', 'rules'],
   demo: ['access', 'alerts', 'context', 'db', 'events', 'households', 'registry', 'users'],
-  app: ['alerts', 'areas', 'audit', 'auth', 'db', 'env', 'errors', 'events', 'exposure', 'feeds', 'households', 'http', 'outbox', 'registry', 'routes', 'rules', 'tokens', 'users'],
-  serve: ['app', 'areas', 'context', 'db', 'demo', 'env', 'instance', 'jobs', 'outbox', 'registry', 'rules'],
-  cli: ['access', 'alerts', 'areas', 'audit', 'context', 'db', 'demo', 'env', 'errors', 'events', 'feeds', 'households', 'http', 'jobs', 'log', 'outbox', 'registry', 'rules', 'serve', 'tokens', 'users'],
+  app: ['alerts', 'areas', 'audit', 'auth', 'batches', 'db', 'env', 'errors', 'events', 'exposure', 'feeds', 'households', 'http', 'outbox', 'registry', 'routes', 'rules', 'tokens', 'users'],
+  serve: ['app', 'areas', 'batches', 'context', 'db', 'demo', 'env', 'instance', 'jobs', 'outbox', 'registry', 'rules'],
+  cli: ['access', 'alerts', 'areas', 'audit', 'batches', 'context', 'db', 'demo', 'env', 'errors', 'events', 'feeds', 'households', 'http', 'jobs', 'log', 'outbox', 'registry', 'rules', 'serve', 'tokens', 'users'],
   bin: ['cli'],
 };
 

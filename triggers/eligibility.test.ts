@@ -120,4 +120,11 @@ describe('other tests', () => {
     expect(r.eligible).toEqual([kafaalat.id]);
     expect(r.excluded.enrolment).toBe(2);
   });
+
+  it('matches programme names whatever their case: the registry writes KAFAALAT, the Sindh rule `kafaalat`', () => {
+    const enrolled = household({ enrolments: ['KAFAALAT'] });
+    const barred = household({ enrolments: ['KAFAALAT', 'SSPA-CASH'] });
+    const e = elig({ sources: ['NSER'], enrolment_required: ['kafaalat'], enrolment_excluded: ['sspa-cash'] });
+    expect(selectEligible(e, [enrolled, barred], { stage: 'activation' }).eligible).toEqual([enrolled.id]);
+  });
 });

@@ -130,14 +130,18 @@ export function selectEligible(e: Eligibility, households: Household[], ctx: Eli
   const cutoffs = percent === null ? [] : percentileCutoffs(population, percent, level);
   const cutoffByArea = new Map(cutoffs.map((c) => [c.areaCode, c.pmtCutoff]));
 
+  // Programme names compare without case: registries write KAFAALAT, rule files often `kafaalat`.
+  const required = e.enrolment_required?.map((p) => p.toUpperCase());
+  const barred = e.enrolment_excluded?.map((p) => p.toUpperCase());
+  const enrolledIn = (h: Household, p: string) => h.enrolments.some((x) => x.toUpperCase() === p);
   const eligible: string[] = [];
   for (const h of population) {
     if (percent !== null && h.pmt > cutoffByArea.get(codeAt(h, level))!) excluded.percentile++;
     else if (e.pmt_at_most !== undefined && h.pmt > e.pmt_at_most) excluded.pmt++;
     else if (e.flags_all && !e.flags_all.every((f) => h.flags[FLAG_FIELD[f]])) excluded.flags++;
     else if (e.flags_any && !e.flags_any.some((f) => h.flags[FLAG_FIELD[f]])) excluded.flags++;
-    else if (e.enrolment_required && !e.enrolment_required.every((p) => h.enrolments.includes(p))) excluded.enrolment++;
-    else if (e.enrolment_excluded && e.enrolment_excluded.some((p) => h.enrolments.includes(p))) excluded.enrolment++;
+    else if (required && !required.every((p) => enrolledIn(h, p))) excluded.enrolment++;
+    else if (barred && barred.some((p) => enrolledIn(h, p))) excluded.enrolment++;
     else eligible.push(h.id);
   }
   return { eligible, percent, cutoffs, excluded, note };

@@ -84,3 +84,32 @@ export function applyCeiling<T extends { amount: number }>(lines: readonly T[], 
       : `${cut.length} lines (${pkrText(cutPkr)}) cut: the ceiling of ${pkrText(ceilingPkr)} leaves ${pkrText(headroomBefore)} of headroom, ${pkrText(used)} used by ${accepted.length} lines`;
   return { accepted, cut, ceilingPkr, headroomBefore, headroomAfter: headroomBefore - used, acceptedPkr: used, cutPkr, text };
 }
+
+export interface FitResult<T> {
+  accepted: T[];
+  cut: T[];
+  /** What the accepted lines use of each payer's headroom, by payer key. */
+  used: Map<string, number>;
+}
+
+/**
+ * `applyCeiling` for several payers, each with its own budget: lines are taken in the order given (poorest
+ * first) while every payer's share of the line fits that payer's headroom; the first line that does not fit
+ * is cut with every later one, so nobody jumps the queue because their amount or their payer is smaller.
+ * A payer with no headroom entry has no budget limit here (it is checked again at release).
+ */
+export function fitBudgets<T extends { shares: readonly { payer: string; amount: number }[] }>(
+  lines: readonly T[],
+  headroom: ReadonlyMap<string, number>,
+): FitResult<T> {
+  const used = new Map<string, number>();
+  let i = 0;
+  outer: for (; i < lines.length; i++) {
+    for (const s of lines[i]!.shares) {
+      const room = headroom.get(s.payer);
+      if (room !== undefined && (used.get(s.payer) ?? 0) + s.amount > room) break outer;
+    }
+    for (const s of lines[i]!.shares) used.set(s.payer, (used.get(s.payer) ?? 0) + s.amount);
+  }
+  return { accepted: lines.slice(0, i), cut: lines.slice(i), used };
+}

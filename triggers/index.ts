@@ -24,7 +24,7 @@ export { coveragePercent, percentileCutoffs, selectEligible, type Cutoff, type E
 export { benefitAmount, benefitInstalments, splitInstalments } from './benefit.ts';
 export { netOff } from './net-off.ts';
 export { dedupe, type CandidateLine, type DedupResult, type ExistingPayment, type PaidBy } from './dedup.ts';
-export { applyCeiling, resolvePayers, splitByShares, type CeilingResult, type PayerShare } from './funding.ts';
+export { applyCeiling, fitBudgets, resolvePayers, splitByShares, type CeilingResult, type FitResult, type PayerShare } from './funding.ts';
 export { approvalTier } from './approvals.ts';
 export {
   caseload,

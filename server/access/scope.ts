@@ -1,5 +1,5 @@
 import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
-import { alerts, events, households } from '../db/schema/index.ts';
+import { alerts, batches, events, households } from '../db/schema/index.ts';
 import type { Actor } from './principal.ts';
 
 /**
@@ -83,6 +83,13 @@ export const alertScope: Visibility<{ scope: string; areaCodes: readonly string[
   touching(alerts.areaCodes, (a) => a.areaCodes),
   federal(),
 );
+
+/**
+ * Batches: where their areas (the decision's and the districts of their lines) touch the actor's
+ * jurisdiction, and federally. A Sindh officer sees a federal batch with Sindh lines (the totals it is
+ * shown are of its Sindh lines only: server/batches/service.ts), never a Punjab batch.
+ */
+export const batchScope: Visibility<{ areaCodes: readonly string[] }> = anyOf(touching(batches.areaCodes, (b) => b.areaCodes), federal());
 
 /**
  * Where a household counts for scoping and lists: its finest area code (unlocated households are federal

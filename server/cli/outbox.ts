@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { withAdvisoryLock } from '../db/locks.ts';
+import { batchDeps } from '../batches/deps.ts';
+import { parseEnv } from '../env.ts';
 import { reactions } from '../jobs/reactions.ts';
+import { RegistryCache } from '../registry/registry-index.ts';
 import { drainOutbox, outboxStatus, retryFailed } from '../outbox/drain.ts';
 import { DRAIN_LOCK, processOwner } from '../outbox/drainer.ts';
 import { cliCtx, printTable, withDatabase } from './context.ts';
@@ -15,7 +18,12 @@ export function registerOutboxCommands(program: Command): void {
       withDatabase(async (database) => {
         let report;
         const ran = await withAdvisoryLock(database, DRAIN_LOCK, async () => {
-          report = await drainOutbox(database.db, reactions(), { owner: `cli:${processOwner()}` });
+          const registry = new RegistryCache(database);
+          try {
+            report = await drainOutbox(database.db, reactions(batchDeps(database, registry, parseEnv())), { owner: `cli:${processOwner()}` });
+          } finally {
+            registry.close();
+          }
         });
         if (!ran || !report) throw new CliError('another process (a running server) is draining the outbox now; it delivers what waits.');
         const { handled, failed, givenUp } = report;

@@ -1,11 +1,17 @@
+import { buildBatch } from '../batches/build.ts';
+import type { BatchDeps } from '../batches/deps.ts';
+import { stopBatches } from '../batches/stop.ts';
 import type { Reactions } from '../outbox/drain.ts';
 import { evaluateAlert, evaluateEvent, TRIGGER_ACTOR } from '../rules/evaluation.ts';
+
+/** The part of the system that builds and stops batches, as the audit trail names it (`system:batches`). */
+export const BATCH_ACTOR = 'batches';
 
 /**
  * What the system does about each outbox topic. Here, and not in server/outbox/, so the outbox knows no
  * domain and domains may write to it without a folder cycle.
  */
-export function reactions(): Reactions {
+export function reactions(batchDeps: BatchDeps): Reactions {
   return {
     'alert.changed': {
       actor: TRIGGER_ACTOR,
@@ -14,6 +20,14 @@ export function reactions(): Reactions {
     'event.changed': {
       actor: TRIGGER_ACTOR,
       handle: async (ctx, p) => void (await evaluateEvent(ctx, { eventId: p.eventId, cause: `event.${p.change}` })),
+    },
+    'activation.fired': {
+      actor: BATCH_ACTOR,
+      handle: async (ctx, p) => void (await buildBatch(ctx, { activationId: p.activationId, skipStopped: true }, batchDeps)),
+    },
+    'activation.stopped': {
+      actor: BATCH_ACTOR,
+      handle: async (ctx, p) => void (await stopBatches(ctx, p)),
     },
   };
 }

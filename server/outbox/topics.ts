@@ -14,6 +14,16 @@ export const TOPICS = {
     eventId: z.uuid(),
     change: z.enum(['declared', 'updated', 'closed']),
   }),
+  /** A readiness or activation stage fired: its batch (a prepared list or a draft) is built in the background. */
+  'activation.fired': z.object({
+    activationId: z.uuid(),
+    stage: z.enum(['readiness', 'activation']),
+  }),
+  /** An activation stopped (a Cancel, an all-clear, a stop stage): its unreleased batches are cancelled. */
+  'activation.stopped': z.object({
+    activationId: z.uuid(),
+    reason: z.string(),
+  }),
 } as const;
 
 export type Topic = keyof typeof TOPICS;

@@ -8,7 +8,7 @@ import { flattenPolygons, positionCount, type FlatPolygons } from '../../geodata
 import { PreparedPolygon } from '../../geodata/prepared-polygon.ts';
 import { HouseholdIndex, type CellGroups } from '../../geodata/spatial-engine.ts';
 import type { Household } from '../../triggers/eligibility.ts';
-import { queryRows, type Database } from '../db/client.ts';
+import { queryRows, type Database, type Db } from '../db/client.ts';
 import { settings } from '../db/schema/index.ts';
 import { PayloadTooLargeError, UnavailableError } from '../errors.ts';
 import { SpatialBudgetError, SpatialPool, type SpatialAnswers, type SpatialJob, type WorkerArea } from './spatial-pool.ts';
@@ -116,7 +116,7 @@ export class RegistryIndex {
     return this.ids.length;
   }
 
-  static async load(database: Database, version: string, pageSize = 100_000): Promise<RegistryIndex> {
+  static async load(database: Pick<Database, 'db'>, version: string, pageSize = 100_000): Promise<RegistryIndex> {
     const [{ n } = { n: 0 }] = await queryRows<{ n: number }>(database.db, sql`select count(*)::int as n from households`);
     const capacity = n + pageSize; // rows may land while we read; extra room, trimmed below
     const ids = new Float64Array(capacity);
@@ -387,17 +387,21 @@ export class RegistryCache {
   private pool?: { index: RegistryIndex; pool: SpatialPool };
   policy: RegistryPolicy = DEFAULT_POLICY;
 
-  constructor(private readonly database: Database) {}
+  constructor(private readonly database: Pick<Database, 'db'>) {}
 
   configure(policy: Partial<RegistryPolicy>): void {
     this.policy = { ...this.policy, ...policy };
   }
 
-  async get(): Promise<RegistryIndex> {
-    const [row] = await this.database.db.select({ value: settings.value }).from(settings).where(eq(settings.key, 'registry_version'));
+  /**
+   * The index of the registry as it is now. `db` is the handle to read through: a caller inside a
+   * transaction passes it (PGlite has one connection, so a read beside the transaction would wait for it).
+   */
+  async get(db: Db = this.database.db): Promise<RegistryIndex> {
+    const [row] = await db.select({ value: settings.value }).from(settings).where(eq(settings.key, 'registry_version'));
     const version = String(row?.value ?? 'empty');
     if (this.current?.version === version) return this.current;
-    this.loading ??= RegistryIndex.load(this.database, version).finally(() => (this.loading = undefined));
+    this.loading ??= RegistryIndex.load({ db }, version).finally(() => (this.loading = undefined));
     this.current = await this.loading;
     return this.current;
   }
@@ -427,8 +431,8 @@ export class RegistryCache {
   }
 
   /** Row positions of the households in the area, found in a worker within the time budget. */
-  async select(area: WorkerArea): Promise<{ index: RegistryIndex; rows: Uint32Array }> {
-    const index = await this.get();
+  async select(area: WorkerArea, db?: Db): Promise<{ index: RegistryIndex; rows: Uint32Array }> {
+    const index = await this.get(db);
     if (!area.geometry) return { index, rows: index.select({ ...(area.codes ? { codes: area.codes } : {}) }) };
     return { index, rows: await this.ask(index, { kind: 'select', area }) };
   }

@@ -4,6 +4,7 @@ import { recordAudit } from '../audit/service.ts';
 import { withTransaction, type Ctx, type TxCtx } from '../context.ts';
 import type { Tx } from '../db/client.ts';
 import { activations, alertBodies, alerts, evaluations, events } from '../db/schema/index.ts';
+import { enqueue } from '../outbox/enqueue.ts';
 import { onActivationStopped, type ActivationRow } from './hooks.ts';
 import { rulesInForce, type RuleInForce } from './service.ts';
 import { commonJurisdiction } from '../access/jurisdiction.ts';
@@ -113,6 +114,8 @@ async function decide(t: TxCtx, inForce: RuleInForce[], subject: Subject, cause:
         jurisdiction: commonJurisdiction(decision.areaCodes),
         summary: await activationSummary(tx, created, rule, decision),
       });
+      // The batch is built after this commits, by the outbox: alert ingest and declaration never wait for it.
+      await enqueue(t, 'activation.fired', { activationId: created.id, stage: s.stage as 'readiness' | 'activation' });
     }
   }
   return outcome;

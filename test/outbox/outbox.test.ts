@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, queryRows, type Database } from '../../server/db/client.ts';
 import { reactions } from '../../server/jobs/reactions.ts';
 import { drainOutbox } from '../../server/outbox/drain.ts';
-import { drain, testApp } from '../harness/app.ts';
+import { drain, testApp, testBatchDeps } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
 import { bearer } from '../harness/factories.ts';
 import { loadShippedRules, quake, seedAreas } from '../rules/setup.ts';
@@ -82,7 +82,7 @@ describe.each(drivers)('the outbox: changes delivered to their reactions, on %s'
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
         t += 3_600_000;
-        await drainOutbox(db.db, reactions(), { owner: 'test', now: () => new Date(t), maxAttempts: 3 });
+        await drainOutbox(db.db, reactions(testBatchDeps(db.db)), { owner: 'test', now: () => new Date(t), maxAttempts: 3 });
       }
     } finally {
       await mendEvaluations();
@@ -137,10 +137,10 @@ describe.runIf(drivers.includes('postgres'))('two drainers on one PostgreSQL, ea
     // again: only the row lock and the still-ours check stand between them and a double delivery.
     const options = { leaseMs: 1, batch: 3 };
     const reports = await Promise.all([
-      drainOutbox(db.db, reactions(), { owner: 'server-a', ...options }),
-      drainOutbox(other.db, reactions(), { owner: 'server-b', ...options }),
-      drainOutbox(db.db, reactions(), { owner: 'server-a2', ...options }),
-      drainOutbox(other.db, reactions(), { owner: 'server-b2', ...options }),
+      drainOutbox(db.db, reactions(testBatchDeps(db.db)), { owner: 'server-a', ...options }),
+      drainOutbox(other.db, reactions(testBatchDeps(other.db)), { owner: 'server-b', ...options }),
+      drainOutbox(db.db, reactions(testBatchDeps(db.db)), { owner: 'server-a2', ...options }),
+      drainOutbox(other.db, reactions(testBatchDeps(other.db)), { owner: 'server-b2', ...options }),
     ]);
     expect(reports.reduce((n, r) => n + r.handled, 0)).toBe(alerts);
     expect(reports.filter((r) => r.handled > 0).length, 'the work was shared').toBeGreaterThan(1);

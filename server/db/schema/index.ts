@@ -5,3 +5,4 @@ export * from './geo.ts';
 export * from './alerts.ts';
 export * from './rules.ts';
 export * from './outbox.ts';
+export * from './batches.ts';

@@ -1,0 +1,30 @@
+import { sql } from 'drizzle-orm';
+import type { Tx } from '../db/client.ts';
+import type { batches } from '../db/schema/index.ts';
+
+type BatchRow = typeof batches.$inferSelect;
+
+/**
+ * Takes a batch's live lines out of the reservations of its incident and purpose (a cancel, a stop, a
+ * rebuild): a household held only by this batch is free again; one another programme also holds keeps
+ * that programme's part. Returns how many households were freed or lowered.
+ */
+export async function freeReservations(tx: Tx, batch: BatchRow): Promise<number> {
+  if (batch.kind !== 'payment') return 0;
+  const mine = sql`select dedup_key, sum(amount_pkr)::bigint as a from batch_lines where batch_id = ${batch.id}::uuid and state = 'live' group by dedup_key`;
+  const freed = await tx.execute(sql`
+    delete from reservations r using (${mine}) m
+    where r.incident = ${batch.incident} and r.purpose = ${batch.purpose} and r.dedup_key = m.dedup_key and r.reserved_pkr <= m.a`);
+  const lowered = await tx.execute(sql`
+    update reservations r set reserved_pkr = r.reserved_pkr - m.a,
+      held_by = (select jsonb_agg(h) from jsonb_array_elements(r.held_by) h where h->>'batchId' <> ${batch.id}::text)
+    from (${mine}) m
+    where r.incident = ${batch.incident} and r.purpose = ${batch.purpose} and r.dedup_key = m.dedup_key`);
+  return rowCount(freed) + rowCount(lowered);
+}
+
+/** Rows a statement touched, whichever driver ran it. */
+export function rowCount(result: unknown): number {
+  const r = result as { affectedRows?: number; count?: number; rowCount?: number };
+  return Number(r.affectedRows ?? r.count ?? r.rowCount ?? 0);
+}
