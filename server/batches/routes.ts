@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { ConflictError } from '../errors.ts';
 import { allow, signedIn } from '../http/guards.ts';
 import { ctxOf, type RouteDeps } from '../http/deps.ts';
-import { conflictResponse, errorResponses, json } from '../http/openapi.ts';
+import { conflictResponse, errorResponses, json, tooLargeResponse } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
 import { idParam } from '../http/schemas.ts';
 import { approveBatch, cancelBatch, rejectBatch, submitBatch } from './approvals.ts';
@@ -27,6 +27,8 @@ import { getActivation, getBatch, listActivations, listBatches, listLines } from
 
 const tags = ['Batches'];
 const conflict = { 409: conflictResponse };
+/** Routes with a body may meet the body limit. */
+const withBody = { 409: conflictResponse, 413: tooLargeResponse };
 const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 
 type BudgetView = Awaited<ReturnType<typeof listBudgets>>[number];
@@ -178,7 +180,7 @@ export function batchRoutes(deps: RouteDeps, batches: BatchDeps) {
         summary: 'Sign the next step you may sign (never your own batch, once per round)',
         middleware: [allow('program_manager', 'finance_officer')],
         request: { params: idParam, ...body(approveBody) },
-        responses: { 200: json(batchSchema, 'The batch after your signature'), ...errorResponses, ...conflict },
+        responses: { 200: json(batchSchema, 'The batch after your signature'), ...errorResponses, ...withBody },
       }),
       async (c) => {
         const row = await approveBatch(ctxOf(c, deps), { id: c.req.valid('param').id, ...c.req.valid('json') });
@@ -193,7 +195,7 @@ export function batchRoutes(deps: RouteDeps, batches: BatchDeps) {
         summary: 'Send a submitted batch back to draft, with a reason',
         middleware: [allow('program_manager', 'finance_officer')],
         request: { params: idParam, ...body(reasonBody) },
-        responses: { 200: json(batchSchema, 'The batch, back in draft'), ...errorResponses, ...conflict },
+        responses: { 200: json(batchSchema, 'The batch, back in draft'), ...errorResponses, ...withBody },
       }),
       async (c) => {
         const row = await rejectBatch(ctxOf(c, deps), { id: c.req.valid('param').id, ...c.req.valid('json') });
@@ -208,7 +210,7 @@ export function batchRoutes(deps: RouteDeps, batches: BatchDeps) {
         summary: 'Cancel a batch before release: its lines are cancelled and their reservations freed',
         middleware: [allow('program_manager')],
         request: { params: idParam, ...body(reasonBody) },
-        responses: { 200: json(batchSchema, 'The cancelled batch'), ...errorResponses, ...conflict },
+        responses: { 200: json(batchSchema, 'The cancelled batch'), ...errorResponses, ...withBody },
       }),
       async (c) => {
         const row = await cancelBatch(ctxOf(c, deps), { id: c.req.valid('param').id, ...c.req.valid('json') });
@@ -249,7 +251,7 @@ export function batchRoutes(deps: RouteDeps, batches: BatchDeps) {
         summary: 'Change a budget line\u2019s ceiling with a reason and a reference (never below what is released)',
         middleware: [allow('finance_officer')],
         request: { params: idParam, ...body(amendBody) },
-        responses: { 200: json(budgetSchema, 'The budget line after the amendment'), ...errorResponses, ...conflict },
+        responses: { 200: json(budgetSchema, 'The budget line after the amendment'), ...errorResponses, ...withBody },
       }),
       async (c) => {
         const ctx = ctxOf(c, deps);
