@@ -45,10 +45,19 @@ const paidText = (paid: PaidBy[]) =>
   paid.map((p) => `${pkrText(p.amount)} by ${p.programme}${p.inThisBatch ? ' (this batch)' : ''}`).join(', ');
 
 /**
- * One top-up per household per event and purpose, whichever programme pays (DOMAIN: "the other programme
+ * One top-up per household per incident and purpose, whichever programme pays (DOMAIN: "the other programme
  * sees it was paid"). Each line is netted against existing payments plus the lines kept before it in this
  * batch, so the batch order decides which programme pays first when two propose the same household: the
  * caller orders lines by the agreed precedence (e.g. federal before provincial).
+ *
+ * How the netting reads, with the 2022 flood: BISP's federal batch reserves PKR 25,000 for a family; Sindh's
+ * Kafaalat top-up (PKR 10,000) for the same family and flood finds 25,000 already held, so its line is
+ * dropped ("already paid PKR 25,000 by BISP"). Had Sindh's batch come first, BISP's line would be netted to
+ * PKR 15,000 ("PKR 15,000: PKR 25,000 less PKR 10,000 by SSPA"): together the family gets the larger of the
+ * two amounts, never the sum. A family listed in two registries is one `householdKey` (the server keys on an
+ * HMAC of the head's CNIC), so its second listing in the same batch is netted against the first. The
+ * server keeps what is held per incident, purpose and key in its `reservations` table, whose primary key
+ * makes a second holder impossible; this function only decides the amounts.
  */
 export function dedupe(candidates: CandidateLine[], existing: ExistingPayment[]): DedupResult {
   const ledger = new Map<string, PaidBy[]>();
