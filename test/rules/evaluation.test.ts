@@ -82,10 +82,14 @@ describe.each(drivers)('rules evaluated as alerts and events arrive, on %s', (dr
     for (const a of made) {
       expect(a.status).toBe('stopped');
       expect(a.stoppedReason).toMatch(/cancelled/);
-      expect(await auditActions(`activation:${a.id}`)).toEqual(['rule.activated', 'rule.activation_stopped', 'activation.payments_cancelled']);
+      expect(await auditActions(`activation:${a.id}`)).toEqual(['rule.activated', 'rule.activation_stopped', 'activation.stop_handed_on', 'activation.batches_stopped']);
     }
-    const [hook] = await queryRows<{ summary: { note: string } }>(db.db, sql`select summary from audit_log where subject = ${`activation:${made[0]!.id}`} and action = 'activation.payments_cancelled'`);
-    expect(hook!.summary.note).toBe('no payments yet to cancel');
+    // The stop reached the batches: the draft built for the activation stage was cancelled.
+    const [hook] = await queryRows<{ summary: { cancelledBatches: string[] } }>(
+      db.db,
+      sql`select summary from audit_log where subject = ${`activation:${made.find((a) => a.stage === 'activation')!.id}`} and action = 'activation.batches_stopped'`,
+    );
+    expect(hook!.summary.cancelledBatches).toHaveLength(1);
     // The Cancel itself is evaluated and fires nothing.
     const [onCancel] = await history(cancel!.id);
     expect(onCancel).toMatchObject({ fired: false });
