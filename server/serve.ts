@@ -35,6 +35,12 @@ export async function startServer(env: Env, log: Logger): Promise<Running> {
 
   const registry = new RegistryCache(database);
   const batches = batchDeps(database, registry, env);
+  // Made (embedded) or checked now, so a missing key on PostgreSQL is said at start, not at the first build.
+  try {
+    log.info({ origin: batches.dedupKey().origin }, 'dedup key ready');
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'batches will not be built until the dedup key is set');
+  }
   const app = createApp({ database, env, log, registry, batches });
   const scheduler = new Scheduler(database, log);
   const drainer = new OutboxDrainer(database, reactions(batches), log);
