@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { TEST_DEDUP_KEY } from './app.ts';
 
 export const madadBin = fileURLToPath(new URL('../../server/bin/madad.mjs', import.meta.url));
 
@@ -23,7 +24,7 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
 }
 
 export function spawnCli(args: string[], env: Record<string, string | undefined> = {}): ChildProcess {
-  const merged: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'warn', MADAD_DEMO: '0', ...env };
+  const merged: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'warn', MADAD_DEMO: '0', MADAD_DEDUP_KEY: TEST_DEDUP_KEY, ...env };
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return spawn(process.execPath, [madadBin, ...args], { env: merged as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
 }
