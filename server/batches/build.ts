@@ -14,7 +14,7 @@ import { caseloadWithLines } from '../rules/caseload.ts';
 import { areaGeometry } from '../rules/subjects.ts';
 import { budgetFigures, ensureBudgetLines, signingJurisdiction } from './budgets.ts';
 import type { BatchDeps } from './deps.ts';
-import { freeReservations } from './reservations.ts';
+import { freeReservations, lockReservations } from './reservations.ts';
 
 
 export type BatchRow = typeof batches.$inferSelect;
@@ -212,7 +212,7 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
   // primary key is the guard behind the lock (a build that somehow missed a row cannot insert its own).
   let netted = { lines: 0, pkr: 0 };
   if (!prepared) {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`reservations:${incident}:${rule.purpose}`}))`);
+    await lockReservations(tx, incident, rule.purpose);
     const existing = rule.net_off.same_event_and_purpose ? await heldFor(tx, incident, rule.purpose, [...new Set(candidates.map((c) => c.dedupKey))]) : [];
     const byKey = new Map<string, Candidate[]>();
     for (const c of candidates) byKey.set(c.dedupKey, [...(byKey.get(c.dedupKey) ?? []), c]);

@@ -5,12 +5,23 @@ import type { batches } from '../db/schema/index.ts';
 type BatchRow = typeof batches.$inferSelect;
 
 /**
+ * Makes writers of one incident and purpose's reservations take turns, until the transaction ends: builds,
+ * rebuilds, cancels and stops. Each then sees what the one before committed, and none waits on a row
+ * another holds while holding this lock (two frees of one household, or a free and a build, would otherwise
+ * deadlock or lower a row twice).
+ */
+export async function lockReservations(tx: Tx, incident: string, purpose: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`reservations:${incident}:${purpose}`}))`);
+}
+
+/**
  * Takes a batch's live lines out of the reservations of its incident and purpose (a cancel, a stop, a
  * rebuild): a household held only by this batch is free again; one another programme also holds keeps
  * that programme's part. Returns how many households were freed or lowered.
  */
 export async function freeReservations(tx: Tx, batch: BatchRow): Promise<number> {
   if (batch.kind !== 'payment') return 0;
+  await lockReservations(tx, batch.incident, batch.purpose);
   const mine = sql`select dedup_key, sum(amount_pkr)::bigint as a from batch_lines where batch_id = ${batch.id}::uuid and state = 'live' group by dedup_key`;
   const freed = await tx.execute(sql`
     delete from reservations r using (${mine}) m
