@@ -29,6 +29,7 @@ import { tokenRoutes } from './tokens/routes.ts';
 import { userRoutes } from './users/routes.ts';
 import { webRoutes } from './http/web.ts';
 import { batchRoutes } from './batches/routes.ts';
+import { paymentRoutes } from './payments/routes.ts';
 import { batchDeps, type BatchDeps } from './batches/deps.ts';
 
 export interface AppDeps {
@@ -104,6 +105,7 @@ export function createApp({ database, env, log, clock = () => new Date(), regist
   app.route('/', alertRoutes(deps));
   app.route('/', ruleRoutes(deps));
   app.route('/', batchRoutes(deps, batches ?? batchDeps(database, deps.registry, env)));
+  app.route('/', paymentRoutes(deps));
   app.route('/', areaRoutes(deps));
   app.route('/', exposureRoutes(deps));
   app.route('/', householdRoutes(deps));

@@ -45,6 +45,7 @@ const SERVER_IMPORTS: Record<string, string[]> = {
   events: ['access', 'areas', 'audit', 'context', 'db', 'errors', 'http', 'outbox'],
   rules: ['access', 'alerts', 'areas', 'audit', 'context', 'db', 'errors', 'http', 'outbox', 'registry'],
   batches: ['access', 'audit', 'context', 'db', 'errors', 'http', 'registry', 'rules'],
+  payments: ['access', 'audit', 'batches', 'context', 'db', 'errors', 'http', 'registry'],
   feeds: ['access', 'alerts', 'audit', 'context', 'db', 'errors', 'http'],
   households: ['access', 'audit', 'context', 'db', 'http', 'registry'],
   exposure: ['access', 'http', 'registry'],
@@ -55,7 +56,7 @@ const SERVER_IMPORTS: Record<string, string[]> = {
   // composition: reactions and jobs, the demo, the app, the server, the CLI
   jobs: ['alerts', 'auth', 'batches', 'context', 'db', 'feeds', 'outbox', 'rules'],
   demo: ['access', 'alerts', 'context', 'db', 'events', 'households', 'registry', 'users'],
-  app: ['alerts', 'areas', 'audit', 'auth', 'batches', 'db', 'env', 'errors', 'events', 'exposure', 'feeds', 'households', 'http', 'outbox', 'registry', 'routes', 'rules', 'tokens', 'users'],
+  app: ['alerts', 'areas', 'audit', 'auth', 'batches', 'db', 'payments', 'env', 'errors', 'events', 'exposure', 'feeds', 'households', 'http', 'outbox', 'registry', 'routes', 'rules', 'tokens', 'users'],
   serve: ['app', 'areas', 'batches', 'context', 'db', 'demo', 'env', 'instance', 'jobs', 'outbox', 'registry', 'rules'],
   cli: ['access', 'alerts', 'areas', 'audit', 'batches', 'context', 'db', 'demo', 'env', 'errors', 'events', 'feeds', 'households', 'http', 'jobs', 'log', 'outbox', 'registry', 'rules', 'serve', 'tokens', 'users'],
   bin: ['cli'],

@@ -6,3 +6,4 @@ export * from './alerts.ts';
 export * from './rules.ts';
 export * from './outbox.ts';
 export * from './batches.ts';
+export * from './payments.ts';

@@ -1,0 +1,87 @@
+import { sql } from 'drizzle-orm';
+import { check, index, integer, jsonb, pgTable, smallint, text, timestamp, uniqueIndex, uuid, bigint } from 'drizzle-orm/pg-core';
+import { batches } from './batches.ts';
+
+/**
+ * One payment instruction per batch line and attempt: what a bank, a wallet or a payment camp executes. Its
+ * id is deterministic (batch, line, attempt) and is the reference the bank sees and sends back. The state
+ * moves one way (a trigger in the migration); at most one attempt of a line is live at a time (the partial
+ * unique index), so a line is never paid twice by two attempts.
+ */
+export const paymentInstructions = pgTable(
+  'payment_instructions',
+  {
+    id: text('id').primaryKey(),
+    batchId: uuid('batch_id')
+      .notNull()
+      .references(() => batches.id),
+    lineNo: integer('line_no').notNull(),
+    attempt: smallint('attempt').notNull(),
+    /** `biometric_cash`, `bank_transfer` or `mobile_wallet`: the file the instruction goes in. */
+    channel: text('channel').notNull(),
+    account: text('account'),
+    amountPkr: integer('amount_pkr').notNull(),
+    /** `released`, `exported`, `paid`, `failed`, `unclaimed`, `cancel_requested`, `cancelled`. */
+    state: text('state').notNull(),
+    fileId: uuid('file_id'),
+    paidPkr: integer('paid_pkr'),
+    paidAt: timestamp('paid_at', { withTimezone: true }),
+    bankReference: text('bank_reference'),
+    reason: text('reason'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('payment_instructions_attempt_idx').on(t.batchId, t.lineNo, t.attempt),
+    uniqueIndex('payment_instructions_one_live_idx')
+      .on(t.batchId, t.lineNo)
+      .where(sql`state in ('released', 'exported', 'paid', 'cancel_requested')`),
+    index('payment_instructions_file_idx').on(t.fileId),
+    index('payment_instructions_batch_state_idx').on(t.batchId, t.state),
+    check('payment_instructions_state_check', sql`${t.state} in ('released', 'exported', 'paid', 'failed', 'unclaimed', 'cancel_requested', 'cancelled')`),
+    check('payment_instructions_paid_check', sql`${t.paidPkr} is null or (${t.paidPkr} >= 0 and ${t.paidPkr} <= ${t.amountPkr})`),
+  ],
+);
+
+/**
+ * A payment file as made: its manifest. The bytes are not stored: they are written again from the file's
+ * instructions, the same bytes each time, and checked against `sha256` on every download.
+ */
+export const paymentFiles = pgTable(
+  'payment_files',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    batchId: uuid('batch_id')
+      .notNull()
+      .references(() => batches.id),
+    channel: text('channel').notNull(),
+    /** The payers whose released shares the file pays, e.g. `BISP (federal)`. */
+    payers: jsonb('payers').notNull(),
+    /** The jurisdiction whose finance officers may fetch it: the payers' (federal when several). */
+    jurisdiction: text('jurisdiction').notNull(),
+    seq: integer('seq').notNull(),
+    sha256: text('sha256').notNull(),
+    count: integer('count').notNull(),
+    totalPkr: bigint('total_pkr', { mode: 'number' }).notNull(),
+    madeBy: text('made_by').notNull(),
+    madeAt: timestamp('made_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [uniqueIndex('payment_files_seq_idx').on(t.batchId, t.channel, t.seq)],
+);
+
+/** A bank's answer to a payment file, applied whole or not at all; the same file twice is recognised by its hash. */
+export const reconciliations = pgTable(
+  'reconciliations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    fileId: uuid('file_id')
+      .notNull()
+      .references(() => paymentFiles.id),
+    sha256: text('sha256').notNull(),
+    rows: integer('rows').notNull(),
+    report: jsonb('report').notNull(),
+    appliedBy: text('applied_by').notNull(),
+    appliedAt: timestamp('applied_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [uniqueIndex('reconciliations_file_hash_idx').on(t.fileId, t.sha256)],
+);

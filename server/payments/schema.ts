@@ -1,0 +1,52 @@
+import { z } from '@hono/zod-openapi';
+import { CHANNELS } from './layouts.ts';
+import { MONEY_STATES } from './ledger.ts';
+
+export const paymentFileSchema = z
+  .object({
+    id: z.uuid(),
+    batchId: z.uuid(),
+    channel: z.enum(CHANNELS),
+    seq: z.number().int(),
+    payers: z.array(z.object({ agency: z.string(), jurisdiction: z.string(), signedFor: z.string() })),
+    sha256: z.string(),
+    count: z.number().int(),
+    totalPkr: z.number().int(),
+    madeBy: z.string(),
+    madeAt: z.string(),
+    download: z.string(),
+  })
+  .openapi('PaymentFile');
+export const paymentFilesSchema = z.object({ made: z.array(paymentFileSchema), files: z.array(paymentFileSchema) });
+
+export const reconciliationReportSchema = z
+  .object({
+    fileId: z.uuid(),
+    sha256: z.string(),
+    repeated: z.boolean(),
+    rows: z.number().int(),
+    moved: z.record(z.string(), z.number().int()),
+    unchanged: z.number().int(),
+    paidPkr: z.number().int(),
+    partial: z.object({ instructions: z.number().int(), outstandingPkr: z.number().int() }),
+    outstanding: z.object({ instructions: z.number().int(), pkr: z.number().int() }),
+  })
+  .openapi('ReconciliationReport');
+
+const cell = z.object({ households: z.number().int().nullable(), pkr: z.number().int().nullable() });
+const byState = z.object(Object.fromEntries(MONEY_STATES.map((s) => [s, cell])) as Record<(typeof MONEY_STATES)[number], typeof cell>);
+export const eventPaymentsSchema = z
+  .object({
+    eventId: z.uuid(),
+    incident: z.string(),
+    jurisdiction: z.string(),
+    totals: byState,
+    byProgramme: z.array(byState.extend({ key: z.string() })),
+    byDistrict: z.array(byState.extend({ key: z.string() })),
+    byChannel: z.array(byState.extend({ key: z.string() })),
+  })
+  .openapi('EventPayments');
+
+export type PaymentFile = z.infer<typeof paymentFileSchema>;
+export type ReconciliationReport = z.infer<typeof reconciliationReportSchema>;
+export type EventPayments = z.infer<typeof eventPaymentsSchema>;
