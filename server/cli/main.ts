@@ -9,6 +9,8 @@ import { registerRuleCommands } from './rules.ts';
 import { registerEventCommands } from './events.ts';
 import { registerAreaCommands } from './areas.ts';
 import { registerOutboxCommands } from './outbox.ts';
+import { registerBatchCommands } from './batches.ts';
+import { registerBudgetCommands } from './budgets.ts';
 import { CliError } from './errors.ts';
 import { registerSystemCommands } from './system.ts';
 
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerEventCommands(program);
   registerAreaCommands(program);
   registerOutboxCommands(program);
+  registerBatchCommands(program);
+  registerBudgetCommands(program);
   return program;
 }
 
