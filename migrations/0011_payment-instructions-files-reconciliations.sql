@@ -2,6 +2,7 @@ CREATE TABLE "payment_files" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"batch_id" uuid NOT NULL,
 	"channel" text NOT NULL,
+	"kind" text NOT NULL,
 	"payers" jsonb NOT NULL,
 	"jurisdiction" text NOT NULL,
 	"seq" integer NOT NULL,
@@ -9,7 +10,8 @@ CREATE TABLE "payment_files" (
 	"count" integer NOT NULL,
 	"total_pkr" bigint NOT NULL,
 	"made_by" text NOT NULL,
-	"made_at" timestamp with time zone NOT NULL
+	"made_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "payment_files_kind_check" CHECK ("payment_files"."kind" in ('payment', 'cancellation'))
 );
 --> statement-breakpoint
 CREATE TABLE "payment_instructions" (
@@ -22,6 +24,7 @@ CREATE TABLE "payment_instructions" (
 	"amount_pkr" integer NOT NULL,
 	"state" text NOT NULL,
 	"file_id" uuid,
+	"cancel_file_id" uuid,
 	"paid_pkr" integer,
 	"paid_at" timestamp with time zone,
 	"bank_reference" text,
@@ -45,10 +48,11 @@ CREATE TABLE "reconciliations" (
 ALTER TABLE "payment_files" ADD CONSTRAINT "payment_files_batch_id_batches_id_fk" FOREIGN KEY ("batch_id") REFERENCES "public"."batches"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "payment_instructions" ADD CONSTRAINT "payment_instructions_batch_id_batches_id_fk" FOREIGN KEY ("batch_id") REFERENCES "public"."batches"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "reconciliations" ADD CONSTRAINT "reconciliations_file_id_payment_files_id_fk" FOREIGN KEY ("file_id") REFERENCES "public"."payment_files"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
-CREATE UNIQUE INDEX "payment_files_seq_idx" ON "payment_files" USING btree ("batch_id","channel","seq");--> statement-breakpoint
+CREATE UNIQUE INDEX "payment_files_seq_idx" ON "payment_files" USING btree ("batch_id","kind","channel","seq");--> statement-breakpoint
 CREATE UNIQUE INDEX "payment_instructions_attempt_idx" ON "payment_instructions" USING btree ("batch_id","line_no","attempt");--> statement-breakpoint
 CREATE UNIQUE INDEX "payment_instructions_one_live_idx" ON "payment_instructions" USING btree ("batch_id","line_no") WHERE state in ('released', 'exported', 'paid', 'cancel_requested');--> statement-breakpoint
 CREATE INDEX "payment_instructions_file_idx" ON "payment_instructions" USING btree ("file_id");--> statement-breakpoint
+CREATE INDEX "payment_instructions_cancel_file_idx" ON "payment_instructions" USING btree ("cancel_file_id");--> statement-breakpoint
 CREATE INDEX "payment_instructions_batch_state_idx" ON "payment_instructions" USING btree ("batch_id","state");--> statement-breakpoint
 CREATE UNIQUE INDEX "reconciliations_file_hash_idx" ON "reconciliations" USING btree ("file_id","sha256");--> statement-breakpoint
 -- An instruction's state moves one way (README: "Payments: states"); amount, channel, account, batch, line and

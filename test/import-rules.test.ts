@@ -54,7 +54,7 @@ const SERVER_IMPORTS: Record<string, string[]> = {
   tokens: ['access', 'audit', 'context', 'db', 'errors', 'http'],
   routes: ['db', 'errors', 'http', 'outbox'],
   // composition: reactions and jobs, the demo, the app, the server, the CLI
-  jobs: ['alerts', 'auth', 'batches', 'context', 'db', 'feeds', 'outbox', 'rules'],
+  jobs: ['alerts', 'auth', 'batches', 'context', 'db', 'feeds', 'outbox', 'payments', 'rules'],
   demo: ['access', 'alerts', 'context', 'db', 'events', 'households', 'registry', 'users'],
   app: ['alerts', 'areas', 'audit', 'auth', 'batches', 'db', 'payments', 'env', 'errors', 'events', 'exposure', 'feeds', 'households', 'http', 'outbox', 'registry', 'routes', 'rules', 'tokens', 'users'],
   serve: ['app', 'areas', 'batches', 'context', 'db', 'demo', 'env', 'instance', 'jobs', 'outbox', 'registry', 'rules'],

@@ -1,6 +1,7 @@
 import { buildBatch } from '../batches/build.ts';
 import type { BatchDeps } from '../batches/deps.ts';
 import { stopBatches } from '../batches/stop.ts';
+import { stopPayments } from '../payments/cancel.ts';
 import type { Reactions } from '../outbox/drain.ts';
 import { evaluateAlert, evaluateEvent, TRIGGER_ACTOR } from '../rules/evaluation.ts';
 
@@ -27,7 +28,11 @@ export function reactions(batchDeps: BatchDeps): Reactions {
     },
     'activation.stopped': {
       actor: BATCH_ACTOR,
-      handle: async (ctx, p) => void (await stopBatches(ctx, p)),
+      // Unreleased batches are cancelled; released ones stop their payments (what is not yet paid).
+      handle: async (ctx, p) => {
+        const { left } = await stopBatches(ctx, p);
+        for (const b of left) await stopPayments(ctx, { batchId: b.batchId, reason: p.reason });
+      },
     },
   };
 }

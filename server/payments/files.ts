@@ -16,27 +16,42 @@ export type PaymentFileRow = typeof paymentFiles.$inferSelect;
 /** Instructions read per query while a file is written. */
 const PAGE = 50_000;
 
-/** Which instructions a file holds: those already in it, or (for a file being made) the channel's unexported ones. */
-type Selection = { fileId: string } | { batchId: string; channel: Channel };
+/**
+ * Which instructions a file holds: those already in it (a payment file, or a cancellation file asking the
+ * bank to stop them), or, for a file being made, the channel's instructions waiting for one.
+ */
+export type Selection =
+  | { fileId: string; kind: FileKind }
+  | { batchId: string; channel: Channel; kind: 'payment' }
+  | { batchId: string; channel: Channel; kind: 'cancellation' };
+export type FileKind = 'payment' | 'cancellation';
+
+/** A cancellation file: the references the bank is asked to stop, whatever the channel. */
+const CANCELLATION_COLUMNS = ['reference', 'amount_pkr', 'reason'] as const;
 
 /**
  * The lines of a file, in instruction order, page by page: the file is streamed, never held whole. The
  * same instructions always give the same bytes (the order, the fields and their encoding are fixed).
  */
-async function* fileText(db: Db | Tx, which: Selection, channel: Channel): AsyncGenerator<string> {
+export async function* fileText(db: Db | Tx, which: Selection, channel: Channel): AsyncGenerator<string> {
   const layout = LAYOUTS[channel];
-  yield headerLine(channel);
+  const cancelling = which.kind === 'cancellation';
+  yield cancelling ? csvLine(CANCELLATION_COLUMNS) : headerLine(channel);
   let count = 0;
   let total = 0;
   let after = '';
   const where =
     'fileId' in which
-      ? sql`i.file_id = ${which.fileId}::uuid`
-      : sql`i.batch_id = ${which.batchId}::uuid and i.channel = ${which.channel} and i.state = 'released' and i.file_id is null`;
+      ? cancelling
+        ? sql`i.cancel_file_id = ${which.fileId}::uuid`
+        : sql`i.file_id = ${which.fileId}::uuid`
+      : cancelling
+        ? sql`i.batch_id = ${which.batchId}::uuid and i.channel = ${which.channel} and i.state = 'cancel_requested' and i.cancel_file_id is null`
+        : sql`i.batch_id = ${which.batchId}::uuid and i.channel = ${which.channel} and i.state = 'released' and i.file_id is null`;
   for (;;) {
-    const rows = await queryRows<{ id: string; amount_pkr: number; account: string | null; cnic: string; head_name: string; district: string; tehsil: string }>(
+    const rows = await queryRows<{ id: string; amount_pkr: number; account: string | null; cnic: string; head_name: string; district: string; tehsil: string; reason: string | null }>(
       db as Db,
-      sql`select i.id, i.amount_pkr, i.account, l.cnic, l.head_name, l.district, l.tehsil
+      sql`select i.id, i.amount_pkr, i.account, l.cnic, l.head_name, l.district, l.tehsil, i.reason
           from payment_instructions i join batch_lines l on l.batch_id = i.batch_id and l.line_no = i.line_no
           where ${where} and i.id > ${after} order by i.id limit ${PAGE}`,
     );
@@ -44,7 +59,7 @@ async function* fileText(db: Db | Tx, which: Selection, channel: Channel): Async
     let chunk = '';
     for (const r of rows) {
       const line: InstructionLine = { id: r.id, amountPkr: r.amount_pkr, account: r.account, cnic: r.cnic, headName: r.head_name, district: r.district, tehsil: r.tehsil };
-      chunk += csvLine(layout.row(line));
+      chunk += csvLine(cancelling ? [r.id, r.amount_pkr, r.reason ?? ''] : layout.row(line));
       count++;
       total += r.amount_pkr;
     }
@@ -98,19 +113,16 @@ export async function exportPaymentFiles(ctx: Ctx, input: { batchId: string }): 
     for (const channel of CHANNELS) {
       const w = waiting.find((x) => x.channel === channel);
       if (!w) continue;
-      const sha256 = await digest(fileText(t.tx, { batchId: b.id, channel }, channel));
-      const [{ last } = { last: 0 }] = await t.tx
-        .select({ last: max(paymentFiles.seq) })
-        .from(paymentFiles)
-        .where(and(eq(paymentFiles.batchId, b.id), eq(paymentFiles.channel, channel)));
+      const sha256 = await digest(fileText(t.tx, { batchId: b.id, channel, kind: 'payment' }, channel));
       const [file] = await t.tx
         .insert(paymentFiles)
         .values({
           batchId: b.id,
           channel,
+          kind: 'payment',
           payers,
           jurisdiction: payers[0]?.signedFor ?? 'PK',
-          seq: (last ?? 0) + 1,
+          seq: await nextSeq(t.tx, b.id, 'payment', channel),
           sha256,
           count: w.n,
           totalPkr: Number(w.pkr),
@@ -128,10 +140,21 @@ export async function exportPaymentFiles(ctx: Ctx, input: { batchId: string }): 
       });
       made.push(file!);
     }
-    const files = await t.tx.select().from(paymentFiles).where(eq(paymentFiles.batchId, b.id)).orderBy(asc(paymentFiles.channel), asc(paymentFiles.seq));
+    const files = await t.tx.select().from(paymentFiles).where(eq(paymentFiles.batchId, b.id)).orderBy(asc(paymentFiles.kind), asc(paymentFiles.channel), asc(paymentFiles.seq));
     return { made, files };
   });
 }
+
+/** The next number of a batch's files of one kind and channel (1, 2, …): files are named by it. */
+export async function nextSeq(tx: Tx, batchId: string, kind: FileKind, channel: Channel): Promise<number> {
+  const [{ last } = { last: 0 }] = await tx
+    .select({ last: max(paymentFiles.seq) })
+    .from(paymentFiles)
+    .where(and(eq(paymentFiles.batchId, batchId), eq(paymentFiles.kind, kind), eq(paymentFiles.channel, channel)));
+  return (last ?? 0) + 1;
+}
+
+export { digest, payersOf };
 
 /** A file's manifest, for a finance officer of its payers. */
 export async function getPaymentFile(ctx: Ctx, id: string): Promise<PaymentFileRow> {
@@ -152,7 +175,16 @@ export async function downloadPaymentFile(ctx: Ctx, id: string): Promise<{ file:
     action: 'payments.file_downloaded',
     subject: `payment-file:${file.id}`,
     jurisdiction: file.jurisdiction,
-    summary: { fileId: file.id, batchId: file.batchId, channel: file.channel, count: file.count, totalPkr: file.totalPkr, sha256: file.sha256, fields: LAYOUTS[file.channel as Channel].columns },
+    summary: {
+      fileId: file.id,
+      batchId: file.batchId,
+      kind: file.kind,
+      channel: file.channel,
+      count: file.count,
+      totalPkr: file.totalPkr,
+      sha256: file.sha256,
+      fields: file.kind === 'cancellation' ? CANCELLATION_COLUMNS : LAYOUTS[file.channel as Channel].columns,
+    },
   });
-  return { file, text: fileText(ctx.db, { fileId: file.id }, file.channel as Channel) };
+  return { file, text: fileText(ctx.db, { fileId: file.id, kind: file.kind as FileKind }, file.channel as Channel) };
 }

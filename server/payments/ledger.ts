@@ -23,7 +23,7 @@ const empty = (): Totals => Object.fromEntries(MONEY_STATES.map((s) => [s, { hou
  * The money of an event, per state, in totals by programme, by district and by channel, all from one query
  * over the batches' lines and the lines' latest instruction: a line with no instruction is `reserved` while
  * its batch is not released and `released` after; with one, it is where its instruction is (`paid` counts
- * what was paid). There is no counter to keep in step. Totals cover the reader's jurisdiction; roles
+ * what was paid); a line stopped before its money moved is `cancelled`. There is no counter to keep in step. Totals cover the reader's jurisdiction; roles
  * without identity access see small counts hidden, as everywhere.
  */
 export async function eventPayments(ctx: Ctx, eventId: string, policy: { minCell: number }) {
@@ -36,14 +36,15 @@ export async function eventPayments(ctx: Ctx, eventId: string, policy: { minCell
     sql`with lines as (
           select b.programme, coalesce(nullif(l.district, ''), nullif(l.province, ''), 'unknown') as district, l.amount_pkr,
             coalesce(nullif(l.tehsil, ''), nullif(l.district, ''), nullif(l.province, ''), 'PK') as place,
-            b.status as batch_status, i.channel, i.state as instruction_state, i.paid_pkr, i.amount_pkr as instructed
-          from batches b join batch_lines l on l.batch_id = b.id and l.state = 'live'
+            b.status as batch_status, l.state as line_state, i.channel, i.state as instruction_state, i.paid_pkr, i.amount_pkr as instructed
+          from batches b join batch_lines l on l.batch_id = b.id and l.state in ('live', 'cancelled')
           left join lateral (select * from payment_instructions pi where pi.batch_id = l.batch_id and pi.line_no = l.line_no
                              order by pi.attempt desc limit 1) i on true
           where b.incident = ${incident} and b.kind = 'payment' and b.status <> 'cancelled'
         )
         select programme, district, coalesce(channel, 'not yet issued') as channel,
-          case when instruction_state is not null then instruction_state when batch_status = 'released' then 'released' else 'reserved' end as state,
+          case when line_state = 'cancelled' and instruction_state is distinct from 'paid' then 'cancelled'
+               when instruction_state is not null then instruction_state when batch_status = 'released' then 'released' else 'reserved' end as state,
           count(*)::int as households, max(amount_pkr)::int as largest,
           sum(case when instruction_state = 'paid' then paid_pkr when instruction_state is not null then instructed else amount_pkr end)::text as pkr
         from lines where place like ${prefixPattern(j)} or ${j} = 'PK'

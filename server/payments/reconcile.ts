@@ -4,7 +4,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import { recordAudit } from '../audit/service.ts';
 import { withTransaction, type Ctx } from '../context.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import { reconciliations } from '../db/schema/index.ts';
+import { batches, reconciliations } from '../db/schema/index.ts';
+import { cancelLines } from './cancel.ts';
 import { ValidationError, type FieldProblem } from '../errors.ts';
 import { getPaymentFile } from './files.ts';
 
@@ -113,12 +114,13 @@ export async function reconcile(ctx: Ctx, input: { fileId: string; text: string 
     if (before) return { ...(before.report as ReconciliationReport), repeated: true };
 
     const { answers, problems } = readAnswers(input.text);
-    const current = new Map<string, { file_id: string | null; state: string; amount_pkr: number; paid_pkr: number | null }>();
+    const cancelling = file.kind === 'cancellation';
+    const current = new Map<string, { file_id: string | null; cancel_file_id: string | null; state: string; amount_pkr: number; paid_pkr: number | null; line_no: number }>();
     for (let i = 0; i < answers.length; i += 50_000) {
       const ids = answers.slice(i, i + 50_000).map((a) => a.id);
-      const rows = await queryRows<{ id: string; file_id: string | null; state: string; amount_pkr: number; paid_pkr: number | null }>(
+      const rows = await queryRows<{ id: string; file_id: string | null; cancel_file_id: string | null; state: string; amount_pkr: number; paid_pkr: number | null; line_no: number }>(
         t.tx as unknown as Db,
-        sql`select id, file_id::text, state, amount_pkr, paid_pkr from payment_instructions where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`,
+        sql`select id, file_id::text, cancel_file_id::text, state, amount_pkr, paid_pkr, line_no from payment_instructions where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`,
       );
       for (const r of rows) current.set(r.id, r);
     }
@@ -128,7 +130,7 @@ export async function reconcile(ctx: Ctx, input: { fileId: string; text: string 
       const now = current.get(a.id);
       const bad = (column: string, message: string) => problems.length <= MAX_PROBLEMS && problems.push({ field: `row ${a.row}.${column}`, message });
       if (!now) bad('instruction_id', `no instruction ${a.id}`);
-      else if (now.file_id !== file.id) bad('instruction_id', `${a.id} is an instruction of another payment file`);
+      else if ((cancelling ? now.cancel_file_id : now.file_id) !== file.id) bad('instruction_id', `${a.id} is an instruction of another ${cancelling ? 'cancellation' : 'payment'} file`);
       else if (a.paidPkr > now.amount_pkr) bad('amount_paid_pkr', `${a.paidPkr} is more than the instruction's PKR ${now.amount_pkr}`);
       else if (now.state === a.status && (now.paid_pkr ?? 0) === a.paidPkr) unchanged++;
       else if (!(MOVES[now.state] ?? []).includes(a.status)) bad('status', `${a.id} is ${now.state.replace('_', ' ')}: it cannot become ${a.status}`);
@@ -144,6 +146,12 @@ export async function reconcile(ctx: Ctx, input: { fileId: string; text: string 
         from json_to_recordset(${JSON.stringify(chunk)}::json) as x(id text, st text, p int, at timestamptz, br text, rs text)
         where i.id = x.id`);
     }
+    // The bank stopped these: their households are free again for the incident (the reservation goes).
+    const stopped = apply.filter((a) => a.status === 'cancelled').map((a) => current.get(a.id)!.line_no);
+    if (stopped.length > 0) {
+      const [batch] = await t.tx.select().from(batches).where(eq(batches.id, file.batchId));
+      await cancelLines(t.tx, batch!, stopped);
+    }
     const moved: Record<string, number> = {};
     for (const a of apply) moved[a.status] = (moved[a.status] ?? 0) + 1;
     const [left] = await queryRows<{ n: number; pkr: string; partial: number; owed: string }>(
@@ -152,7 +160,7 @@ export async function reconcile(ctx: Ctx, input: { fileId: string; text: string 
             coalesce(sum(amount_pkr) filter (where state in ('exported', 'cancel_requested')), 0)::text as pkr,
             count(*) filter (where state = 'paid' and paid_pkr < amount_pkr)::int as partial,
             coalesce(sum(amount_pkr - paid_pkr) filter (where state = 'paid' and paid_pkr < amount_pkr), 0)::text as owed
-          from payment_instructions where file_id = ${file.id}::uuid`,
+          from payment_instructions where ${cancelling ? sql`cancel_file_id` : sql`file_id`} = ${file.id}::uuid`,
     );
     const report: ReconciliationReport = {
       fileId: file.id,

@@ -16,6 +16,7 @@ const tags = ['Payments'];
 const toFile = (f: PaymentFileRow) => ({
   id: f.id,
   batchId: f.batchId,
+  kind: f.kind as 'payment' | 'cancellation',
   channel: f.channel as Channel,
   seq: f.seq,
   payers: f.payers as { agency: string; jurisdiction: string; signedFor: string }[],

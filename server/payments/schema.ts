@@ -6,6 +6,7 @@ export const paymentFileSchema = z
   .object({
     id: z.uuid(),
     batchId: z.uuid(),
+    kind: z.enum(['payment', 'cancellation']),
     channel: z.enum(CHANNELS),
     seq: z.number().int(),
     payers: z.array(z.object({ agency: z.string(), jurisdiction: z.string(), signedFor: z.string() })),

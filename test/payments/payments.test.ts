@@ -7,7 +7,8 @@ import { LAYOUTS, CHANNELS } from '../../server/payments/layouts.ts';
 import { RECONCILIATION_COLUMNS } from '../../server/payments/reconcile.ts';
 import { testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
-import { bearer } from '../harness/factories.ts';
+import { bearer, setupCtx } from '../harness/factories.ts';
+import { stopPayments } from '../../server/payments/cancel.ts';
 import { declareFlood, loadFloodRules, NOW, seedAreas, seedFloodRegistry } from '../batches/setup.ts';
 
 type Json = Record<string, any>;
@@ -43,6 +44,8 @@ describe.each(drivers)('payment files and reconciliation of a released batch (%s
     const type = res.headers.get('content-type') ?? '';
     return { status: res.status, headers: res.headers, body: (type.includes('json') ? await res.json() : await res.text()) as any };
   };
+
+  const count = async (query: ReturnType<typeof sql>) => (await queryRows<{ n: number }>(db.db, query))[0]!.n;
 
   beforeAll(async () => {
     db = await createTestDatabase(driver);
@@ -148,6 +151,29 @@ describe.each(drivers)('payment files and reconciliation of a released batch (%s
     const seen = await call('responder', 'GET', `/api/events/${event.id}/payments`);
     expect(seen.status).toBe(200);
     expect(seen.body.totals.paid).toEqual({ households: null, pkr: null });
+  });
+
+  it('stops what is not yet paid when the activation stops: at once if not exported, through the bank if it was', async () => {
+    const reservedBefore = await count(sql`select count(*)::int as n from reservations`);
+    const stopped = await stopPayments(setupCtx(db.db, NOW), { batchId, reason: 'test: the flood was called off' });
+    // The unclaimed wallet line is stopped at once; the three bank instructions are in a file: the bank is asked.
+    expect(stopped).toMatchObject({ cancelled: 1, cancelRequested: 3 });
+    expect(stopped.files.map((f) => [f.kind, f.channel, f.count, f.totalPkr])).toEqual([['cancellation', 'bank_transfer', 3, 75000]]);
+    expect(await count(sql`select count(*)::int as n from reservations`)).toBe(reservedBefore - 1);
+
+    const file = (await call('finance', 'GET', `/api/payment-files/${stopped.files[0]!.id}/csv`)).body as string;
+    const lines = file.trimEnd().split('\r\n');
+    expect(lines[0]).toBe('reference,amount_pkr,reason');
+    expect(lines.at(-1)).toBe('TRAILER,3,75000');
+    const [a, b, c] = lines.slice(1, -1).map((l) => l.split(',')[0]);
+    const answer = [RECONCILIATION_COLUMNS.join(','), `${a},cancelled,0,,,stopped`, `${b},cancelled,0,,,stopped`, `${c},paid,25000,2026-09-02T16:00:00+05:00,JC-9,paid before the stop`].join('\r\n');
+    const report = await call('finance', 'POST', `/api/payment-files/${stopped.files[0]!.id}/reconciliation`, answer);
+    expect(report.status).toBe(200);
+    expect(report.body).toMatchObject({ moved: { cancelled: 2, paid: 1 }, outstanding: { instructions: 0 } });
+    // Only the bank's word frees the two it stopped; the one it paid stays paid and reserved.
+    expect(await count(sql`select count(*)::int as n from reservations`)).toBe(reservedBefore - 3);
+    const money = await call('finance', 'GET', `/api/events/${event.id}/payments`);
+    expect(money.body.totals).toMatchObject({ paid: { households: 3, pkr: 70000 }, cancelled: { households: 3, pkr: 75000 }, exported: { households: 0 } });
   });
 
   it('keeps instructions one way in the database', async () => {

@@ -24,6 +24,8 @@ export const paymentInstructions = pgTable(
     /** `released`, `exported`, `paid`, `failed`, `unclaimed`, `cancel_requested`, `cancelled`. */
     state: text('state').notNull(),
     fileId: uuid('file_id'),
+    /** The cancellation file that asked the bank to stop it, once it was exported and its activation stopped. */
+    cancelFileId: uuid('cancel_file_id'),
     paidPkr: integer('paid_pkr'),
     paidAt: timestamp('paid_at', { withTimezone: true }),
     bankReference: text('bank_reference'),
@@ -37,6 +39,7 @@ export const paymentInstructions = pgTable(
       .on(t.batchId, t.lineNo)
       .where(sql`state in ('released', 'exported', 'paid', 'cancel_requested')`),
     index('payment_instructions_file_idx').on(t.fileId),
+    index('payment_instructions_cancel_file_idx').on(t.cancelFileId),
     index('payment_instructions_batch_state_idx').on(t.batchId, t.state),
     check('payment_instructions_state_check', sql`${t.state} in ('released', 'exported', 'paid', 'failed', 'unclaimed', 'cancel_requested', 'cancelled')`),
     check('payment_instructions_paid_check', sql`${t.paidPkr} is null or (${t.paidPkr} >= 0 and ${t.paidPkr} <= ${t.amountPkr})`),
@@ -55,6 +58,8 @@ export const paymentFiles = pgTable(
       .notNull()
       .references(() => batches.id),
     channel: text('channel').notNull(),
+    /** `payment` (instructions to pay) or `cancellation` (exported instructions the bank is asked to stop). */
+    kind: text('kind').notNull(),
     /** The payers whose released shares the file pays, e.g. `BISP (federal)`. */
     payers: jsonb('payers').notNull(),
     /** The jurisdiction whose finance officers may fetch it: the payers' (federal when several). */
@@ -66,7 +71,10 @@ export const paymentFiles = pgTable(
     madeBy: text('made_by').notNull(),
     madeAt: timestamp('made_at', { withTimezone: true }).notNull(),
   },
-  (t) => [uniqueIndex('payment_files_seq_idx').on(t.batchId, t.channel, t.seq)],
+  (t) => [
+    uniqueIndex('payment_files_seq_idx').on(t.batchId, t.kind, t.channel, t.seq),
+    check('payment_files_kind_check', sql`${t.kind} in ('payment', 'cancellation')`),
+  ],
 );
 
 /** A bank's answer to a payment file, applied whole or not at all; the same file twice is recognised by its hash. */
