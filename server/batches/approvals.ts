@@ -53,8 +53,18 @@ async function lockBatch(t: TxCtx, id: string): Promise<BatchRow> {
   return row;
 }
 
-const payerJurisdictionsOf = async (t: TxCtx, batchId: string) =>
-  (await t.tx.select({ jurisdiction: batchPayers.jurisdiction }).from(batchPayers).where(eq(batchPayers.batchId, batchId)).orderBy(asc(batchPayers.idx))).map((p) => p.jurisdiction);
+/**
+ * The jurisdictions that pay a batch, in payer order. A batch without lines has no payers of its own: its
+ * rule's payers stand in (one for "the household's province" as the batch's province), so its programme
+ * managers can still cancel it, and its submission is refused for paying nothing, not for want of a manager.
+ */
+async function payerJurisdictionsOf(t: TxCtx, b: BatchRow): Promise<string[]> {
+  const own = await t.tx.select({ jurisdiction: batchPayers.jurisdiction }).from(batchPayers).where(eq(batchPayers.batchId, b.id)).orderBy(asc(batchPayers.idx));
+  if (own.length > 0) return own.map((p) => p.jurisdiction);
+  const [version] = await t.tx.select({ parsed: ruleVersions.parsed }).from(ruleVersions).where(eq(ruleVersions.id, b.ruleVersionId));
+  const province = /^PK[1-7]/.test(b.jurisdiction) ? b.jurisdiction.slice(0, 3) : 'PK';
+  return (version!.parsed as Rule).funding.payers.map((p) => (p.jurisdiction === 'household-province' ? province : p.jurisdiction));
+}
 
 function requireManager(actor: Actor, what: string, jurisdictions: readonly string[]) {
   if (!hasRole(actor, 'program_manager')) throw new ForbiddenError(`Only a programme manager may ${what} a batch.`);
@@ -70,7 +80,7 @@ const audit = (t: TxCtx, action: string, b: BatchRow, summary: Record<string, un
 export async function submitBatch(ctx: Ctx, input: { id: string }, policy: ApprovalPolicy = DEFAULT_APPROVAL_POLICY): Promise<BatchRow> {
   return withTransaction(ctx, async (t) => {
     const b = await lockBatch(t, input.id);
-    const payers = await payerJurisdictionsOf(t, b.id);
+    const payers = await payerJurisdictionsOf(t, b);
     requireManager(t.actor, 'submit', payers);
     if (b.status !== 'draft') throw new ConflictError(`Batch ${b.id} is ${b.status}: only a draft is submitted.`);
     if (b.totalPkr === 0) throw new ConflictError(`Batch ${b.id} pays nothing (every line was netted off, dropped or cut): there is nothing to approve.`);
@@ -156,7 +166,7 @@ export async function rejectBatch(ctx: Ctx, input: { id: string; reason: string 
 export async function cancelBatch(ctx: Ctx, input: { id: string; reason: string }): Promise<BatchRow> {
   return withTransaction(ctx, async (t) => {
     const b = await lockBatch(t, input.id);
-    if (t.actor.kind !== 'system') requireManager(t.actor, 'cancel', await payerJurisdictionsOf(t, b.id));
+    if (t.actor.kind !== 'system') requireManager(t.actor, 'cancel', await payerJurisdictionsOf(t, b));
     return cancelLocked(t, b, input.reason);
   });
 }

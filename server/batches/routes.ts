@@ -68,7 +68,7 @@ export function batchRoutes(deps: RouteDeps, batches: BatchDeps) {
         responses: { 200: json(z.object({ total: z.number().int(), items: z.array(activationSchema) }), 'Activations'), ...errorResponses },
       }),
       async (c) => {
-        const { total, items } = await listActivations(ctxOf(c, deps), c.req.valid('query'));
+        const { total, items } = await listActivations(ctxOf(c, deps), c.req.valid('query'), deps.registry.policy);
         return c.json({ total, items: items.map(({ visible: _v, ...a }) => a) }, 200);
       },
     )
@@ -83,7 +83,7 @@ export function batchRoutes(deps: RouteDeps, batches: BatchDeps) {
         responses: { 200: json(activationSchema, 'The activation'), ...errorResponses },
       }),
       async (c) => {
-        const { visible: _v, ...a } = await getActivation(ctxOf(c, deps), c.req.valid('param').id);
+        const { visible: _v, ...a } = await getActivation(ctxOf(c, deps), c.req.valid('param').id, deps.registry.policy);
         return c.json(a, 200);
       },
     )
@@ -116,7 +116,7 @@ export function batchRoutes(deps: RouteDeps, batches: BatchDeps) {
         request: { query: batchListQuery },
         responses: { 200: json(z.object({ total: z.number().int(), items: z.array(batchSummarySchema) }), 'Batches'), ...errorResponses },
       }),
-      async (c) => c.json(await listBatches(ctxOf(c, deps), c.req.valid('query')), 200),
+      async (c) => c.json(await listBatches(ctxOf(c, deps), c.req.valid('query'), deps.registry.policy), 200),
     )
     .openapi(
       createRoute({

@@ -8,7 +8,8 @@ import type { Ctx } from '../context.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import { activations, batchApprovals, batches, batchPayers, budgetLines, evaluations } from '../db/schema/index.ts';
 import { NotFoundError } from '../errors.ts';
-import { disclosureFor, protectAmount, protectCount } from '../registry/disclosure.ts';
+import { pkrText } from '../../triggers/index.ts';
+import { disclosureFor, protectAmount, protectCount, type Disclosure } from '../registry/disclosure.ts';
 import type { Step } from './approvals.ts';
 import type { BATCH_STATUSES } from './schema.ts';
 
@@ -31,7 +32,14 @@ const linePlace = sql`coalesce(nullif(tehsil, ''), nullif(district, ''), nullif(
 const linesWithin = (actor: Pick<Actor, 'jurisdiction'>, b: Pick<BatchRow, 'jurisdiction'>): SQL =>
   seesWhole(actor, b) ? sql`true` : sql`${linePlace} like ${prefixPattern(actor.jurisdiction)}`;
 
-export async function listBatches(ctx: Ctx, q: BatchListQuery) {
+/**
+ * How a reader sees a batch's counts: exact for roles with identity access, protected for the others as every
+ * other count of households is (server/registry/disclosure.ts). Without a policy (the CLI, the operator at
+ * the database) counts are exact.
+ */
+const disclosureOf = (actor: Actor, policy: { minCell: number } | undefined) => (policy ? disclosureFor(canSeeIdentity(actor), policy.minCell) : null);
+
+export async function listBatches(ctx: Ctx, q: BatchListQuery, policy?: { minCell: number }) {
   const where = and(
     batchScope.where(ctx.actor),
     q.status ? eq(batches.status, q.status) : undefined,
@@ -41,12 +49,18 @@ export async function listBatches(ctx: Ctx, q: BatchListQuery) {
     ctx.db.select().from(batches).where(where).orderBy(desc(batches.builtAt), asc(batches.id)).limit(q.pageSize).offset((q.page - 1) * q.pageSize),
     ctx.db.select({ n: count() }).from(batches).where(where),
   ]);
-  return { total: total?.n ?? 0, items: rows.map((b) => summary(ctx.actor, b)) };
+  const disclosure = disclosureOf(ctx.actor, policy);
+  return { total: total?.n ?? 0, items: rows.map((b) => summary(ctx.actor, b, { disclosure })) };
 }
 
-/** What a list shows of a batch: whole-batch figures only to those who see the whole batch. */
-function summary(actor: Actor, b: BatchRow) {
+/**
+ * What a list shows of a batch: whole-batch figures only to those who see the whole batch, and to a reader
+ * whose counts are protected, the line count protected and the total only where `unit` (the batch's largest
+ * line, which a list does not read) lets it be rounded so that it does not give the count back.
+ */
+function summary(actor: Actor, b: BatchRow, view: { disclosure: Disclosure | null; unit?: number; liveLines?: number }) {
   const whole = seesWhole(actor, b);
+  const { disclosure, unit, liveLines = b.lineCount } = view;
   return {
     id: b.id,
     activationId: b.activationId,
@@ -69,8 +83,61 @@ function summary(actor: Actor, b: BatchRow) {
     submittedBy: b.submittedBy,
     submittedAt: b.submittedAt?.toISOString() ?? null,
     whole,
-    lineCount: whole ? b.lineCount : null,
-    totalPkr: whole ? b.totalPkr : null,
+    lineCount: whole ? protectCount(b.lineCount, disclosure) : null,
+    totalPkr: !whole ? null : !disclosure ? b.totalPkr : unit === undefined ? null : protectAmount(b.totalPkr, liveLines, unit, disclosure),
+  };
+}
+
+type Figures = Record<string, any>;
+
+/**
+ * A batch's build figures as a reader with protected counts sees them, as the dry run's caseload is shown
+ * (protectCaseload in server/rules/caseload.ts): counts under the smallest cell hidden and the rest rounded,
+ * rupees hidden with their households and rounded to `unit` steps, a percentile cut-off (one household's PMT)
+ * shown only over enough households, and the ceiling's sentence written again from what is shown.
+ */
+export function protectFigures(f: Figures, d: Disclosure | null, unit: number): Figures {
+  if (!d) return f;
+  const n = (x: number) => protectCount(x, d);
+  const pkr = (amount: number, households: number, step = unit) => protectAmount(amount, households, step, d);
+  const pair = (x: { lines: number; pkr: number } | undefined) => x && { lines: n(x.lines), pkr: pkr(x.pkr, x.lines) };
+  const ceiling = f.ceiling as { cutLines: number; cutPkr: number; text: string } | undefined;
+  const cutLines = ceiling ? n(ceiling.cutLines) : null;
+  const cutPkr = ceiling ? pkr(ceiling.cutPkr, ceiling.cutLines) : null;
+  const rule = `counts under ${d.minCell} are not shown and the others are rounded to ${d.roundedTo}`;
+  return {
+    ...f,
+    householdsInArea: n(f.householdsInArea),
+    eligible: n(f.eligible),
+    cutoffs: ((f.cutoffs ?? []) as Figures[]).map((k) => {
+      const shown = protectCount(k.households, d) !== null;
+      return { ...k, households: n(k.households), rank: shown ? n(k.rank) : null, atOrUnder: shown ? n(k.atOrUnder) : null, pmtCutoff: shown ? k.pmtCutoff : null };
+    }),
+    excluded: Object.fromEntries(Object.entries((f.excluded ?? {}) as Record<string, number>).map(([why, count]) => [why, n(count)])),
+    requestedPkr: pkr(f.requestedPkr, f.eligible),
+    netted: pair(f.netted),
+    dropped: pair(f.dropped),
+    // Another programme's amounts: rounded to steps of its own line, so its rupees do not give the count back either.
+    heldByOthers: Object.fromEntries(
+      Object.entries((f.heldByOthers ?? {}) as Record<string, { households: number; pkr: number }>).map(([programme, h]) => [
+        programme,
+        { households: n(h.households), pkr: pkr(h.pkr, h.households, Math.max(unit, Math.ceil(h.pkr / Math.max(1, h.households)))) },
+      ]),
+    ),
+    ...(ceiling
+      ? {
+          ceiling: {
+            ...ceiling,
+            cutLines,
+            cutPkr,
+            text:
+              ceiling.cutLines === 0
+                ? ceiling.text
+                : `${cutLines === null ? `fewer than ${d.minCell}` : cutLines} lines (${cutPkr === null ? 'amount not shown' : `about ${pkrText(cutPkr)}`}) cut: the payers\u2019 headroom was reached; ${rule}`,
+          },
+        }
+      : {}),
+    disclosure: d,
   };
 }
 
@@ -114,6 +181,7 @@ export async function getBatch(ctx: Ctx, id: string, policy: { minCell: number }
     budgetFigures(ctx.db, budgetIds),
     budgetIds.length ? ctx.db.select().from(budgetLines).where(inArray(budgetLines.id, budgetIds)) : Promise.resolve([]),
   ]);
+  // For a reader who sees the whole batch, byDistrict covers every line: its largest is the batch's.
   const unit = Math.max(1, ...byDistrict.map((d) => d.largest));
   const n = (x: number) => protectCount(x, disclosure);
   const steps = ((b.steps as Step[] | null) ?? []).map((s) => {
@@ -128,8 +196,8 @@ export async function getBatch(ctx: Ctx, id: string, policy: { minCell: number }
   });
   const figuresDoc = b.figures as Record<string, unknown>;
   return {
-    ...summary(ctx.actor, b),
-    figures: seesWhole(ctx.actor, b) ? figuresDoc : { stage: figuresDoc.stage, asOf: figuresDoc.asOf, note: 'whole-batch figures are shown to the batch\u2019s own jurisdiction' },
+    ...summary(ctx.actor, b, { disclosure, unit, liveLines: byDistrict.reduce((sum, d) => sum + d.live, 0) }),
+    figures: seesWhole(ctx.actor, b) ? protectFigures(figuresDoc, disclosure, unit) : { stage: figuresDoc.stage, asOf: figuresDoc.asOf, note: 'whole-batch figures are shown to the batch\u2019s own jurisdiction' },
     registryVersion: b.registryVersion,
     byDistrict: byDistrict.map((d) => ({
       district: d.district,
@@ -273,7 +341,7 @@ export function maskAccount(account: string): string {
 }
 
 /** Activations the actor may see (through the scope of their subject), newest first, with their batches. */
-export async function listActivations(ctx: Ctx, q: { status?: string | undefined; page: number; pageSize: number }) {
+export async function listActivations(ctx: Ctx, q: { status?: string | undefined; page: number; pageSize: number }, policy?: { minCell: number }) {
   const visible = sql`exists (select 1 from evaluations e where e.id = ${activations.evaluationId}
     and exists (select 1 from jsonb_array_elements_text(e.decision -> 'areaCodes') c where starts_with(c, ${ctx.actor.jurisdiction}) or starts_with(${ctx.actor.jurisdiction}, c)))`;
   const where = and(ctx.actor.jurisdiction === 'PK' ? undefined : visible, q.status ? eq(activations.status, q.status) : undefined);
@@ -281,18 +349,18 @@ export async function listActivations(ctx: Ctx, q: { status?: string | undefined
     ctx.db.select().from(activations).where(where).orderBy(desc(activations.createdAt), asc(activations.id)).limit(q.pageSize).offset((q.page - 1) * q.pageSize),
     ctx.db.select({ n: count() }).from(activations).where(where),
   ]);
-  return { total: total?.n ?? 0, items: await Promise.all(rows.map((a) => activationView(ctx, a))) };
+  return { total: total?.n ?? 0, items: await Promise.all(rows.map((a) => activationView(ctx, a, policy))) };
 }
 
-export async function getActivation(ctx: Ctx, id: string) {
+export async function getActivation(ctx: Ctx, id: string, policy?: { minCell: number }) {
   const [a] = await ctx.db.select().from(activations).where(eq(activations.id, id));
   if (!a) throw new NotFoundError(`No activation ${id}.`);
-  const view = await activationView(ctx, a);
+  const view = await activationView(ctx, a, policy);
   if (!view.visible) throw new NotFoundError(`No activation ${id}.`);
   return view;
 }
 
-async function activationView(ctx: Ctx, a: typeof activations.$inferSelect) {
+async function activationView(ctx: Ctx, a: typeof activations.$inferSelect, policy: { minCell: number } | undefined) {
   const [made] = await ctx.db.select({ decision: evaluations.decision }).from(evaluations).where(eq(evaluations.id, a.evaluationId));
   const decision = made?.decision as { areaCodes: string[]; summary: string } | undefined;
   const areaCodes = decision?.areaCodes ?? [];
@@ -312,6 +380,6 @@ async function activationView(ctx: Ctx, a: typeof activations.$inferSelect) {
     evaluationId: a.evaluationId,
     areaCodes,
     summary: decision?.summary ?? '',
-    batches: own.map((b) => summary(ctx.actor, b)),
+    batches: own.map((b) => summary(ctx.actor, b, { disclosure: disclosureOf(ctx.actor, policy) })),
   };
 }

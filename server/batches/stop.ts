@@ -1,4 +1,4 @@
-import { and, eq, ne } from 'drizzle-orm';
+import { and, eq, ne, sql } from 'drizzle-orm';
 import { recordAudit } from '../audit/service.ts';
 import { withTransaction, type Ctx } from '../context.ts';
 import { activations, batches } from '../db/schema/index.ts';
@@ -14,11 +14,14 @@ export async function stopBatches(ctx: Ctx, input: { activationId: string; reaso
   return withTransaction(ctx, async (t) => {
     const [activation] = await t.tx.select().from(activations).where(eq(activations.id, input.activationId));
     if (!activation) return { cancelled: [], left: [] };
-    const open = await t.tx
-      .select()
-      .from(batches)
-      .where(and(eq(batches.activationId, activation.id), ne(batches.status, 'cancelled')))
-      .for('update');
+    const live = and(eq(batches.activationId, activation.id), ne(batches.status, 'cancelled'));
+    // A build of this activation may still be running on another server (it holds the activation's build
+    // lock and its batch is not yet visible): wait for it, then read again, so what it built is cancelled
+    // too. The batches seen so far are locked first, in the order a rebuild takes them (its batch, then the
+    // build lock), so a stop and a rebuild never wait on each other crosswise.
+    await t.tx.select({ id: batches.id }).from(batches).where(live).for('update');
+    await t.tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`batches:activation:${activation.id}`}))`);
+    const open = await t.tx.select().from(batches).where(live).for('update');
     const cancelled: string[] = [];
     const left: { batchId: string; status: string }[] = [];
     for (const b of open) {

@@ -1,11 +1,16 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../server/access/roles.ts';
+import { systemActor } from '../../server/access/principal.ts';
+import { buildBatch } from '../../server/batches/build.ts';
+import { stopBatches } from '../../server/batches/stop.ts';
+import { systemCtx } from '../../server/context.ts';
 import { queryRows } from '../../server/db/client.ts';
 import type { Driver } from '../../server/db/client.ts';
-import { testApp } from '../harness/app.ts';
+import { evaluateEvent } from '../../server/rules/evaluation.ts';
+import { testApp, testBatchDeps } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
-import { bearer, makeAlert, makeEvent, makeHousehold, makeRule, type MadeAlert } from '../harness/factories.ts';
+import { bearer, makeAlert, makeArea, makeEvent, makeHousehold, makeRule, type MadeAlert } from '../harness/factories.ts';
 import { cnicOf, NOW, PUNJAB_DISTRICT, seedAreas, seedFloodRegistry, settle, SINDH_DISTRICT } from './setup.ts';
 
 type Json = Record<string, any>;
@@ -20,6 +25,7 @@ const PEOPLE = {
   punjabPm: ['program_manager', 'PK6'],
   punjabFinance: ['finance_officer', 'PK6'],
   auditor: ['auditor', 'PK'],
+  responder: ['responder', 'PK7'],
 } as const satisfies Record<string, readonly [Role, string]>;
 type Who = keyof typeof PEOPLE;
 
@@ -36,7 +42,7 @@ interface World {
  * PK79901, PMT 10..100; four Punjab ones in PK69901, PMT 10..40), a token for each of PEOPLE, and the rules
  * `setup` loads. The app is the real one with the drainer's dedup key.
  */
-function world(driver: Driver, setup: (w: World) => Promise<void>, options: { env?: Parameters<typeof testApp>[1]['env'] } = {}): World {
+function world(driver: Driver, setup: (w: World) => Promise<void>, options: { env?: NonNullable<Parameters<typeof testApp>[1]>['env'] } = {}): World {
   const tokens = {} as Record<Who, string>;
   const w = { clock: { now: NOW } } as World;
   w.call = async (who, method, path, body) => {
@@ -110,7 +116,7 @@ describe.each(drivers)('batches of alert-driven rules: readiness, co-financing, 
   });
 
   /** A Madad JSON earthquake alert over `areas`, delivered with everything that follows it. */
-  const quake = async (areas: string[], metrics: { magnitude: number; pagerAlert: string }) => {
+  const quake = async (areas: string[], metrics: { magnitude: number; pagerAlert: 'yellow' | 'orange' | 'red' }) => {
     const alert = await makeAlert(w.db.db, { hazard: 'earthquake', metrics, areaCodes: areas, now: w.clock.now });
     await settle(w.db.db, w.clock.now);
     return alert;
@@ -271,7 +277,7 @@ describe.each(drivers)('batches of alert-driven rules: readiness, co-financing, 
     expect((await reservationsOf(w, draft.incident)).every((r) => r.held_by.every((h) => h.batchId === next.id))).toBe(true);
   });
 
-  it('a stop leaves a released batch to the payments work, and its households stay held', async () => {
+  it('a stop leaves a released batch to the payments work: the batch keeps its status and releases, the trail says so', async () => {
     const alert = await quake([SINDH_DISTRICT.code], { magnitude: 7.2, pagerAlert: 'red' });
     const batch = await batchOf(w, alert.id);
     expect((await w.call('fedPm', 'POST', `/api/batches/${batch.id}/submit`)).status).toBe(200);
@@ -279,25 +285,330 @@ describe.each(drivers)('batches of alert-driven rules: readiness, co-financing, 
     await approve(w, 'fedPm2', batch);
     expect((await approve(w, 'sindhPm', batch)).body.status).toBe('approved');
     expect((await w.call('fedFinance', 'POST', `/api/batches/${batch.id}/release`)).body.status).toBe('partly_released');
-    expect((await w.call('sindhFinance', 'POST', `/api/batches/${batch.id}/release`)).body.status).toBe('released');
-    const before = await snapshot(w, batch.id);
+    const released = await w.call('sindhFinance', 'POST', `/api/batches/${batch.id}/release`);
+    expect(released.body.status).toBe('released');
+    const releases = (b: Json) => b.payers.map((p: Json) => [p.agency, p.jurisdiction, p.released]);
 
     await cancel(alert, [SINDH_DISTRICT.code]);
 
-    expect(await snapshot(w, batch.id)).toEqual(before);
-    expect((await linesOf(w, 'fedPm', batch.id)).map((l) => l.state)).toEqual(['live', 'live', 'live']);
+    // Released money is stopped through its payments (server/payments), never by cancelling the batch.
+    const after = await snapshot(w, batch.id);
+    expect(after).toMatchObject({ status: 'released', statusReason: null, linesSha256: batch.linesSha256 });
+    expect(releases(after)).toEqual(releases(released.body));
     const entry = await stopEntry(batch.activationId);
     expect(entry).toMatchObject({ cancelledBatches: [], leftForPayments: [{ batchId: batch.id, status: 'released' }] });
     expect(entry.note).toMatch(/payments work/);
+    expect((await w.call('fedPm', 'POST', `/api/batches/${batch.id}/cancel`, { reason: 'stop it all' })).status).toBe(409);
     // Its readiness list, never paid, is cancelled.
     expect((await batchOf(w, alert.id, 'prepared')).status).toBe('cancelled');
+    const readiness = await stopEntry((await batchOf(w, alert.id, 'prepared')).activationId);
+    expect(readiness).toMatchObject({ leftForPayments: [] });
+  });
+});
 
-    // The released households are still held for this incident: an event naming the alert drops them.
-    const next = await eventNaming(alert);
-    expect(next).toMatchObject({ lineCount: 6, totalPkr: 3 * 25_000 });
-    const dropped = await linesOf(w, 'fedPm', next.id, '&state=dropped');
-    expect(dropped.map((l) => [l.householdId, l.amountPkr, l.netText])).toEqual(
-      ['S1', 'S2', 'S3'].map((h) => [h, 0, `already paid PKR 25,001 by BISP for this event and purpose`]),
+/** The federal flood rule (BISP, PKR 25,000 to the poorest 60 % of each tehsil) in force now, changed by `change`. */
+const floodRule = (w: World, change: (yaml: string) => string = (y) => y) =>
+  makeRule(w.db.db, { from: 'flood-relief-2022', change: (y) => change(y.replace(/^valid_to: .*$/m, '')), now: NOW });
+/** A flood declared over the Sindh tehsil, with its batches built; returns the federal batch. */
+async function declared(w: World, tehsil = SINDH_DISTRICT.tehsil): Promise<Json> {
+  const event = await makeEvent(w.db.db, { areas: [tehsil], now: w.clock.now });
+  await settle(w.db.db, w.clock.now);
+  return batchOf(w, event.id);
+}
+
+describe.each(drivers)('a budget ceiling cuts the build and holds the release (%s)', (driver) => {
+  const w = world(driver, async (w) => void (await floodRule(w, (y) => y.replace('ceiling_pkr: 70000000000', 'ceiling_pkr: 100000'))));
+
+  it('cuts the richest lines at build, refuses a release past the amended ceiling with the shortfall, and keeps every amendment', async () => {
+    // Six households qualify (PMT 10..60); PKR 100,000 holds four of them, poorest first.
+    const batch = await declared(w);
+    expect(batch).toMatchObject({ status: 'draft', lineCount: 4, totalPkr: 100_000 });
+    expect((await linesOf(w, 'fedPm', batch.id)).map((l) => l.householdId)).toEqual(['S1', 'S2', 'S3', 'S4']);
+    expect(batch.figures.ceiling).toMatchObject({ cutLines: 2, cutPkr: 50_000 });
+    expect(batch.figures.ceiling.text).toBe('2 lines (PKR 50,000) cut: the headroom of BISP federal PKR 100,000 was reached');
+    expect(batch.payers[0].budget).toMatchObject({ ceilingPkr: 100_000, committedPkr: 100_000, releasedPkr: 0, headroomPkr: 0 });
+
+    await w.call('fedPm', 'POST', `/api/batches/${batch.id}/submit`);
+    expect((await approve(w, 'fedPm2', batch)).body.status).toBe('approved');
+
+    // Finance lowers the ceiling below the approved batch: allowed (nothing is released yet), and it binds.
+    const line = batch.payers[0].budget;
+    const lowered = await w.call('fedFinance', 'POST', `/api/budgets/${line.id}/amend`, { ceilingPkr: 60_000, reason: 'second tranche withheld', reference: 'F.2(7)/2026' });
+    expect(lowered.status).toBe(200);
+    expect(lowered.body).toMatchObject({ ceilingPkr: 60_000, committedPkr: 100_000, releasedPkr: 0, headroomPkr: 0 });
+    const before = await snapshot(w, batch.id);
+    const refused = await w.call('fedFinance', 'POST', `/api/batches/${batch.id}/release`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toMatch(/would pass its ceiling of PKR 60,000: PKR 0 is already released, so PKR 60,000 is left and PKR 40,000 is missing/);
+    expect(await snapshot(w, batch.id)).toEqual(before);
+    expect((await w.call('fedFinance', 'GET', '/api/budgets')).body.items[0]).toMatchObject({ ceilingPkr: 60_000, releasedPkr: 0 });
+
+    const raised = await w.call('fedFinance', 'POST', `/api/budgets/${line.id}/amend`, { ceilingPkr: 150_000, reason: 'second tranche approved', reference: 'ECC-2026-21' });
+    expect(raised.body).toMatchObject({ ceilingPkr: 150_000, headroomPkr: 50_000 });
+    const released = await w.call('fedFinance', 'POST', `/api/batches/${batch.id}/release`);
+    expect(released.body).toMatchObject({ status: 'released', payers: [{ released: { amountPkr: 100_000 }, budget: { ceilingPkr: 150_000, releasedPkr: 100_000, committedPkr: 0, headroomPkr: 50_000 } }] });
+
+    const budget = (await w.call('fedFinance', 'GET', '/api/budgets')).body.items[0];
+    expect(budget.amendments.map((a: Json) => [a.ceilingBeforePkr, a.ceilingAfterPkr, a.reason, a.reference])).toEqual([
+      [100_000, 60_000, 'second tranche withheld', 'F.2(7)/2026'],
+      [60_000, 150_000, 'second tranche approved', 'ECC-2026-21'],
+    ]);
+    // Amendments are history: the database refuses to change or remove one.
+    await expect(w.db.db.execute(sql`update budget_amendments set ceiling_after_pkr = 1`)).rejects.toThrow();
+    await expect(w.db.db.execute(sql`delete from budget_amendments`)).rejects.toThrow();
+  });
+});
+
+describe.each(drivers)('a draft is rebuilt only when asked (%s)', (driver) => {
+  const w = world(driver, async (w) => void (await floodRule(w)));
+
+  it('keeps the draft as built while the registry changes, and rebuilds it on request', async () => {
+    const batch = await declared(w);
+    const lines = await linesOf(w, 'fedPm', batch.id);
+    expect(lines.map((l) => l.householdId)).toEqual(['S1', 'S2', 'S3', 'S4', 'S5', 'S6']);
+
+    // Four poorer households are imported into the declared tehsil after the build.
+    await makeHousehold(
+      w.db,
+      [5, 15, 25, 35].map((pmt, i) => ({ id: `N${i + 1}`, lat: 25.03 + i * 0.04, lon: 68.17, pmt, columns: { cnic: cnicOf(200 + i) } })),
+      { now: NOW },
     );
+    expect(await snapshot(w, batch.id)).toEqual(batch);
+    expect(await linesOf(w, 'fedPm', batch.id)).toEqual(lines);
+
+    const rebuilt = await w.call('fedPm', 'POST', `/api/batches/${batch.id}/rebuild`);
+    expect(rebuilt.status).toBe(200);
+    expect(rebuilt.body).toMatchObject({ id: batch.id, status: 'draft', build: 2 });
+    expect(rebuilt.body.linesSha256).not.toBe(batch.linesSha256);
+    expect(rebuilt.body.registryVersion).not.toBe(batch.registryVersion);
+    // Fourteen households now: the poorest 60 % are ceil(8.4) = nine, four of them new.
+    const now = await linesOf(w, 'fedPm', batch.id);
+    expect(now.map((l) => l.householdId)).toEqual(['N1', 'S1', 'N2', 'S2', 'N3', 'S3', 'N4', 'S4', 'S5']);
+    expect(rebuilt.body).toMatchObject({ lineCount: 9, totalPkr: 225_000 });
+    expect((await reservationsOf(w, batch.incident)).map((r) => r.held_by.map((h) => h.batchId))).toEqual(Array(9).fill([batch.id]));
+
+    expect((await w.call('fedPm', 'POST', `/api/batches/${batch.id}/submit`)).status).toBe(200);
+    const before = await snapshot(w, batch.id);
+    const refused = await w.call('fedPm', 'POST', `/api/batches/${batch.id}/rebuild`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toMatch(/is submitted: only a draft/);
+    expect(await snapshot(w, batch.id)).toEqual(before);
+  });
+  it('an empty draft (nobody in the area) has nothing to submit, and a manager of its rule\u2019s payer cancels it', async () => {
+    // A tehsil in the corner of the Sindh district where the registry lists nobody.
+    const empty = await makeArea(w.db.db, { level: 3, parentCode: SINDH_DISTRICT.code, box: [68.19, 25.19, 68.2, 25.2] });
+    const batch = await declared(w, empty.code);
+    expect(batch).toMatchObject({ status: 'draft', lineCount: 0, totalPkr: 0, payers: [] });
+    const submit = await w.call('fedPm', 'POST', `/api/batches/${batch.id}/submit`);
+    expect(submit.status).toBe(409);
+    expect(submit.body.detail).toMatch(/pays nothing/);
+    const sindh = await w.call('sindhPm', 'POST', `/api/batches/${batch.id}/cancel`, { reason: 'nobody to pay' });
+    expect(sindh.status).toBe(403);
+    expect(sindh.body.detail).toMatch(/payers \(PK\)/);
+    expect(await snapshot(w, batch.id)).toEqual(batch);
+    const cancelled = await w.call('fedPm', 'POST', `/api/batches/${batch.id}/cancel`, { reason: 'nobody to pay' });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.status).toBe('cancelled');
+  });
+});
+
+describe.each(drivers)('approvals: reject, resubmit, cancel, overdue, and refusals that change nothing (%s)', (driver) => {
+  const w = world(driver, async (w) => void (await floodRule(w)), { env: { MADAD_APPROVAL_HOURS: 1 } });
+  let first: Json;
+  let second: Json;
+
+  it('cancelling a draft cancels its lines and frees its households; a cancelled batch refuses every action', async () => {
+    first = await declared(w);
+    expect((await reservationsOf(w, first.incident)).length).toBe(6);
+    const cancelled = await w.call('fedPm', 'POST', `/api/batches/${first.id}/cancel`, { reason: 'the tehsil list is being corrected' });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ status: 'cancelled', statusReason: 'the tehsil list is being corrected' });
+    expect((await linesOf(w, 'fedPm', first.id)).map((l) => l.state)).toEqual(Array(6).fill('cancelled'));
+    expect(await reservationsOf(w, first.incident)).toEqual([]);
+
+    const before = await snapshot(w, first.id);
+    for (const [who, action, body] of [
+      ['fedPm', 'submit', undefined],
+      ['fedPm', 'rebuild', undefined],
+      ['fedPm', 'cancel', { reason: 'again' }],
+      ['fedPm2', 'approve', { comment: 'looks right' }],
+      ['fedPm2', 'reject', { reason: 'wrong list' }],
+      ['fedFinance', 'release', undefined],
+    ] as const) {
+      const res = await w.call(who, 'POST', `/api/batches/${first.id}/${action}`, body);
+      expect(res.status, action).toBe(409);
+      expect(res.type).toMatch(/^application\/problem\+json/);
+      expect(res.body.detail, action).toMatch(/cancelled/);
+    }
+    expect(await snapshot(w, first.id)).toEqual(before);
+
+    // The activation is still in force: a programme manager builds it a new batch, which finds every household free.
+    second = (await w.call('fedPm', 'POST', `/api/activations/${first.activationId}/batches`)).body;
+    expect(second).toMatchObject({ activationId: first.activationId, status: 'draft', build: 1, lineCount: 6, totalPkr: 150_000 });
+    expect(second.id).not.toBe(first.id);
+    expect(second.linesSha256).toBe(first.linesSha256);
+    expect(second.figures).toMatchObject({ netted: { lines: 0, pkr: 0 }, dropped: { lines: 0, pkr: 0 } });
+    const again = await w.call('fedPm', 'POST', `/api/activations/${first.activationId}/batches`);
+    expect(again.status).toBe(409);
+    expect(again.body.detail).toMatch(new RegExp(`already has batch ${second.id}`));
+    const activation = (await w.call('fedPm', 'GET', `/api/activations/${first.activationId}`)).body;
+    expect(activation.batches.map((b: Json) => [b.id, b.status])).toEqual([
+      [first.id, 'cancelled'],
+      [second.id, 'draft'],
+    ]);
+  });
+
+  it('a step waits its hours, then shows overdue; a rejection sends the batch back to draft and the next submission is round 2', async () => {
+    const submitted = await w.call('fedPm', 'POST', `/api/batches/${second.id}/submit`);
+    expect(submitted.body).toMatchObject({ status: 'submitted', round: 1 });
+    expect(submitted.body.steps).toEqual([
+      { step: 1, role: 'program_manager', jurisdiction: 'PK', dueAt: new Date(NOW.getTime() + 3600_000).toISOString(), signedBy: null, signedAt: null, comment: null, overdue: false },
+    ]);
+    w.clock.now = new Date(NOW.getTime() + 2 * 3600_000);
+    expect((await snapshot(w, second.id)).steps[0].overdue).toBe(true);
+
+    const rejected = await w.call('fedPm2', 'POST', `/api/batches/${second.id}/reject`, { reason: 'district totals do not match the PDMA notification' });
+    expect(rejected.status).toBe(200);
+    expect(rejected.body).toMatchObject({ status: 'draft', round: 1, steps: [], statusReason: expect.stringMatching(/^rejected by token:.*: district totals do not match/) });
+    expect(rejected.body.approvals).toMatchObject([{ round: 1, step: null, decision: 'reject', comment: 'district totals do not match the PDMA notification' }]);
+
+    const resubmitted = await w.call('fedPm', 'POST', `/api/batches/${second.id}/submit`);
+    expect(resubmitted.body).toMatchObject({ status: 'submitted', round: 2, statusReason: null });
+    expect(resubmitted.body.steps).toMatchObject([{ step: 1, dueAt: new Date(w.clock.now.getTime() + 3600_000).toISOString(), overdue: false }]);
+
+    // An approval of other lines than the batch holds is refused; the one who rejected round 1 may sign round 2.
+    const before = await snapshot(w, second.id);
+    const stale = await w.call('fedPm2', 'POST', `/api/batches/${second.id}/approve`, { comment: 'checked', linesSha256: 'f'.repeat(64) });
+    expect(stale.status).toBe(409);
+    expect(stale.body.detail).toMatch(/lines changed since you read them/);
+    expect(await snapshot(w, second.id)).toEqual(before);
+    const approved = await approve(w, 'fedPm2', second);
+    expect(approved.body).toMatchObject({ status: 'approved', round: 2, steps: [{ signedBy: expect.stringMatching(/^token:/), overdue: false }] });
+    expect(approved.body.approvals.map((a: Json) => [a.round, a.decision])).toEqual([
+      [1, 'reject'],
+      [2, 'approve'],
+    ]);
+
+    const trail = await w.call('auditor', 'GET', `/api/audit?subject=batch:${second.id}`);
+    expect(trail.body.items.map((e: Json) => e.action).sort()).toEqual(['batch.approved', 'batch.built', 'batch.rejected', 'batch.submitted', 'batch.submitted'].sort());
+  });
+
+  it('refuses bad input with a problem naming the field, an unknown id with 404, and changes nothing', async () => {
+    const id = second.id;
+    const before = await snapshot(w, id);
+    const bad: [Who, string, unknown, string][] = [
+      ['fedPm2', `/api/batches/${id}/approve`, {}, 'json.comment'],
+      ['fedPm2', `/api/batches/${id}/approve`, { comment: '  ' }, 'json.comment'],
+      ['fedPm2', `/api/batches/${id}/approve`, { comment: 'fine', linesSha256: 'not a hash' }, 'json.linesSha256'],
+      ['fedPm2', `/api/batches/${id}/reject`, {}, 'json.reason'],
+      ['fedPm', `/api/batches/${id}/cancel`, { reason: '' }, 'json.reason'],
+      ['fedPm', `/api/batches/${id}/cancel`, { reason: 'a good reason', extra: 1 }, 'json'],
+    ];
+    const budget = before.payers[0].budget;
+    for (const ceilingPkr of [-1, 1.5, '100', null])
+      bad.push(['fedFinance', `/api/budgets/${budget.id}/amend`, { ceilingPkr, reason: 'a reason', reference: 'F.1/2026' }, 'json.ceilingPkr']);
+    bad.push(['fedFinance', `/api/budgets/${budget.id}/amend`, { ceilingPkr: 1, reason: 'a reason', reference: '' }, 'json.reference']);
+    bad.push(['fedFinance', `/api/budgets/${budget.id}/amend`, { ceilingPkr: 1, reference: 'F.1/2026' }, 'json.reason']);
+    for (const [who, path, body, field] of bad) {
+      const res = await w.call(who, 'POST', path, body);
+      expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(400);
+      expect(res.type).toMatch(/^application\/problem\+json/);
+      expect(res.body.code).toBe('invalid_request');
+      expect(res.body.errors.map((e: Json) => e.field), JSON.stringify(body)).toContain(field);
+    }
+
+    const unknown = crypto.randomUUID();
+    for (const [who, method, path, body] of [
+      ['fedPm', 'GET', `/api/batches/${unknown}`, undefined],
+      ['fedPm', 'GET', `/api/batches/${unknown}/lines`, undefined],
+      ['fedPm', 'POST', `/api/batches/${unknown}/submit`, undefined],
+      ['fedPm', 'POST', `/api/batches/${unknown}/rebuild`, undefined],
+      ['fedPm2', 'POST', `/api/batches/${unknown}/approve`, { comment: 'checked' }],
+      ['fedPm2', 'POST', `/api/batches/${unknown}/reject`, { reason: 'wrong list' }],
+      ['fedPm', 'POST', `/api/batches/${unknown}/cancel`, { reason: 'wrong list' }],
+      ['fedFinance', 'POST', `/api/batches/${unknown}/release`, undefined],
+      ['fedFinance', 'POST', `/api/budgets/${unknown}/amend`, { ceilingPkr: 1, reason: 'a reason', reference: 'F.1/2026' }],
+      ['fedPm', 'GET', `/api/activations/${unknown}`, undefined],
+      ['fedPm', 'POST', `/api/activations/${unknown}/batches`, undefined],
+    ] as const) {
+      const res = await w.call(who, method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.body.code).toBe('not_found');
+    }
+    expect((await w.call('fedPm', 'GET', '/api/batches/not-an-id')).status).toBe(400);
+
+    expect(await snapshot(w, id)).toEqual(before);
+    expect((await w.call('fedFinance', 'GET', '/api/budgets')).body.items[0].amendments).toEqual([]);
+  });
+
+  it('shows a reader without identity access the counts protected, in the batch, its figures and every list', async () => {
+    const readBoth = async (id: string) => ({ pm: await snapshot(w, id), responder: (await w.call('responder', 'GET', `/api/batches/${id}`)).body });
+    // Six lines: fewer than the smallest cell (10), so a responder sees no count and no rupees.
+    const small = await readBoth(second.id);
+    expect(small.pm).toMatchObject({ lineCount: 6, totalPkr: 150_000, figures: { eligible: 6, cutoffs: [{ pmtCutoff: 60 }] } });
+    expect(small.responder).toMatchObject({ whole: true, lineCount: null, totalPkr: null });
+    expect(small.responder.figures).toMatchObject({
+      householdsInArea: 10,
+      eligible: null,
+      requestedPkr: null,
+      excluded: { percentile: null, pmt: null },
+      cutoffs: [{ households: 10, rank: null, atOrUnder: null, pmtCutoff: 60 }],
+      disclosure: { minCell: 10, roundedTo: 10 },
+    });
+    const listed = (await w.call('responder', 'GET', '/api/batches')).body.items.find((b: Json) => b.id === second.id);
+    expect(listed).toMatchObject({ lineCount: null, totalPkr: null });
+    const activation = (await w.call('responder', 'GET', `/api/activations/${second.activationId}`)).body;
+    expect(activation.batches.find((b: Json) => b.id === second.id)).toMatchObject({ lineCount: null, totalPkr: null });
+
+    // Ten more households: a new flood's batch has twelve lines, shown rounded to ten, and rupees in steps of ten lines.
+    await makeHousehold(
+      w.db,
+      Array.from({ length: 10 }, (_, i) => ({ id: `M${i + 1}`, lat: 25.19, lon: 68.01 + i * 0.015, pmt: 5 + i * 10, columns: { cnic: cnicOf(300 + i) } })),
+      { now: NOW },
+    );
+    const large = await readBoth((await declared(w)).id);
+    expect(large.pm).toMatchObject({ lineCount: 12, totalPkr: 300_000, figures: { householdsInArea: 20, eligible: 12, excluded: { percentile: 8 } } });
+    expect(large.responder).toMatchObject({ lineCount: 10, totalPkr: 250_000 });
+    expect(large.responder.figures).toMatchObject({
+      householdsInArea: 20,
+      eligible: 10,
+      requestedPkr: 250_000,
+      excluded: { percentile: null },
+      cutoffs: [{ households: 20, rank: 10, atOrUnder: 10, pmtCutoff: large.pm.figures.cutoffs[0].pmtCutoff }],
+    });
+    expect(large.responder.byDistrict).toEqual([{ district: SINDH_DISTRICT.code, households: 10, amountPkr: 250_000, netted: null, dropped: null, cancelled: null }]);
+  });
+});
+
+/**
+ * Two servers drain one outbox: one may still be building an activation's batch when another handles the
+ * activation's stop. The stop must wait for that build and cancel what it built, or a stopped activation
+ * keeps a live draft (and its reservations) that nothing will ever cancel.
+ */
+describe.skipIf(!drivers.includes('postgres'))('a stop handled while the batch is still being built (postgres, two connections)', () => {
+  const w = world('postgres', async (w) => void (await floodRule(w)));
+
+  it('waits for the build to commit, then cancels the batch it made', async () => {
+    const event = await makeEvent(w.db.db, { areas: [SINDH_DISTRICT.tehsil], now: NOW });
+    await evaluateEvent(systemCtx(w.db.db, 'triggers', NOW), { eventId: event.id, cause: 'test' });
+    const [activation] = await queryRows<{ id: string }>(w.db.db, sql`select id::text from activations where subject_id = ${event.id}::uuid`);
+    const waiting = async () => (await queryRows<{ n: number }>(w.db.db, sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`))[0]!.n;
+
+    let stop: Promise<Awaited<ReturnType<typeof stopBatches>>> | undefined;
+    let stopDone = false;
+    const built = await w.db.db.transaction(async (tx) => {
+      const made = await buildBatch({ db: tx, tx, actor: systemActor('batches'), now: NOW }, { activationId: activation!.id }, testBatchDeps(w.db.db));
+      // The activation stops (another server's evaluation) and its stop is handled before the build commits.
+      await w.db.db.execute(sql`update activations set status = 'stopped', stopped_reason = 'the flood did not come', stopped_at = ${NOW.toISOString()}::timestamptz where id = ${activation!.id}::uuid`);
+      stop = stopBatches(systemCtx(w.db.db, 'batches', NOW), { activationId: activation!.id, reason: 'the flood did not come' });
+      void stop.finally(() => (stopDone = true));
+      // Commit once the stop has either finished or is waiting for this build.
+      for (let i = 0; i < 2000 && !stopDone && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      return made!.batch;
+    });
+    const result = await stop!;
+    expect(result.cancelled).toEqual([built.id]);
+    expect((await snapshot(w, built.id)).status).toBe('cancelled');
+    expect(await reservationsOf(w, built.incident)).toEqual([]);
   });
 });
