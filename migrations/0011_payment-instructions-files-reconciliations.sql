@@ -1,3 +1,14 @@
+CREATE TABLE "overpayments" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"batch_id" uuid NOT NULL,
+	"line_no" integer NOT NULL,
+	"instruction_ids" text[] NOT NULL,
+	"paid_pkr" bigint NOT NULL,
+	"over_pkr" bigint NOT NULL,
+	"found_at" timestamp with time zone NOT NULL,
+	"found_in" uuid NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "payment_files" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"batch_id" uuid NOT NULL,
@@ -45,16 +56,42 @@ CREATE TABLE "reconciliations" (
 	"applied_at" timestamp with time zone NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "reissues" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"batch_id" uuid NOT NULL,
+	"line_no" integer NOT NULL,
+	"instruction_id" text NOT NULL,
+	"from_channel" text NOT NULL,
+	"from_account" text,
+	"channel" text NOT NULL,
+	"account" text,
+	"reason" text NOT NULL,
+	"requested_by" text NOT NULL,
+	"requested_at" timestamp with time zone NOT NULL,
+	"decision" text,
+	"decided_by" text,
+	"decided_at" timestamp with time zone,
+	"comment" text,
+	"new_instruction_id" text,
+	CONSTRAINT "reissues_maker_checker" CHECK ("reissues"."decided_by" is null or "reissues"."decided_by" <> "reissues"."requested_by"),
+	CONSTRAINT "reissues_decision_check" CHECK ("reissues"."decision" is null or "reissues"."decision" in ('approved', 'rejected'))
+);
+--> statement-breakpoint
+ALTER TABLE "overpayments" ADD CONSTRAINT "overpayments_batch_id_batches_id_fk" FOREIGN KEY ("batch_id") REFERENCES "public"."batches"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "payment_files" ADD CONSTRAINT "payment_files_batch_id_batches_id_fk" FOREIGN KEY ("batch_id") REFERENCES "public"."batches"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "payment_instructions" ADD CONSTRAINT "payment_instructions_batch_id_batches_id_fk" FOREIGN KEY ("batch_id") REFERENCES "public"."batches"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "reconciliations" ADD CONSTRAINT "reconciliations_file_id_payment_files_id_fk" FOREIGN KEY ("file_id") REFERENCES "public"."payment_files"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "reissues" ADD CONSTRAINT "reissues_batch_id_batches_id_fk" FOREIGN KEY ("batch_id") REFERENCES "public"."batches"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "reissues" ADD CONSTRAINT "reissues_instruction_id_payment_instructions_id_fk" FOREIGN KEY ("instruction_id") REFERENCES "public"."payment_instructions"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE UNIQUE INDEX "overpayments_line_idx" ON "overpayments" USING btree ("batch_id","line_no");--> statement-breakpoint
 CREATE UNIQUE INDEX "payment_files_seq_idx" ON "payment_files" USING btree ("batch_id","kind","channel","seq");--> statement-breakpoint
 CREATE UNIQUE INDEX "payment_instructions_attempt_idx" ON "payment_instructions" USING btree ("batch_id","line_no","attempt");--> statement-breakpoint
-CREATE UNIQUE INDEX "payment_instructions_one_live_idx" ON "payment_instructions" USING btree ("batch_id","line_no") WHERE state in ('released', 'exported', 'paid', 'cancel_requested');--> statement-breakpoint
+CREATE UNIQUE INDEX "payment_instructions_one_in_flight_idx" ON "payment_instructions" USING btree ("batch_id","line_no") WHERE state in ('released', 'exported', 'cancel_requested');--> statement-breakpoint
 CREATE INDEX "payment_instructions_file_idx" ON "payment_instructions" USING btree ("file_id");--> statement-breakpoint
 CREATE INDEX "payment_instructions_cancel_file_idx" ON "payment_instructions" USING btree ("cancel_file_id");--> statement-breakpoint
 CREATE INDEX "payment_instructions_batch_state_idx" ON "payment_instructions" USING btree ("batch_id","state");--> statement-breakpoint
 CREATE UNIQUE INDEX "reconciliations_file_hash_idx" ON "reconciliations" USING btree ("file_id","sha256");--> statement-breakpoint
+CREATE UNIQUE INDEX "reissues_one_open_idx" ON "reissues" USING btree ("batch_id","line_no") WHERE decision is null;--> statement-breakpoint
 -- An instruction's state moves one way (README: "Payments: states"); amount, channel, account, batch, line and
 -- attempt never change. A bank that answers late may still say paid for a failed, unclaimed or
 -- cancellation-requested instruction: that is what happened, and it is recorded.

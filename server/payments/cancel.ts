@@ -78,7 +78,7 @@ export async function stopPayments(ctx: Ctx, input: { batchId: string; reason: s
 }
 
 /** One cancellation file per channel for the instructions asked to be stopped and not yet in such a file. */
-async function cancellationFiles(t: TxCtx, b: BatchRow): Promise<PaymentFileRow[]> {
+export async function cancellationFiles(t: TxCtx, b: BatchRow): Promise<PaymentFileRow[]> {
   const payers = await payersOf(t.tx, b.id);
   const made: PaymentFileRow[] = [];
   for (const channel of CHANNELS) {

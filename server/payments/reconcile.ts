@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { CsvError, parse } from 'csv-parse/sync';
 import { and, eq, sql } from 'drizzle-orm';
 import { recordAudit } from '../audit/service.ts';
-import { withTransaction, type Ctx } from '../context.ts';
+import { withTransaction, type Ctx, type TxCtx } from '../context.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import { batches, reconciliations } from '../db/schema/index.ts';
-import { cancelLines } from './cancel.ts';
+import { batches, overpayments, paymentInstructions, reconciliations } from '../db/schema/index.ts';
+import { cancelLines, cancellationFiles } from './cancel.ts';
 import { ValidationError, type FieldProblem } from '../errors.ts';
 import { getPaymentFile } from './files.ts';
 
@@ -41,6 +41,64 @@ export interface ReconciliationReport {
   partial: { instructions: number; outstandingPkr: number };
   /** Instructions of the file with no answer yet. */
   outstanding: { instructions: number; pkr: number };
+  /**
+   * What a payment of a line's earlier attempt did to its other attempts (a bank answering late): one not
+   * yet exported is cancelled, one exported is asked to be stopped, one paid too is an overpayment.
+   */
+  otherAttempts: { cancelled: number; cancelRequested: number; overpayments: number };
+}
+
+/**
+ * A line is paid once: when the bank says an attempt was paid and the line has other attempts (it was made
+ * again after failing), the one not yet exported is cancelled, an exported one is asked to be stopped (a
+ * cancellation file), and one the bank paid as well is an overpayment to recover, recorded and audited loudly.
+ */
+async function settleOtherAttempts(t: TxCtx, batch: typeof batches.$inferSelect, paid: { id: string; lineNo: number }[], reconciliationId: string) {
+  const out = { cancelled: 0, cancelRequested: 0, overpayments: 0 };
+  if (paid.length === 0) return out;
+  const multi = new Set(
+    (
+      await queryRows<{ line_no: number }>(
+        t.tx as unknown as Db,
+        sql`select line_no from payment_instructions where batch_id = ${batch.id}::uuid group by line_no having count(*) > 1`,
+      )
+    ).map((r) => r.line_no),
+  );
+  const stamp = t.now.toISOString();
+  for (const p of paid.filter((x) => multi.has(x.lineNo))) {
+    const others = await t.tx
+      .select()
+      .from(paymentInstructions)
+      .where(and(eq(paymentInstructions.batchId, batch.id), eq(paymentInstructions.lineNo, p.lineNo)));
+    for (const o of others.filter((x) => x.id !== p.id)) {
+      const why = `attempt ${p.id} was paid`;
+      if (o.state === 'released') {
+        await t.tx.execute(sql`update payment_instructions set state = 'cancelled', reason = ${why}, updated_at = ${stamp}::timestamptz where id = ${o.id}`);
+        out.cancelled++;
+      } else if (o.state === 'exported') {
+        await t.tx.execute(sql`update payment_instructions set state = 'cancel_requested', reason = ${why}, updated_at = ${stamp}::timestamptz where id = ${o.id}`);
+        out.cancelRequested++;
+      } else if (o.state === 'paid') {
+        const all = others.filter((x) => x.state === 'paid' || x.id === p.id);
+        const [mine] = await t.tx.select().from(paymentInstructions).where(eq(paymentInstructions.id, p.id));
+        const paidPkr = all.reduce((s, x) => s + (x.id === p.id ? (mine!.paidPkr ?? 0) : (x.paidPkr ?? 0)), 0);
+        const over = paidPkr - mine!.amountPkr;
+        await t.tx
+          .insert(overpayments)
+          .values({ batchId: batch.id, lineNo: p.lineNo, instructionIds: all.map((x) => x.id).sort(), paidPkr, overPkr: over, foundAt: t.now, foundIn: reconciliationId })
+          .onConflictDoUpdate({ target: [overpayments.batchId, overpayments.lineNo], set: { instructionIds: all.map((x) => x.id).sort(), paidPkr, overPkr: over, foundAt: t.now, foundIn: reconciliationId } });
+        await recordAudit(t.tx, t, {
+          action: 'payments.overpayment',
+          subject: `batch:${batch.id}`,
+          jurisdiction: batch.jurisdiction,
+          summary: { batchId: batch.id, lineNo: p.lineNo, instructions: all.map((x) => x.id), paidPkr, overPkr: over, note: 'paid twice by a late answer: recover the overpayment' },
+        });
+        out.overpayments++;
+      }
+    }
+  }
+  if (out.cancelRequested > 0) await cancellationFiles(t, batch);
+  return out;
 }
 
 /** Reads the bank's CSV; every problem names its row (the file's line, the header is row 1) and column. */
@@ -96,6 +154,9 @@ function readAnswers(text: string): { answers: Answer[]; problems: FieldProblem[
 const MOVES: Record<string, readonly Outcome[]> = {
   exported: ['paid', 'failed', 'unclaimed'],
   cancel_requested: ['cancelled', 'paid', 'failed', 'unclaimed'],
+  // A bank answering late: the attempt was paid after all (its line's other attempts are settled below).
+  failed: ['paid'],
+  unclaimed: ['paid'],
 };
 
 /**
@@ -113,6 +174,7 @@ export async function reconcile(ctx: Ctx, input: { fileId: string; text: string 
     const [before] = await t.tx.select().from(reconciliations).where(and(eq(reconciliations.fileId, file.id), eq(reconciliations.sha256, sha256)));
     if (before) return { ...(before.report as ReconciliationReport), repeated: true };
 
+    const reconciliationId = crypto.randomUUID();
     const { answers, problems } = readAnswers(input.text);
     const cancelling = file.kind === 'cancellation';
     const current = new Map<string, { file_id: string | null; cancel_file_id: string | null; state: string; amount_pkr: number; paid_pkr: number | null; line_no: number }>();
@@ -146,12 +208,11 @@ export async function reconcile(ctx: Ctx, input: { fileId: string; text: string 
         from json_to_recordset(${JSON.stringify(chunk)}::json) as x(id text, st text, p int, at timestamptz, br text, rs text)
         where i.id = x.id`);
     }
+    const [batch] = await t.tx.select().from(batches).where(eq(batches.id, file.batchId));
     // The bank stopped these: their households are free again for the incident (the reservation goes).
     const stopped = apply.filter((a) => a.status === 'cancelled').map((a) => current.get(a.id)!.line_no);
-    if (stopped.length > 0) {
-      const [batch] = await t.tx.select().from(batches).where(eq(batches.id, file.batchId));
-      await cancelLines(t.tx, batch!, stopped);
-    }
+    if (stopped.length > 0) await cancelLines(t.tx, batch!, stopped);
+    const late = await settleOtherAttempts(t, batch!, apply.filter((a) => a.status === 'paid').map((a) => ({ id: a.id, lineNo: current.get(a.id)!.line_no })), reconciliationId);
     const moved: Record<string, number> = {};
     for (const a of apply) moved[a.status] = (moved[a.status] ?? 0) + 1;
     const [left] = await queryRows<{ n: number; pkr: string; partial: number; owed: string }>(
@@ -172,8 +233,9 @@ export async function reconcile(ctx: Ctx, input: { fileId: string; text: string 
       paidPkr: apply.filter((a) => a.status === 'paid').reduce((s, a) => s + a.paidPkr, 0),
       partial: { instructions: left!.partial, outstandingPkr: Number(left!.owed) },
       outstanding: { instructions: left!.n, pkr: Number(left!.pkr) },
+      otherAttempts: late,
     };
-    await t.tx.insert(reconciliations).values({ fileId: file.id, sha256, rows: answers.length, report, appliedBy: `${t.actor.kind}:${t.actor.name}`, appliedAt: t.now });
+    await t.tx.insert(reconciliations).values({ id: reconciliationId, fileId: file.id, sha256, rows: answers.length, report, appliedBy: `${t.actor.kind}:${t.actor.name}`, appliedAt: t.now });
     await recordAudit(t.tx, t, { action: 'payments.reconciled', subject: `payment-file:${file.id}`, jurisdiction: file.jurisdiction, summary: { ...report } });
     return report;
   });

@@ -9,7 +9,18 @@ import { downloadPaymentFile, exportPaymentFiles, getPaymentFile, type PaymentFi
 import { eventPayments } from './ledger.ts';
 import type { Channel } from './layouts.ts';
 import { reconcile } from './reconcile.ts';
-import { paymentFileSchema, paymentFilesSchema, eventPaymentsSchema, reconciliationReportSchema } from './schema.ts';
+import { approveReissue, listReissues, rejectReissue, requestReissue } from './reissue.ts';
+import {
+  decideBody,
+  eventPaymentsSchema,
+  instructionParam,
+  paymentFileSchema,
+  paymentFilesSchema,
+  reconciliationReportSchema,
+  reissueBody,
+  reissueSchema,
+  rejectReissueBody,
+} from './schema.ts';
 
 const tags = ['Payments'];
 
@@ -121,5 +132,65 @@ export function paymentRoutes(deps: RouteDeps) {
         responses: { 200: json(eventPaymentsSchema, 'Totals from the one ledger'), ...errorResponses },
       }),
       async (c) => c.json(eventPaymentsSchema.parse(await eventPayments(ctxOf(c, deps), c.req.valid('param').id, deps.registry.policy)), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/payment-instructions/{id}/reissue',
+        tags,
+        summary: 'Ask to pay a failed or unclaimed line again (same or another channel and account); a second programme manager decides',
+        middleware: [allow('program_manager')],
+        request: { params: instructionParam, body: { content: { 'application/json': { schema: reissueBody } }, required: true } },
+        responses: { 201: json(reissueSchema, 'The open request'), ...errorResponses, 409: conflictResponse, 413: tooLargeResponse },
+      }),
+      async (c) => {
+        const ctx = ctxOf(c, deps);
+        const row = await requestReissue(ctx, { instructionId: c.req.valid('param').id, ...c.req.valid('json') });
+        return c.json((await listReissues(ctx, {})).find((r) => r.id === row.id)!, 201);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/reissues',
+        tags,
+        summary: 'Requests to pay again, with the old and the new account side by side (masked)',
+        middleware: [allow('program_manager', 'finance_officer')],
+        request: { query: z.object({ open: z.enum(['true', 'false']).optional() }) },
+        responses: { 200: json(z.object({ items: z.array(reissueSchema) }), 'Requests'), ...errorResponses },
+      }),
+      async (c) => c.json({ items: await listReissues(ctxOf(c, deps), { open: c.req.valid('query').open === 'true' }) }, 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/reissues/{id}/approve',
+        tags,
+        summary: 'Approve a request to pay again (not your own): the next attempt is made for the amount already released',
+        middleware: [allow('program_manager')],
+        request: { params: idParam, body: { content: { 'application/json': { schema: decideBody } }, required: true } },
+        responses: { 200: json(reissueSchema, 'The decided request'), ...errorResponses, 409: conflictResponse, 413: tooLargeResponse },
+      }),
+      async (c) => {
+        const ctx = ctxOf(c, deps);
+        const row = await approveReissue(ctx, { id: c.req.valid('param').id, ...c.req.valid('json') });
+        return c.json((await listReissues(ctx, {})).find((r) => r.id === row.id)!, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/reissues/{id}/reject',
+        tags,
+        summary: 'Refuse a request to pay again, with a reason',
+        middleware: [allow('program_manager')],
+        request: { params: idParam, body: { content: { 'application/json': { schema: rejectReissueBody } }, required: true } },
+        responses: { 200: json(reissueSchema, 'The decided request'), ...errorResponses, 409: conflictResponse, 413: tooLargeResponse },
+      }),
+      async (c) => {
+        const ctx = ctxOf(c, deps);
+        const row = await rejectReissue(ctx, { id: c.req.valid('param').id, reason: c.req.valid('json').reason });
+        return c.json((await listReissues(ctx, {})).find((r) => r.id === row.id)!, 200);
+      },
     );
 }

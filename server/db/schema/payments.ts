@@ -5,8 +5,9 @@ import { batches } from './batches.ts';
 /**
  * One payment instruction per batch line and attempt: what a bank, a wallet or a payment camp executes. Its
  * id is deterministic (batch, line, attempt) and is the reference the bank sees and sends back. The state
- * moves one way (a trigger in the migration); at most one attempt of a line is live at a time (the partial
- * unique index), so a line is never paid twice by two attempts.
+ * moves one way (a trigger in the migration); at most one attempt of a line is in flight at a time (the
+ * partial unique index: released, exported, or asked to be stopped), so two attempts are never sent
+ * together. A bank that pays an attempt late, after another was paid, makes an overpayment, recorded below.
  */
 export const paymentInstructions = pgTable(
   'payment_instructions',
@@ -35,9 +36,9 @@ export const paymentInstructions = pgTable(
   },
   (t) => [
     uniqueIndex('payment_instructions_attempt_idx').on(t.batchId, t.lineNo, t.attempt),
-    uniqueIndex('payment_instructions_one_live_idx')
+    uniqueIndex('payment_instructions_one_in_flight_idx')
       .on(t.batchId, t.lineNo)
-      .where(sql`state in ('released', 'exported', 'paid', 'cancel_requested')`),
+      .where(sql`state in ('released', 'exported', 'cancel_requested')`),
     index('payment_instructions_file_idx').on(t.fileId),
     index('payment_instructions_cancel_file_idx').on(t.cancelFileId),
     index('payment_instructions_batch_state_idx').on(t.batchId, t.state),
@@ -92,4 +93,61 @@ export const reconciliations = pgTable(
     appliedAt: timestamp('applied_at', { withTimezone: true }).notNull(),
   },
   (t) => [uniqueIndex('reconciliations_file_hash_idx').on(t.fileId, t.sha256)],
+);
+
+/**
+ * A request to pay a failed or unclaimed line again (a new attempt, the same or another channel and
+ * account), made by one programme manager and decided by another: the check refuses the maker as checker.
+ * No new money: the new attempt pays the amount already released for the line. One open request per line.
+ */
+export const reissues = pgTable(
+  'reissues',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    batchId: uuid('batch_id')
+      .notNull()
+      .references(() => batches.id),
+    lineNo: integer('line_no').notNull(),
+    /** The attempt that failed or went unclaimed. */
+    instructionId: text('instruction_id')
+      .notNull()
+      .references(() => paymentInstructions.id),
+    fromChannel: text('from_channel').notNull(),
+    fromAccount: text('from_account'),
+    channel: text('channel').notNull(),
+    account: text('account'),
+    reason: text('reason').notNull(),
+    requestedBy: text('requested_by').notNull(),
+    requestedAt: timestamp('requested_at', { withTimezone: true }).notNull(),
+    decision: text('decision'),
+    decidedBy: text('decided_by'),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    comment: text('comment'),
+    newInstructionId: text('new_instruction_id'),
+  },
+  (t) => [
+    uniqueIndex('reissues_one_open_idx').on(t.batchId, t.lineNo).where(sql`decision is null`),
+    check('reissues_maker_checker', sql`${t.decidedBy} is null or ${t.decidedBy} <> ${t.requestedBy}`),
+    check('reissues_decision_check', sql`${t.decision} is null or ${t.decision} in ('approved', 'rejected')`),
+  ],
+);
+
+/** A line paid by two attempts (a bank answering late): money to recover, recorded once and shown loudly. */
+export const overpayments = pgTable(
+  'overpayments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    batchId: uuid('batch_id')
+      .notNull()
+      .references(() => batches.id),
+    lineNo: integer('line_no').notNull(),
+    /** The attempts the bank says it paid. */
+    instructionIds: text('instruction_ids').array().notNull(),
+    paidPkr: bigint('paid_pkr', { mode: 'number' }).notNull(),
+    /** What was paid above the line's amount: to recover. */
+    overPkr: bigint('over_pkr', { mode: 'number' }).notNull(),
+    foundAt: timestamp('found_at', { withTimezone: true }).notNull(),
+    foundIn: uuid('found_in').notNull(),
+  },
+  (t) => [uniqueIndex('overpayments_line_idx').on(t.batchId, t.lineNo)],
 );
