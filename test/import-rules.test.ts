@@ -58,7 +58,7 @@ const SERVER_IMPORTS: Record<string, string[]> = {
   demo: ['access', 'alerts', 'context', 'db', 'events', 'households', 'registry', 'users'],
   app: ['alerts', 'areas', 'audit', 'auth', 'batches', 'db', 'payments', 'env', 'errors', 'events', 'exposure', 'feeds', 'households', 'http', 'outbox', 'registry', 'routes', 'rules', 'tokens', 'users'],
   serve: ['app', 'areas', 'batches', 'context', 'db', 'demo', 'env', 'instance', 'jobs', 'outbox', 'registry', 'rules'],
-  cli: ['access', 'alerts', 'areas', 'audit', 'batches', 'context', 'payments', 'db', 'demo', 'env', 'errors', 'events', 'feeds', 'households', 'http', 'jobs', 'log', 'outbox', 'registry', 'rules', 'serve', 'tokens', 'users'],
+  cli: ['access', 'alerts', 'areas', 'audit', 'batches', 'context', 'db', 'demo', 'env', 'errors', 'events', 'feeds', 'households', 'http', 'jobs', 'log', 'outbox', 'payments', 'registry', 'rules', 'serve', 'tokens', 'users'],
   bin: ['cli'],
 };
 
