@@ -1,12 +1,17 @@
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, type Role } from '../../server/access/roles.ts';
+import { approveBatch, cancelBatch, submitBatch } from '../../server/batches/approvals.ts';
+import { systemCtx, type Ctx } from '../../server/context.ts';
+import { batches, budgetLines } from '../../server/db/schema/index.ts';
 import { loadRules, SHIPPED_RULES_DIR } from '../../server/rules/loader.ts';
 import { ensureDefaultAreas } from '../../server/areas/service.ts';
 import { testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
 import { capMessage } from '../harness/cap.ts';
 import { addFeed } from '../../server/feeds/service.ts';
-import { bearer, makeAlert, makeEvent, makeUser, setupCtx, TEST_PASSWORD, unique } from '../harness/factories.ts';
+import { bearer, makeAlert, makeEvent, makeHousehold, makeRule, makeUser, setupCtx, TEST_PASSWORD, unique } from '../harness/factories.ts';
+import { settle } from '../batches/setup.ts';
 import { readFileSync } from 'node:fs';
 import { ensureWebBuild } from '../../server/http/web-build.ts';
 import { WEB_DIST } from '../../server/http/web.ts';
@@ -223,6 +228,83 @@ const table: RouteCase[] = [
     call: async ({ db }) => ({ path: `/api/events/${await storedEventId(db, 'PK7', 'declared')}/close` }),
     outOfScope: async ({ db }) => ({ path: `/api/events/${await storedEventId(db, 'PK6', 'declared')}/close` }),
   },
+  // Activations, batches and budget lines (server/batches/routes.ts). A batch is seen where its areas touch the
+  // caller's jurisdiction; who acts on it is the verb's check (a programme manager or finance officer of a payer).
+  { method: 'GET', path: '/api/activations', access: 'signed-in', call: () => ({ path: '/api/activations' }) },
+  {
+    method: 'GET',
+    path: '/api/activations/:id',
+    access: 'signed-in',
+    call: async ({ db }) => ({ path: `/api/activations/${(await readableBatch(db, 'PK7')).activationId}` }),
+    outOfScope: async ({ db }) => ({ path: `/api/activations/${(await readableBatch(db, 'PK6')).activationId}` }),
+  },
+  {
+    method: 'POST',
+    path: '/api/activations/:id/batches',
+    access: ['program_manager'],
+    call: async ({ db }) => ({ path: `/api/activations/${await activationWithoutBatch(db, 'PK7')}/batches` }),
+    outOfScope: async ({ db }) => ({ path: `/api/activations/${(await readableBatch(db, 'PK6')).activationId}/batches` }),
+  },
+  { method: 'GET', path: '/api/batches', access: 'signed-in', call: () => ({ path: '/api/batches' }) },
+  {
+    method: 'GET',
+    path: '/api/batches/:id',
+    access: 'signed-in',
+    call: async ({ db }) => ({ path: `/api/batches/${(await readableBatch(db, 'PK7')).id}` }),
+    outOfScope: async ({ db }) => ({ path: `/api/batches/${(await readableBatch(db, 'PK6')).id}` }),
+  },
+  {
+    method: 'GET',
+    path: '/api/batches/:id/lines',
+    access: ['program_manager', 'finance_officer'],
+    call: async ({ db }) => ({ path: `/api/batches/${(await readableBatch(db, 'PK7')).id}/lines` }),
+    outOfScope: async ({ db }) => ({ path: `/api/batches/${(await readableBatch(db, 'PK6')).id}/lines` }),
+  },
+  ...(['rebuild', 'submit'] as const).map(
+    (verb): RouteCase => ({
+      method: 'POST',
+      path: `/api/batches/:id/${verb}`,
+      access: ['program_manager'],
+      call: async ({ db }) => ({ path: `/api/batches/${await storedBatch(db, 'PK7', 'draft')}/${verb}` }),
+      outOfScope: async ({ db }) => ({ path: `/api/batches/${await storedBatch(db, 'PK6', 'draft')}/${verb}` }),
+    }),
+  ),
+  {
+    method: 'POST',
+    path: '/api/batches/:id/approve',
+    access: ['program_manager', 'finance_officer'],
+    call: async ({ db }) => ({ path: `/api/batches/${await storedBatch(db, 'PK7', 'submitted')}/approve`, body: { comment: 'checked against the list' } }),
+    outOfScope: async ({ db }) => ({ path: `/api/batches/${await storedBatch(db, 'PK6', 'submitted')}/approve`, body: { comment: 'checked against the list' } }),
+  },
+  {
+    method: 'POST',
+    path: '/api/batches/:id/reject',
+    access: ['program_manager', 'finance_officer'],
+    call: async ({ db }) => ({ path: `/api/batches/${await storedBatch(db, 'PK7', 'submitted')}/reject`, body: { reason: 'totals do not match' } }),
+    outOfScope: async ({ db }) => ({ path: `/api/batches/${await storedBatch(db, 'PK6', 'submitted')}/reject`, body: { reason: 'totals do not match' } }),
+  },
+  {
+    method: 'POST',
+    path: '/api/batches/:id/cancel',
+    access: ['program_manager'],
+    call: async ({ db }) => ({ path: `/api/batches/${await storedBatch(db, 'PK7', 'draft')}/cancel`, body: { reason: 'the list is being corrected' } }),
+    outOfScope: async ({ db }) => ({ path: `/api/batches/${await storedBatch(db, 'PK6', 'draft')}/cancel`, body: { reason: 'the list is being corrected' } }),
+  },
+  {
+    method: 'POST',
+    path: '/api/batches/:id/release',
+    access: ['finance_officer'],
+    call: async ({ db }) => ({ path: `/api/batches/${await storedBatch(db, 'PK7', 'approved')}/release` }),
+    outOfScope: async ({ db }) => ({ path: `/api/batches/${await storedBatch(db, 'PK6', 'approved')}/release` }),
+  },
+  { method: 'GET', path: '/api/budgets', access: ['program_manager', 'finance_officer', 'auditor', 'admin'], call: () => ({ path: '/api/budgets' }) },
+  {
+    method: 'POST',
+    path: '/api/budgets/:id/amend',
+    access: ['finance_officer'],
+    call: async ({ db }) => ({ path: `/api/budgets/${await budgetLineOf(db, 'PK7')}/amend`, body: { ceilingPkr: 20_000_000_000, reason: 'second tranche', reference: 'RT-2026-1' } }),
+    outOfScope: async ({ db }) => ({ path: `/api/budgets/${await budgetLineOf(db, 'PK6')}/amend`, body: { ceilingPkr: 20_000_000_000, reason: 'second tranche', reference: 'RT-2026-1' } }),
+  },
 ];
 
 /** An event over one province (the default province boundaries are loaded), for routes that act on one. */
@@ -244,6 +326,94 @@ async function storedAlertId(db: TestDatabase): Promise<string> {
 /** A Restricted message over Punjab: seen federally and in Punjab, not in Sindh. */
 async function restrictedPunjabAlertId(db: TestDatabase): Promise<string> {
   return (await makeAlert(db.db, { scope: 'Restricted', areaCodes: ['PK6'] })).id;
+}
+
+/**
+ * The route table's own rule: a landslide top-up for households of PMT 32 or less, paid by the province each
+ * household lives in and signed by a programme manager and a finance officer of that province. No shipped
+ * rule names landslides, so only this rule fires on the table's landslide alerts; two households in Sindh
+ * and two in Punjab give its batches lines. Loaded once per database.
+ */
+const BATCH_RULE = 'route-table-landslide';
+const batchWorlds = new WeakMap<TestDatabase, Promise<void>>();
+function batchWorld(db: TestDatabase): Promise<void> {
+  let made = batchWorlds.get(db);
+  if (!made) {
+    made = (async () => {
+      await makeHousehold(db, [
+        { lat: 25.39, lon: 68.37, pmt: 10 },
+        { lat: 25.4, lon: 68.36, pmt: 20 },
+        { lat: 31.52, lon: 74.36, pmt: 10 },
+        { lat: 31.53, lon: 74.35, pmt: 20 },
+      ]);
+      await makeRule(db.db, {
+        from: 'earthquake',
+        id: BATCH_RULE,
+        change: (y) =>
+          y
+            .replace('hazards: [earthquake]', 'hazards: [landslide]')
+            .replace('purpose: earthquake_relief', 'purpose: route_table_relief')
+            .replace(/^stages:[\s\S]*?(?=^eligibility:)/m, 'stages:\n  activation:\n    when:\n      severity_at_least: Severe\n')
+            .replace(
+              /^funding:[\s\S]*$/m,
+              'funding:\n  ceiling_pkr: 10000000000\n  payers:\n    - agency: provincial-government\n      jurisdiction: household-province\n      share_bp: 10000\n' +
+                'approvals:\n  - roles: [program_manager, finance_officer]\n    jurisdiction: payer\n',
+            ),
+      });
+    })();
+    batchWorlds.set(db, made);
+  }
+  return made;
+}
+
+/** An officer acting through the verbs themselves, to bring a batch to a state before the route is called. */
+const officer = (db: TestDatabase, role: Role, jurisdiction: string): Ctx => ({
+  db: db.db,
+  actor: { kind: 'user', id: crypto.randomUUID(), name: unique(role), roles: [role], agency: 'TEST', jurisdiction },
+  now: new Date(),
+});
+
+/**
+ * A fresh batch of the table's rule over one province (a landslide alert over it, delivered through the
+ * outbox), brought to `status` by officers of that province: submitted by one programme manager, approved
+ * by another and by a finance officer. Returns the batch's id.
+ */
+async function storedBatch(db: TestDatabase, province: 'PK7' | 'PK6', status: 'draft' | 'submitted' | 'approved'): Promise<string> {
+  return (await builtBatch(db, province, status)).id;
+}
+async function builtBatch(db: TestDatabase, province: 'PK7' | 'PK6', status: 'draft' | 'submitted' | 'approved') {
+  await batchWorld(db);
+  const alert = await makeAlert(db.db, { hazard: 'landslide', areaCodes: [province] });
+  await settle(db.db, new Date());
+  const [batch] = await db.db.select().from(batches).where(and(eq(batches.subjectId, alert.id), eq(batches.ruleId, BATCH_RULE)));
+  if (!batch || batch.lineCount === 0) throw new Error(`route table: the landslide alert over ${province} built no batch with lines`);
+  if (status !== 'draft') await submitBatch(officer(db, 'program_manager', province), { id: batch.id });
+  if (status === 'approved')
+    for (const role of ['program_manager', 'finance_officer'] as const) await approveBatch(officer(db, role, province), { id: batch.id, comment: 'checked' });
+  return batch;
+}
+
+/** One batch per province for the routes that only read (made once per database). */
+const readable = new WeakMap<TestDatabase, Map<string, Promise<{ id: string; activationId: string }>>>();
+function readableBatch(db: TestDatabase, province: 'PK7' | 'PK6') {
+  const byProvince = readable.get(db) ?? new Map();
+  readable.set(db, byProvince);
+  if (!byProvince.has(province)) byProvince.set(province, builtBatch(db, province, 'draft'));
+  return byProvince.get(province)!;
+}
+
+/** An activation in force whose batch was cancelled, so a programme manager may build it again by hand. */
+async function activationWithoutBatch(db: TestDatabase, province: 'PK7' | 'PK6'): Promise<string> {
+  const batch = await builtBatch(db, province, 'draft');
+  await cancelBatch(systemCtx(db.db, 'test', new Date()), { id: batch.id, reason: 'to be built again by hand' });
+  return batch.activationId;
+}
+
+/** The budget line the table's rule opened for a province (its first batch there opens it). */
+async function budgetLineOf(db: TestDatabase, province: 'PK7' | 'PK6'): Promise<string> {
+  await readableBatch(db, province);
+  const [line] = await db.db.select().from(budgetLines).where(and(eq(budgetLines.ruleId, BATCH_RULE), eq(budgetLines.jurisdiction, province)));
+  return line!.id;
 }
 
 describe.each(drivers)('who may call which route, on %s', (driver) => {
