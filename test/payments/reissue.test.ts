@@ -16,7 +16,7 @@ describe.each(drivers)('paying a failed line again, and a bank answering late (%
   let batchId: string;
   /** Instruction ids by household (S2, S4, S6 are paid by wallet). */
   const ids: Record<string, string> = {};
-  const files: Record<string, Json> = {};
+  const files = {} as Record<'mobile_wallet' | 'bank_transfer', Json>;
   const as = {} as Record<'pm' | 'pm2' | 'finance' | 'punjabPm', string>;
   const call = async (who: keyof typeof as, method: string, path: string, body?: string | object) => {
     const res = await app.request(path, {
@@ -47,7 +47,7 @@ describe.each(drivers)('paying a failed line again, and a bank answering late (%
     await call('pm', 'POST', `/api/batches/${batchId}/submit`);
     await call('pm2', 'POST', `/api/batches/${batchId}/approve`, { comment: 'checked' });
     await call('finance', 'POST', `/api/batches/${batchId}/release`);
-    for (const f of (await call('finance', 'POST', `/api/batches/${batchId}/payment-files`)).body.files) files[f.channel] = f;
+    for (const f of (await call('finance', 'POST', `/api/batches/${batchId}/payment-files`)).body.files) files[f.channel as keyof typeof files] = f;
     const wallet = (await call('finance', 'GET', files.mobile_wallet.download)).body as string;
     const [s2, s4, s6] = wallet.trimEnd().split('\r\n').slice(1, -1).map((l) => l.split(',')[0]!);
     Object.assign(ids, { S2: s2, S4: s4, S6: s6 });

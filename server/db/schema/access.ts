@@ -16,6 +16,8 @@ export const users = pgTable('users', {
    * other sender is refused. Empty: the user may not push alerts.
    */
   senders: text('senders').array().notNull().default(sql`'{}'::text[]`),
+  /** Where the user is told what waits for them (a batch to approve or release), when SMTP_URL is set. */
+  email: text('email'),
   failedLogins: integer('failed_logins').notNull().default(0),
   lockedUntil: timestamp('locked_until', { withTimezone: true }),
   disabledAt: timestamp('disabled_at', { withTimezone: true }),

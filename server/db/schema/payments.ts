@@ -151,3 +151,54 @@ export const overpayments = pgTable(
   },
   (t) => [uniqueIndex('overpayments_line_idx').on(t.batchId, t.lineNo)],
 );
+
+/**
+ * Texts to beneficiaries, made when a line's instruction is exported (where and from when to collect) and
+ * when it is paid, in Urdu and in English, from the template files in server/payments/messages/. Each is
+ * handed to the SMS gateway once: `exported_at` is set by the export that takes it, and the unique index
+ * keeps one text per instruction, moment and language.
+ */
+export const messages = pgTable(
+  'messages',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    instructionId: text('instruction_id')
+      .notNull()
+      .references(() => paymentInstructions.id),
+    /** `exported` (the payment is on its way) or `paid`. */
+    moment: text('moment').notNull(),
+    language: text('language').notNull(),
+    msisdn: text('msisdn').notNull(),
+    body: text('body').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    /** When an export for the SMS gateway took it (null: waiting). */
+    exportedAt: timestamp('exported_at', { withTimezone: true }),
+    exportId: uuid('export_id'),
+  },
+  (t) => [
+    uniqueIndex('messages_once_idx').on(t.instructionId, t.moment, t.language),
+    index('messages_waiting_idx').on(t.createdAt).where(sql`exported_at is null`),
+    check('messages_moment_check', sql`${t.moment} in ('exported', 'paid')`),
+  ],
+);
+
+/**
+ * Emails to officials about what waits for them (a batch to approve or release, a request to pay again),
+ * one per person and reason: the unique index keeps a retried job from mailing twice. The inbox itself is
+ * computed from the batches' state, so it is never stale; this table only remembers what was mailed.
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    username: text('username').notNull(),
+    email: text('email').notNull(),
+    /** What waits, e.g. `batch:<id>:approve:round 1`. */
+    reason: text('reason').notNull(),
+    subject: text('subject').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+    error: text('error'),
+  },
+  (t) => [uniqueIndex('notifications_once_idx').on(t.username, t.reason)],
+);
