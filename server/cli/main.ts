@@ -11,6 +11,7 @@ import { registerAreaCommands } from './areas.ts';
 import { registerOutboxCommands } from './outbox.ts';
 import { registerBatchCommands } from './batches.ts';
 import { registerBudgetCommands } from './budgets.ts';
+import { registerPaymentCommands } from './payments.ts';
 import { CliError } from './errors.ts';
 import { registerSystemCommands } from './system.ts';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerOutboxCommands(program);
   registerBatchCommands(program);
   registerBudgetCommands(program);
+  registerPaymentCommands(program);
   return program;
 }
 
