@@ -75,7 +75,8 @@ export async function ensureBudgetLines(
           programme: rule.programme,
           agency: p.agency,
           jurisdiction: p.jurisdiction,
-          ceilingPkr: Math.floor((rule.funding.ceiling_pkr * p.share_bp) / 10000),
+          // In BigInt: past about PKR 1 trillion, ceiling × share_bp is no longer exact as a double, and its floor could be a rupee over.
+          ceilingPkr: Number((BigInt(rule.funding.ceiling_pkr) * BigInt(p.share_bp)) / 10000n),
           openedAt: ctx.now,
           openedBy: actorOf(ctx.actor),
         })),
@@ -94,7 +95,7 @@ export async function ensureBudgetLines(
   return new Map(rows.map((r) => [`${r.agency}|${r.jurisdiction}`, r]));
 }
 
-/** Budget lines the actor may see: federal sees all; a province its own lines and federal lines (their shares reach it). */
+/** Budget lines the actor may see: federal sees all, a province only the lines its own finance officers sign for. */
 export async function listBudgets(ctx: Ctx) {
   const rows = await ctx.db.select().from(budgetLines).orderBy(asc(budgetLines.ruleId), asc(budgetLines.agency), asc(budgetLines.jurisdiction));
   const visible = rows.filter((r) => ctx.actor.jurisdiction === 'PK' || signingJurisdiction(r.jurisdiction) === ctx.actor.jurisdiction);

@@ -27,7 +27,7 @@ export async function releaseBatch(ctx: Ctx, input: { id: string }): Promise<Bat
     // Shared lock: a stop of the activation waits for this release, or this release sees the stop.
     const [activation] = await t.tx.select({ status: activations.status, reason: activations.stoppedReason }).from(activations).where(eq(activations.id, b.activationId)).for('share');
     if (activation?.status !== 'active')
-      throw new ConflictError(`The activation of batch ${b.id} stopped (${activation?.reason ?? 'stopped'}): its batch is being cancelled, nothing is released.`);
+      throw new ConflictError(`The activation of batch ${b.id} stopped (${activation?.reason ?? 'stopped'}): nothing more of it is released.`);
     const payers = await t.tx.select().from(batchPayers).where(eq(batchPayers.batchId, b.id)).orderBy(asc(batchPayers.idx));
     const mine = payers.filter((p) => signingJurisdiction(p.jurisdiction) === t.actor.jurisdiction && p.releasedAt === null);
     if (mine.length === 0) {

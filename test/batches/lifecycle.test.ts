@@ -304,6 +304,41 @@ describe.each(drivers)('batches of alert-driven rules: readiness, co-financing, 
     const readiness = await stopEntry((await batchOf(w, alert.id, 'prepared')).activationId);
     expect(readiness).toMatchObject({ leftForPayments: [] });
   });
+
+  it('after a stop, a partly released batch releases nothing more', async () => {
+    const alert = await quake([SINDH_DISTRICT.code], { magnitude: 7.1, pagerAlert: 'red' });
+    const batch = await batchOf(w, alert.id);
+    await w.call('fedPm', 'POST', `/api/batches/${batch.id}/submit`);
+    await approve(w, 'fedPm2', batch);
+    await approve(w, 'sindhPm', batch);
+    expect((await w.call('fedFinance', 'POST', `/api/batches/${batch.id}/release`)).body.status).toBe('partly_released');
+
+    await cancel(alert, [SINDH_DISTRICT.code]);
+
+    expect((await stopEntry(batch.activationId)).leftForPayments).toEqual([{ batchId: batch.id, status: 'partly_released' }]);
+    const before = await snapshot(w, batch.id);
+    const refused = await w.call('sindhFinance', 'POST', `/api/batches/${batch.id}/release`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toMatch(/stopped \(.*cancelled.*\): nothing more of it is released/);
+    expect(await snapshot(w, batch.id)).toEqual(before);
+    expect(before.status).toBe('partly_released');
+  });
+
+  // Last: its rule fires on every later quake of this database.
+  it('opens each payer\u2019s budget line with its exact share of a large ceiling', async () => {
+    // PKR 7,125,104,599,209 × 86.22 %: as a double the product rounds up past a whole rupee.
+    const big = await makeRule(w.db.db, {
+      from: 'earthquake',
+      change: (y) => y.replace('ceiling_pkr: 10000000000', 'ceiling_pkr: 7125104599209').replace('share_bp: 5000', 'share_bp: 8622').replace('share_bp: 5000', 'share_bp: 1378'),
+      now: NOW,
+    });
+    await quake([SINDH_DISTRICT.code], { magnitude: 6.9, pagerAlert: 'red' });
+    const lines = (await w.call('fedFinance', 'GET', '/api/budgets')).body.items.filter((b: Json) => b.ruleId === big.id);
+    expect(lines.map((b: Json) => [b.agency, b.jurisdiction, b.ceilingPkr])).toEqual([
+      ['BISP', 'federal', 6_143_265_185_437],
+      ['provincial-government', 'PK7', 981_839_413_771],
+    ]);
+  });
 });
 
 /** The federal flood rule (BISP, PKR 25,000 to the poorest 60 % of each tehsil) in force now, changed by `change`. */
