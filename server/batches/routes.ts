@@ -23,7 +23,7 @@ import {
   linesPageSchema,
   reasonBody,
 } from './schema.ts';
-import { getActivation, getBatch, listActivations, listBatches, listLines } from './service.ts';
+import { BUDGET_READERS, getActivation, getBatch, listActivations, listBatches, listLines } from './service.ts';
 
 const tags = ['Batches'];
 const conflict = { 409: conflictResponse };
@@ -238,7 +238,7 @@ export function batchRoutes(deps: RouteDeps, batches: BatchDeps) {
         path: '/api/budgets',
         tags,
         summary: 'Budget lines you may see: ceiling, committed, released, headroom and every amendment',
-        middleware: [allow('program_manager', 'finance_officer', 'auditor', 'admin')],
+        middleware: [allow(...BUDGET_READERS)],
         responses: { 200: json(z.object({ items: z.array(budgetSchema) }), 'Budget lines'), ...errorResponses },
       }),
       async (c) => c.json({ items: (await listBudgets(ctxOf(c, deps))).map(toBudget) }, 200),

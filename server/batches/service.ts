@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { and, asc, count, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { maskCnic } from '../access/personal-data.ts';
-import { canSeeIdentity, type Actor } from '../access/principal.ts';
+import { canSeeIdentity, hasRole, type Actor } from '../access/principal.ts';
 import { batchScope, prefixPattern, within } from '../access/scope.ts';
 import { recordAuditAlone } from '../audit/service.ts';
 import type { Ctx } from '../context.ts';
@@ -88,15 +88,24 @@ function summary(actor: Actor, b: BatchRow, view: { disclosure: Disclosure | nul
   };
 }
 
+/**
+ * Who is shown a payer's budget line in a batch: those who may read budget lines (GET /api/budgets). A line's
+ * committed rupees are the sum of its open batches, so to anyone else they would give back a lone batch's
+ * total, and with it the count of households protected above.
+ */
+export const BUDGET_READERS = ['program_manager', 'finance_officer', 'auditor', 'admin'] as const;
+const readsBudgets = (actor: Actor) => hasRole(actor, ...BUDGET_READERS);
+
 type Figures = Record<string, any>;
 
 /**
  * A batch's build figures as a reader with protected counts sees them, as the dry run's caseload is shown
  * (protectCaseload in server/rules/caseload.ts): counts under the smallest cell hidden and the rest rounded,
  * rupees hidden with their households and rounded to `unit` steps, a percentile cut-off (one household's PMT)
- * shown only over enough households, and the ceiling's sentence written again from what is shown.
+ * shown only over enough households, and the ceiling's sentence written again from what is shown. The
+ * budget lines' headroom is left to those who read `budgets` (BUDGET_READERS).
  */
-export function protectFigures(f: Figures, d: Disclosure | null, unit: number): Figures {
+export function protectFigures(f: Figures, d: Disclosure | null, unit: number, budgets: boolean): Figures {
   if (!d) return f;
   const n = (x: number) => protectCount(x, d);
   const pkr = (amount: number, households: number, step = unit) => protectAmount(amount, households, step, d);
@@ -128,6 +137,8 @@ export function protectFigures(f: Figures, d: Disclosure | null, unit: number): 
       ? {
           ceiling: {
             ...ceiling,
+            // The budget lines' headroom before the build: budget figures, for their readers only.
+            headroomBefore: budgets ? (ceiling as Figures).headroomBefore : null,
             cutLines,
             cutPkr,
             text:
@@ -197,7 +208,7 @@ export async function getBatch(ctx: Ctx, id: string, policy: { minCell: number }
   const figuresDoc = b.figures as Record<string, unknown>;
   return {
     ...summary(ctx.actor, b, { disclosure, unit, liveLines: byDistrict.reduce((sum, d) => sum + d.live, 0) }),
-    figures: seesWhole(ctx.actor, b) ? protectFigures(figuresDoc, disclosure, unit) : { stage: figuresDoc.stage, asOf: figuresDoc.asOf, note: 'whole-batch figures are shown to the batch\u2019s own jurisdiction' },
+    figures: seesWhole(ctx.actor, b) ? protectFigures(figuresDoc, disclosure, unit, readsBudgets(ctx.actor)) : { stage: figuresDoc.stage, asOf: figuresDoc.asOf, note: 'whole-batch figures are shown to the batch\u2019s own jurisdiction' },
     registryVersion: b.registryVersion,
     byDistrict: byDistrict.map((d) => ({
       district: d.district,
@@ -218,7 +229,7 @@ export async function getBatch(ctx: Ctx, id: string, policy: { minCell: number }
         households: n(total?.households ?? 0),
         amountPkr: protectAmount(Number(total?.pkr ?? 0), total?.households ?? 0, unit, disclosure),
         released: p.releasedAt ? { by: p.releasedBy, at: p.releasedAt.toISOString(), amountPkr: p.releasedPkr } : null,
-        budget: line && f ? { id: line.id, ceilingPkr: line.ceilingPkr, committedPkr: f.committedPkr, releasedPkr: f.releasedPkr, headroomPkr: f.headroomPkr } : null,
+        budget: line && f && readsBudgets(ctx.actor) ? { id: line.id, ceilingPkr: line.ceilingPkr, committedPkr: f.committedPkr, releasedPkr: f.releasedPkr, headroomPkr: f.headroomPkr } : null,
       };
     }),
     steps,

@@ -590,6 +590,12 @@ describe.each(drivers)('approvals: reject, resubmit, cancel, overdue, and refusa
       cutoffs: [{ households: 10, rank: null, atOrUnder: null, pmtCutoff: 60 }],
       disclosure: { minCell: 10, roundedTo: 10 },
     });
+    // A budget line's committed rupees would give a lone batch's total back: budgets go to their readers only.
+    expect(small.responder.payers).toMatchObject([{ agency: 'BISP', households: null, amountPkr: null, budget: null }]);
+    expect(small.responder.figures.ceiling.headroomBefore).toBeNull();
+    const audited = (await w.call('auditor', 'GET', `/api/batches/${second.id}`)).body;
+    expect(audited).toMatchObject({ lineCount: null, payers: [{ budget: { committedPkr: 150_000 } }] });
+    expect(audited.figures.ceiling.headroomBefore).toEqual(small.pm.figures.ceiling.headroomBefore);
     const listed = (await w.call('responder', 'GET', '/api/batches')).body.items.find((b: Json) => b.id === second.id);
     expect(listed).toMatchObject({ lineCount: null, totalPkr: null });
     const activation = (await w.call('responder', 'GET', `/api/activations/${second.activationId}`)).body;
