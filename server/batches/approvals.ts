@@ -73,6 +73,14 @@ function requireManager(actor: Actor, what: string, jurisdictions: readonly stri
     throw new ForbiddenError(`Only a programme manager of the batch's payers (${[...new Set(allowed)].join(', ')}) may ${what} it; you act for ${actor.jurisdiction}.`);
 }
 
+/**
+ * Refuses an actor who is not a programme manager of one of the batch's payers (the check of submit and
+ * cancel), for other verbs that act on a batch, such as a rebuild.
+ */
+export async function requireBatchManager(t: TxCtx, b: BatchRow, what: string): Promise<void> {
+  requireManager(t.actor, what, await payerJurisdictionsOf(t, b));
+}
+
 const audit = (t: TxCtx, action: string, b: BatchRow, summary: Record<string, unknown>) =>
   recordAudit(t.tx, t, { action, subject: `batch:${b.id}`, jurisdiction: b.jurisdiction, summary: { batchId: b.id, ruleId: b.ruleId, ...summary } });
 
