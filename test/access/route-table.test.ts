@@ -3,7 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, type Role } from '../../server/access/roles.ts';
 import { approveBatch, cancelBatch, submitBatch } from '../../server/batches/approvals.ts';
 import { systemCtx, type Ctx } from '../../server/context.ts';
-import { batches, budgetLines } from '../../server/db/schema/index.ts';
+import { batches, budgetLines, paymentInstructions } from '../../server/db/schema/index.ts';
+import { releaseBatch } from '../../server/batches/release.ts';
+import { exportPaymentFiles } from '../../server/payments/files.ts';
+import { reconcile, RECONCILIATION_COLUMNS } from '../../server/payments/reconcile.ts';
+import { requestReissue } from '../../server/payments/reissue.ts';
 import { loadRules, SHIPPED_RULES_DIR } from '../../server/rules/loader.ts';
 import { ensureDefaultAreas } from '../../server/areas/service.ts';
 import { testApp } from '../harness/app.ts';
@@ -22,8 +26,9 @@ interface Call {
   path: string;
   /** A JSON body. */
   body?: unknown;
-  /** A body sent as it is (XML). */
+  /** A body sent as it is (XML, or a CSV with `contentType`). */
   raw?: string;
+  contentType?: string;
 }
 interface Setup {
   db: TestDatabase;
@@ -305,7 +310,98 @@ const table: RouteCase[] = [
     call: async ({ db }) => ({ path: `/api/budgets/${await budgetLineOf(db, 'PK7')}/amend`, body: { ceilingPkr: 20_000_000_000, reason: 'second tranche', reference: 'RT-2026-1' } }),
     outOfScope: async ({ db }) => ({ path: `/api/budgets/${await budgetLineOf(db, 'PK6')}/amend`, body: { ceilingPkr: 20_000_000_000, reason: 'second tranche', reference: 'RT-2026-1' } }),
   },
+  // Payments (server/payments/routes.ts): files and reconciliation for finance, paying again for programme managers.
+  {
+    method: 'POST',
+    path: '/api/batches/:id/payment-files',
+    access: ['finance_officer'],
+    call: async ({ db }) => ({ path: `/api/batches/${await releasedBatch(db, 'PK7')}/payment-files` }),
+    outOfScope: async ({ db }) => ({ path: `/api/batches/${await releasedBatch(db, 'PK6')}/payment-files` }),
+  },
+  {
+    method: 'GET',
+    path: '/api/payment-files/:id',
+    access: ['finance_officer'],
+    call: async ({ db }) => ({ path: `/api/payment-files/${(await exportedFile(db, 'PK7')).fileId}` }),
+    outOfScope: async ({ db }) => ({ path: `/api/payment-files/${(await exportedFile(db, 'PK6')).fileId}` }),
+  },
+  {
+    method: 'GET',
+    path: '/api/payment-files/:id/csv',
+    access: ['finance_officer'],
+    call: async ({ db }) => ({ path: `/api/payment-files/${(await exportedFile(db, 'PK7')).fileId}/csv` }),
+    outOfScope: async ({ db }) => ({ path: `/api/payment-files/${(await exportedFile(db, 'PK6')).fileId}/csv` }),
+  },
+  {
+    method: 'POST',
+    path: '/api/payment-files/:id/reconciliation',
+    access: ['finance_officer'],
+    call: async ({ db }) => bankAnswer(await exportedFile(db, 'PK7')),
+    outOfScope: async ({ db }) => bankAnswer(await exportedFile(db, 'PK6')),
+  },
+  {
+    method: 'GET',
+    path: '/api/events/:id/payments',
+    access: 'signed-in',
+    call: async ({ db }) => ({ path: `/api/events/${await storedEventId(db, 'PK7', 'declared')}/payments` }),
+    outOfScope: async ({ db }) => ({ path: `/api/events/${await storedEventId(db, 'PK6', 'declared')}/payments` }),
+  },
+  {
+    method: 'POST',
+    path: '/api/payment-instructions/:id/reissue',
+    access: ['program_manager'],
+    call: async ({ db }) => ({ path: `/api/payment-instructions/${await failedInstruction(db, 'PK7')}/reissue`, body: { reason: 'wallet blocked' } }),
+    outOfScope: async ({ db }) => ({ path: `/api/payment-instructions/${await failedInstruction(db, 'PK6')}/reissue`, body: { reason: 'wallet blocked' } }),
+  },
+  { method: 'GET', path: '/api/reissues', access: ['program_manager', 'finance_officer'], call: () => ({ path: '/api/reissues' }) },
+  ...(['approve', 'reject'] as const).map(
+    (verb): RouteCase => ({
+      method: 'POST',
+      path: `/api/reissues/:id/${verb}`,
+      access: ['program_manager'],
+      call: async ({ db }) => ({ path: `/api/reissues/${await openReissue(db, 'PK7')}/${verb}`, body: verb === 'approve' ? { comment: 'camp opens Monday' } : { reason: 'check the SIM owner' } }),
+      outOfScope: async ({ db }) => ({ path: `/api/reissues/${await openReissue(db, 'PK6')}/${verb}`, body: verb === 'approve' ? { comment: 'camp opens Monday' } : { reason: 'check the SIM owner' } }),
+    }),
+  ),
 ];
+
+/** A fresh batch of the table's rule over a province, approved and released by that province's officers. */
+async function releasedBatch(db: TestDatabase, province: 'PK7' | 'PK6'): Promise<string> {
+  const batch = await builtBatch(db, province, 'approved');
+  await releaseBatch(officer(db, 'finance_officer', province), { id: batch.id });
+  return batch.id;
+}
+
+/** A payment file of a fresh released batch, with the instructions in it. */
+async function exportedFile(db: TestDatabase, province: 'PK7' | 'PK6') {
+  const batchId = await releasedBatch(db, province);
+  const { made } = await exportPaymentFiles(officer(db, 'finance_officer', province), { batchId });
+  const rows = await db.db.select({ id: paymentInstructions.id }).from(paymentInstructions).where(eq(paymentInstructions.fileId, made[0]!.id));
+  return { province, fileId: made[0]!.id, instructionIds: rows.map((r) => r.id) };
+}
+
+/** The bank's answer to a file: its first instruction failed. */
+function bankAnswer(file: { fileId: string; instructionIds: string[] }): Call {
+  return {
+    path: `/api/payment-files/${file.fileId}/reconciliation`,
+    raw: `${RECONCILIATION_COLUMNS.join(',')}\r\n${file.instructionIds[0]},failed,0,,,account closed\r\n`,
+    contentType: 'text/csv',
+  };
+}
+
+/** An instruction the bank said failed, so it may be paid again. */
+async function failedInstruction(db: TestDatabase, province: 'PK7' | 'PK6'): Promise<string> {
+  const file = await exportedFile(db, province);
+  const answer = bankAnswer(file);
+  await reconcile(officer(db, 'finance_officer', province), { fileId: file.fileId, text: answer.raw! });
+  return file.instructionIds[0]!;
+}
+
+/** A request to pay again made by another programme manager of the province, waiting for a decision. */
+async function openReissue(db: TestDatabase, province: 'PK7' | 'PK6'): Promise<string> {
+  const id = await failedInstruction(db, province);
+  return (await requestReissue(officer(db, 'program_manager', province), { instructionId: id, reason: 'pay at the camp', channel: 'biometric_cash' })).id;
+}
 
 /** An event over one province (the default province boundaries are loaded), for routes that act on one. */
 async function storedEventId(db: TestDatabase, area: string, status: 'draft' | 'declared'): Promise<string> {
@@ -436,7 +532,7 @@ describe.each(drivers)('who may call which route, on %s', (driver) => {
       headers: {
         ...(authorization ? { authorization } : {}),
         ...(call.body ? { 'content-type': 'application/json' } : {}),
-        ...(call.raw ? { 'content-type': 'application/xml' } : {}),
+        ...(call.raw ? { 'content-type': call.contentType ?? 'application/xml' } : {}),
       },
       body: call.raw ?? (call.body ? JSON.stringify(call.body) : undefined),
     });
