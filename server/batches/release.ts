@@ -7,6 +7,7 @@ import { withTransaction, type Ctx } from '../context.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import { activations, batches, batchPayers, budgetLines } from '../db/schema/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
+import { enqueue } from '../outbox/enqueue.ts';
 import { budgetFigures, signingJurisdiction } from './budgets.ts';
 import type { BatchRow } from './build.ts';
 
@@ -62,6 +63,8 @@ export async function releaseBatch(ctx: Ctx, input: { id: string }): Promise<Bat
         .where(and(eq(batchPayers.batchId, b.id), eq(batchPayers.idx, p.idx)));
     const all = payers.every((p) => p.releasedAt !== null || mine.includes(p));
     const [row] = await t.tx.update(batches).set({ status: all ? 'released' : 'partly_released', updatedAt: t.now }).where(eq(batches.id, b.id)).returning();
+    // The instructions (one per live line) are made after this commits, by the outbox: a release stays quick.
+    if (all) await enqueue(t, 'batch.released', { batchId: b.id });
     await recordAudit(t.tx, t, {
       action: 'batch.released',
       subject: `batch:${b.id}`,

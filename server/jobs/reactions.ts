@@ -2,11 +2,14 @@ import { buildBatch } from '../batches/build.ts';
 import type { BatchDeps } from '../batches/deps.ts';
 import { stopBatches } from '../batches/stop.ts';
 import { stopPayments } from '../payments/cancel.ts';
+import { issueInstructions } from '../payments/instructions.ts';
 import type { Reactions } from '../outbox/drain.ts';
 import { evaluateAlert, evaluateEvent, TRIGGER_ACTOR } from '../rules/evaluation.ts';
 
 /** The part of the system that builds and stops batches, as the audit trail names it (`system:batches`). */
 export const BATCH_ACTOR = 'batches';
+/** The part that makes payment instructions (`system:payments`). */
+export const PAYMENTS_ACTOR = 'payments';
 
 /**
  * What the system does about each outbox topic. Here, and not in server/outbox/, so the outbox knows no
@@ -25,6 +28,10 @@ export function reactions(batchDeps: BatchDeps): Reactions {
     'activation.fired': {
       actor: BATCH_ACTOR,
       handle: async (ctx, p) => void (await buildBatch(ctx, { activationId: p.activationId, skipStopped: true }, batchDeps)),
+    },
+    'batch.released': {
+      actor: PAYMENTS_ACTOR,
+      handle: async (ctx, p) => void (await issueInstructions(ctx, p)),
     },
     'activation.stopped': {
       actor: BATCH_ACTOR,

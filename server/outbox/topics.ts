@@ -19,6 +19,10 @@ export const TOPICS = {
     activationId: z.uuid(),
     stage: z.enum(['readiness', 'activation']),
   }),
+  /** Every payer released its share of a batch: its payment instructions are made. */
+  'batch.released': z.object({
+    batchId: z.uuid(),
+  }),
   /** An activation stopped (a Cancel, an all-clear, a stop stage): its unreleased batches are cancelled. */
   'activation.stopped': z.object({
     activationId: z.uuid(),

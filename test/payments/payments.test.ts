@@ -9,7 +9,7 @@ import { testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
 import { bearer, setupCtx } from '../harness/factories.ts';
 import { stopPayments } from '../../server/payments/cancel.ts';
-import { declareFlood, loadFloodRules, NOW, seedAreas, seedFloodRegistry } from '../batches/setup.ts';
+import { declareFlood, loadFloodRules, NOW, seedAreas, seedFloodRegistry, settle } from '../batches/setup.ts';
 
 type Json = Record<string, any>;
 const sample = (name: string) => readFileSync(new URL(`../../server/payments/samples/${name}`, import.meta.url), 'utf8');
@@ -71,6 +71,10 @@ describe.each(drivers)('payment files and reconciliation of a released batch (%s
     await call('pm', 'POST', `/api/batches/${batchId}/submit`);
     await call('pm2', 'POST', `/api/batches/${batchId}/approve`, { comment: 'checked' });
     expect((await call('finance', 'POST', `/api/batches/${batchId}/release`)).body.status).toBe('released');
+    // The release hands the instructions to the outbox; once delivered there is one per live line, attempt 1.
+    expect(await count(sql`select count(*)::int as n from payment_instructions`)).toBe(0);
+    await settle(db.db);
+    expect(await count(sql`select count(*)::int as n from payment_instructions where state = 'released' and attempt = 1 and batch_id = ${batchId}::uuid`)).toBe(6);
   });
 
   it('makes one file per channel, with a manifest, and only a finance officer of the payer may', async () => {
