@@ -26,4 +26,5 @@ ALTER TABLE "users" ADD COLUMN "email" text;--> statement-breakpoint
 ALTER TABLE "messages" ADD CONSTRAINT "messages_instruction_id_payment_instructions_id_fk" FOREIGN KEY ("instruction_id") REFERENCES "public"."payment_instructions"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "messages_once_idx" ON "messages" USING btree ("instruction_id","moment","language");--> statement-breakpoint
 CREATE INDEX "messages_waiting_idx" ON "messages" USING btree ("created_at") WHERE exported_at is null;--> statement-breakpoint
-CREATE UNIQUE INDEX "notifications_once_idx" ON "notifications" USING btree ("username","reason");
+CREATE UNIQUE INDEX "notifications_once_idx" ON "notifications" USING btree ("username","reason");--> statement-breakpoint
+CREATE INDEX "batch_lines_cancelled_idx" ON "batch_lines" USING btree ("batch_id") WHERE state = 'cancelled';

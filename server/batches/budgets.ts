@@ -28,7 +28,8 @@ export interface BudgetFigures {
 /**
  * Committed and released of budget lines, summed from the batches' lines and releases (nothing stored twice):
  * committed is the payer's share of every live line of a payment batch not cancelled and not yet released by
- * that payer; released is what that payer's releases took.
+ * that payer; released is what that payer's releases took, less the shares of lines cancelled since (a stop
+ * the bank confirmed gives the money back to the budget).
  */
 export async function budgetFigures(db: Db | Tx, ids: readonly string[]): Promise<Map<string, BudgetFigures>> {
   if (ids.length === 0) return new Map();
@@ -41,7 +42,10 @@ export async function budgetFigures(db: Db | Tx, ids: readonly string[]): Promis
           from batch_payers p join batches b on b.id = p.batch_id join batch_lines l on l.batch_id = p.batch_id
           where p.budget_line_id = bl.id and p.released_at is null and b.kind = 'payment' and b.status <> 'cancelled'
             and l.state = 'live' and p.idx = any(l.payer_idx)), 0)::text as committed,
-        coalesce((select sum(p.released_pkr) from batch_payers p where p.budget_line_id = bl.id and p.released_at is not null), 0)::text as released
+        (coalesce((select sum(p.released_pkr) from batch_payers p where p.budget_line_id = bl.id and p.released_at is not null), 0)
+          - coalesce((select sum(l.shares_pkr[array_position(l.payer_idx, p.idx)])
+              from batch_payers p join batch_lines l on l.batch_id = p.batch_id and l.state = 'cancelled'
+              where p.budget_line_id = bl.id and p.released_at is not null and p.idx = any(l.payer_idx)), 0))::text as released
       from budget_lines bl where bl.id in (${list})`,
   );
   return new Map(

@@ -178,6 +178,9 @@ describe.each(drivers)('payment files and reconciliation of a released batch (%s
     expect(await count(sql`select count(*)::int as n from reservations`)).toBe(reservedBefore - 3);
     const money = await call('finance', 'GET', `/api/events/${event.id}/payments`);
     expect(money.body.totals).toMatchObject({ paid: { households: 3, pkr: 70000 }, cancelled: { households: 3, pkr: 75000 }, exported: { households: 0 } });
+    // The three lines stopped give their PKR 75,000 back to the BISP budget line: released is 150,000 less that.
+    const budgets = await call('finance', 'GET', '/api/budgets');
+    expect(budgets.body.items.find((b: Json) => b.agency === 'BISP')).toMatchObject({ releasedPkr: 75000, committedPkr: 0 });
   });
 
   it('keeps instructions one way in the database', async () => {

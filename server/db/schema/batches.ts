@@ -141,6 +141,8 @@ export const batchLines = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.batchId, t.lineNo] }),
+    // Lines cancelled after release give their shares back to the budget; few, so a small index finds them.
+    index('batch_lines_cancelled_idx').on(t.batchId).where(sql`state = 'cancelled'`),
     check('batch_lines_state_check', sql`${t.state} in ('live', 'dropped', 'cancelled')`),
     check('batch_lines_amount_check', sql`${t.amountPkr} >= 0 and ${t.amountPkr} <= ${t.requestedPkr}`),
   ],
