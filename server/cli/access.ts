@@ -38,15 +38,16 @@ export function registerAccessCommands(program: Command): void {
     .requiredOption('--jurisdiction <prefix>', 'P-code prefix: PK federal, PK7 Sindh, PK701 one district')
     .option('--password-stdin', 'read the password from standard input instead of generating one')
     .option('--senders <list>', 'comma-separated CAP senders the user may publish alerts as, e.g. ffd@pmd.gov.pk')
-    .action(async (o: { username: string; name: string; roles: string; agency: string; jurisdiction: string; passwordStdin?: boolean; senders?: string }) => {
+    .option('--email <address>', 'where the user is told what waits for them (batches to approve or release), when the server sends mail')
+    .action(async (o: { username: string; name: string; roles: string; agency: string; jurisdiction: string; passwordStdin?: boolean; senders?: string; email?: string }) => {
       const password = o.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : randomToken(12);
       const input = check(
         newUserSchema,
-        { username: o.username, displayName: o.name, password, roles: o.roles.split(',').map((r) => r.trim()), agency: o.agency, jurisdiction: o.jurisdiction, senders: splitSenders(o.senders) },
+        { username: o.username, displayName: o.name, password, roles: o.roles.split(',').map((r) => r.trim()), agency: o.agency, jurisdiction: o.jurisdiction, senders: splitSenders(o.senders), email: o.email },
         'options',
       );
       const user = await withDatabase((database) => createUser(cliCtx(database), input));
-      process.stdout.write(`Created user ${user.username} (${user.roles.join(', ')}; ${user.agency}; ${user.jurisdiction}${user.senders.length ? `; publishes as ${user.senders.join(', ')}` : ''}), id ${user.id}.\n`);
+      process.stdout.write(`Created user ${user.username} (${user.roles.join(', ')}; ${user.agency}; ${user.jurisdiction}${user.senders.length ? `; publishes as ${user.senders.join(', ')}` : ''}${user.email ? `; mailed at ${user.email}` : ''}), id ${user.id}.\n`);
       if (!o.passwordStdin) process.stdout.write(`Password (shown once): ${password}\n`);
     });
   users

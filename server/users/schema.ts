@@ -13,6 +13,7 @@ export const newUserSchema = z
     agency: z.string().trim().min(2).max(80).openapi({ example: 'PDMA Sindh' }),
     jurisdiction: jurisdictionSchema.openapi({ example: 'PK7' }),
     senders: sendersSchema.default([]),
+    email: z.email('expected an email address such as amina@bisp.gov.pk').max(254).optional().openapi({ description: 'Where the user is told what waits for them, when the server sends mail' }),
   })
   .openapi('NewUser');
 
@@ -25,6 +26,7 @@ export const userSchema = z
     agency: z.string(),
     jurisdiction: z.string(),
     senders: z.array(z.string()).openapi({ description: 'The CAP senders this user may publish alerts as' }),
+    email: z.string().nullable(),
     disabledAt: isoDate.nullable(),
     createdAt: isoDate,
   })

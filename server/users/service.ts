@@ -17,6 +17,8 @@ export interface NewUser {
   jurisdiction: string;
   /** The alert senders the user may publish as; none: they push no alert. */
   senders?: readonly string[];
+  /** Where the user is told what waits for them (SMTP_URL set). */
+  email?: string | undefined;
 }
 
 const publicColumns = {
@@ -27,6 +29,7 @@ const publicColumns = {
   agency: users.agency,
   jurisdiction: users.jurisdiction,
   senders: users.senders,
+  email: users.email,
   disabledAt: users.disabledAt,
   createdAt: users.createdAt,
 };
@@ -41,7 +44,7 @@ export async function createUser(ctx: Ctx, input: NewUser) {
   return withTransaction(ctx, async (t) => {
     const [created] = await t.tx
       .insert(users)
-      .values({ ...input, senders: distinctSenders(input.senders), passwordHash, createdAt: ctx.now })
+      .values({ ...input, email: input.email ?? null, senders: distinctSenders(input.senders), passwordHash, createdAt: ctx.now })
       .onConflictDoNothing({ target: users.username })
       .returning(publicColumns);
     if (!created) throw new ConflictError(`A user named ${input.username} already exists.`);
@@ -49,7 +52,7 @@ export async function createUser(ctx: Ctx, input: NewUser) {
       action: 'user.create',
       subject: `user:${created.id}`,
       jurisdiction: created.jurisdiction,
-      summary: { after: { username: created.username, roles: created.roles, agency: created.agency, jurisdiction: created.jurisdiction, senders: created.senders } },
+      summary: { after: { username: created.username, roles: created.roles, agency: created.agency, jurisdiction: created.jurisdiction, senders: created.senders, email: created.email } },
     });
     return created;
   });
