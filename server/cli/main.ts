@@ -11,6 +11,7 @@ import { registerAreaCommands } from './areas.ts';
 import { registerOutboxCommands } from './outbox.ts';
 import { registerBatchCommands } from './batches.ts';
 import { registerBudgetCommands } from './budgets.ts';
+import { registerMessageCommands } from './messages.ts';
 import { registerPaymentCommands } from './payments.ts';
 import { CliError } from './errors.ts';
 import { registerSystemCommands } from './system.ts';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerOutboxCommands(program);
   registerBatchCommands(program);
   registerBudgetCommands(program);
+  registerMessageCommands(program);
   registerPaymentCommands(program);
   return program;
 }

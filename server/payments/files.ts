@@ -9,6 +9,7 @@ import { queryRows, type Db, type Tx } from '../db/client.ts';
 import { batches, batchPayers, paymentFiles } from '../db/schema/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import { issueInstructions } from './instructions.ts';
+import { messagesFor } from './messages.ts';
 import { CHANNELS, csvLine, headerLine, LAYOUTS, trailerLine, type Channel, type InstructionLine } from './layouts.ts';
 
 export type PaymentFileRow = typeof paymentFiles.$inferSelect;
@@ -132,6 +133,8 @@ export async function exportPaymentFiles(ctx: Ctx, input: { batchId: string }): 
         .returning();
       await t.tx.execute(sql`update payment_instructions set state = 'exported', file_id = ${file!.id}::uuid, updated_at = ${t.now.toISOString()}::timestamptz
         where batch_id = ${b.id}::uuid and channel = ${channel} and state = 'released' and file_id is null`);
+      // The texts telling each household that its payment is on its way, in the same transaction.
+      await messagesFor(t, { fileId: file!.id, moment: 'exported' });
       await recordAudit(t.tx, t, {
         action: 'payments.file_made',
         subject: `payment-file:${file!.id}`,

@@ -8,6 +8,7 @@ import { batches, overpayments, paymentInstructions, reconciliations } from '../
 import { cancelLines, cancellationFiles } from './cancel.ts';
 import { ValidationError, type FieldProblem } from '../errors.ts';
 import { getPaymentFile } from './files.ts';
+import { messagesFor } from './messages.ts';
 
 /** The columns of a bank's answer, in this order (README: "Reconciliation file"). */
 export const RECONCILIATION_COLUMNS = ['instruction_id', 'status', 'amount_paid_pkr', 'paid_at', 'bank_reference', 'reason'] as const;
@@ -213,6 +214,8 @@ export async function reconcile(ctx: Ctx, input: { fileId: string; text: string 
     const stopped = apply.filter((a) => a.status === 'cancelled').map((a) => current.get(a.id)!.line_no);
     if (stopped.length > 0) await cancelLines(t.tx, batch!, stopped);
     const late = await settleOtherAttempts(t, batch!, apply.filter((a) => a.status === 'paid').map((a) => ({ id: a.id, lineNo: current.get(a.id)!.line_no })), reconciliationId);
+    // The texts telling each household it was paid, in the same transaction.
+    await messagesFor(t, { instructionIds: apply.filter((a) => a.status === 'paid').map((a) => a.id), moment: 'paid' });
     const moved: Record<string, number> = {};
     for (const a of apply) moved[a.status] = (moved[a.status] ?? 0) + 1;
     const [left] = await queryRows<{ n: number; pkr: string; partial: number; owed: string }>(
