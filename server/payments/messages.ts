@@ -172,7 +172,7 @@ export interface MessagesMade {
   moment: Moment;
   /** Texts written now (one per instruction and language). */
   made: number;
-  /** Instructions with no phone to text (no wallet number, no usable phone in the registry). */
+  /** Instructions of this call with no phone to text (no wallet number, no usable phone in the registry). */
   noPhone: number;
   /** Texts that existed already (each is made once). */
   already: number;
@@ -249,6 +249,7 @@ export async function messagesFor(ctx: Ctx, input: MessageSelection & { moment: 
         };
         for (const language of s.languages) texts.push({ i: r.id, l: language, m: msisdn, b: renderMessage(input.moment, language, facts, s) });
       }
+      const batchOf = new Map(rows.map((r) => [r.id, r.batch_id]));
       for (let k = 0; k < texts.length; k += PAGE) {
         const made = await queryRows<{ instruction_id: string }>(
           t.tx as unknown as Db,
@@ -258,7 +259,6 @@ export async function messagesFor(ctx: Ctx, input: MessageSelection & { moment: 
               on conflict do nothing
               returning instruction_id`,
         );
-        const batchOf = new Map(rows.map((r) => [r.id, r.batch_id]));
         for (const m of made) byBatch.get(batchOf.get(m.instruction_id)!)!.made++;
         result.made += made.length;
         result.already += Math.min(PAGE, texts.length - k) - made.length;

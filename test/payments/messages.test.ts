@@ -449,6 +449,12 @@ describe('madad messages', () => {
   }, 180_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('lists its commands with --help', async () => {
+    const help = await madad('messages', '--help');
+    expect(help.code).toBe(0);
+    for (const command of ['export', 'status', 'settings']) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+  });
+
   it('writes the waiting texts to a file for the gateway, then only new ones', async () => {
     const status = await madad('messages', 'status');
     expect(status.stdout).toMatch(/^exported +10 +0$/m);
