@@ -14,6 +14,7 @@ import { caseloadWithLines } from '../rules/caseload.ts';
 import { areaGeometry } from '../rules/subjects.ts';
 import { budgetFigures, ensureBudgetLines, signingJurisdiction } from './budgets.ts';
 import type { BatchDeps } from './deps.ts';
+import { requireBatchManager } from './approvals.ts';
 import { freeReservations, lockReservations } from './reservations.ts';
 
 
@@ -142,6 +143,8 @@ export async function buildBatch(ctx: Ctx, input: { activationId: string; skipSt
     if (subject.activation.status !== 'active')
       throw new ConflictError(`Activation ${input.activationId} is ${subject.activation.status} (${subject.activation.stoppedReason ?? 'stopped'}): it pays nothing.`);
     const batch = await writeBatch(t, subject, deps, null);
+    // By hand, only a programme manager of the batch's payers builds it (the system builds every one).
+    if (t.actor.kind !== 'system') await requireBatchManager(t, batch, 'build');
     return { batch, created: true };
   });
 }
@@ -155,6 +158,7 @@ export async function rebuildBatch(ctx: Ctx, input: { batchId: string }, deps: P
   return withTransaction(ctx, async (t) => {
     const [row] = await t.tx.select().from(batches).where(and(eq(batches.id, input.batchId), batchScope.where(ctx.actor))).for('update');
     if (!row) throw new NotFoundError(`No batch ${input.batchId}.`);
+    await requireBatchManager(t, row, 'rebuild');
     if (row.status !== 'draft' && row.status !== 'prepared')
       throw new ConflictError(`Batch ${row.id} is ${row.status}: only a draft (or a prepared list) is rebuilt. Reject it back to draft first.`);
     await t.tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`batches:activation:${row.activationId}`}))`);

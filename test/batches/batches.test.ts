@@ -160,6 +160,11 @@ describe.each(drivers)('batches from a declared flood, submitted, approved and r
     expect(seen.body.byDistrict).toEqual([{ district: SINDH_DISTRICT.code, households: null, amountPkr: null, netted: null, dropped: null, cancelled: null }]);
     expect((await call('responder', 'GET', `/api/batches/${sindhBatch.id}/lines`)).status).toBe(403);
     expect((await call('dma', 'GET', `/api/batches/${sindhBatch.id}/lines`)).status).toBe(403);
+    // A Sindh manager sees the federal batch but may not rebuild it: BISP's managers do.
+    const federal = await batchOf(ids.federal);
+    const rebuilt = await call('sindhPm', 'POST', `/api/batches/${federal.id}/rebuild`);
+    expect(rebuilt.status).toBe(403);
+    expect(rebuilt.body.detail).toMatch(/programme manager of the batch's payers \(PK\)/);
   });
 
   it('audits every transition and every read of lines', async () => {
