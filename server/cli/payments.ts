@@ -192,6 +192,14 @@ export function reportText(r: ReconciliationReport, file: PaymentFileRow, source
     `  partial      ${plural(r.partial.instructions, 'instruction')} paid less than instructed, ${pkrText(r.partial.outstandingPkr)} still owed`,
     `  outstanding  ${plural(r.outstanding.instructions, 'instruction')} (${pkrText(r.outstanding.pkr)}) of the file with no answer yet`,
   ];
+  // A bank answering late for a line that was made again: its other attempts are settled, an overpayment said
+  // loudly. (A report kept from before attempts were settled has no such figures.)
+  const other = r.otherAttempts as ReconciliationReport['otherAttempts'] | undefined;
+  if (other && other.cancelled + other.cancelRequested + other.overpayments > 0)
+    lines.push(
+      `  other attempts of the lines paid: ${other.cancelled.toLocaleString('en')} cancelled, ${other.cancelRequested.toLocaleString('en')} asked to be stopped (a cancellation file: madad payments files), ${other.overpayments.toLocaleString('en')} paid as well`,
+      ...(other.overpayments > 0 ? [`  OVERPAID: ${plural(other.overpayments, 'line')} paid twice; recover the overpayment`] : []),
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -259,8 +267,11 @@ The bank's answer (reconcile) has the columns ${RECONCILIATION_COLUMNS.join(',')
       const dir = folderOf(o.out);
       return withDatabase(async (database) => {
         const ctx = await actingAs(database, o.as);
+        const actor = `${ctx.actor.kind}:${ctx.actor.name}`;
         const { made, files } = await refusing(async () => {
           requireRolesFor(ctx, 'finance_officer');
+          // A batch of millions takes a while: say what is under way.
+          process.stdout.write(`Making the payment files of batch ${batchId} as ${actor}\u2026\n`);
           return exportPaymentFiles(ctx, { batchId });
         });
         const status = new Map<string, Written>();
@@ -269,7 +280,6 @@ The bank's answer (reconcile) has the columns ${RECONCILIATION_COLUMNS.join(',')
           const done = await refusing(() => writeFileOf(ctx, file, dir));
           status.set(file.id, madeNow.has(file.id) ? 'new' : done);
         }
-        const actor = `${ctx.actor.kind}:${ctx.actor.name}`;
         if (files.length === 0) {
           process.stdout.write(`Batch ${batchId} has no instruction to pay: no payment file.\n`);
           return;
@@ -321,6 +331,7 @@ The bank's answer (reconcile) has the columns ${RECONCILIATION_COLUMNS.join(',')
           return getPaymentFile(ctx, fileId);
         });
         const report = await refusing(async () => {
+          process.stdout.write(`Applying ${path.basename(source)} to ${fileNameOf(file)} as ${ctx.actor.kind}:${ctx.actor.name}\u2026\n`);
           try {
             return await reconcile(ctx, { fileId, text });
           } catch (err) {

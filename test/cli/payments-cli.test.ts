@@ -140,7 +140,8 @@ describe('madad payments', () => {
     const res = await madad('payments', 'export', batchId, '--as', 'farah', '--out', out);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
-    const [header, ...rows] = res.stdout.trim().split('\n');
+    const [making, header, ...rows] = res.stdout.trim().split('\n');
+    expect(making).toBe(`Making the payment files of batch ${batchId} as user:farah\u2026`);
     expect(header).toMatch(/^file +id +kind +instructions +total PKR +sha256 +status$/);
     expect(rows[0]).toMatch(new RegExp(`^${name('bank_transfer')} +[0-9a-f-]{36} +payment +3 +75,000 +[0-9a-f]{64} +new$`));
     expect(rows[1]).toMatch(new RegExp(`^${name('mobile_wallet')} +[0-9a-f-]{36} +payment +3 +75,000 +[0-9a-f]{64} +new$`));
@@ -264,7 +265,7 @@ describe('madad payments', () => {
     writeFileSync(bad, [header, `${ids[0]},paid,30000,2026-09-02T14:30:00+05:00,JC-1,`, `${ids[1]},paid,25000,yesterday,JC-2,`, 'MDD0000000000-0000099-1,failed,0,,,'].join('\r\n'));
     const refused = await madad('payments', 'reconcile', bad, '--file', fileIds.mobile_wallet, '--as', 'farah');
     expect(refused.code).toBe(1);
-    expect(refused.stdout).toBe('');
+    expect(refused.stdout).toBe(`Applying bad-answer.csv to ${name('mobile_wallet')} as user:farah\u2026\n`);
     expect(refused.stderr.trim().split('\n')).toEqual([
       'madad: The reconciliation file has 3 problems; nothing was applied.',
       'row 3, column paid_at: expected an ISO 8601 time with its offset, e.g. 2026-09-02T14:30:00+05:00, found "yesterday"',
@@ -280,6 +281,7 @@ describe('madad payments', () => {
     expect(applied.code).toBe(0);
     expect(applied.stdout).toBe(
       [
+        `Applying bank-answer.csv to ${name('mobile_wallet')} as user:farah\u2026`,
         `Applied bank-answer.csv to ${name('mobile_wallet')} (payment file ${fileIds.mobile_wallet}): 3 rows.`,
         '  moved        paid 2, unclaimed 1',
         '  unchanged    0 rows (already so)',
@@ -291,7 +293,7 @@ describe('madad payments', () => {
     );
     const twice = await madad('payments', 'reconcile', good, '--file', fileIds.mobile_wallet, '--as', 'farah');
     expect(twice.code).toBe(0);
-    expect(twice.stdout).toMatch(new RegExp(`^Already applied: this very answer \\(sha256 [0-9a-f]{64}\\) was applied to ${name('mobile_wallet')} before; nothing changed now\\. What it did then:\n  moved        paid 2, unclaimed 1\n`));
+    expect(twice.stdout).toMatch(new RegExp(`^Applying .*\n^Already applied: this very answer \\(sha256 [0-9a-f]{64}\\) was applied to ${name('mobile_wallet')} before; nothing changed now\\. What it did then:\n  moved        paid 2, unclaimed 1\n`, 'm'));
 
     const manager = await madad('payments', 'reconcile', good, '--file', fileIds.mobile_wallet, '--as', 'amina');
     expect(manager.stderr).toContain('madad: not allowed: amina is program_manager of PK; this needs a finance_officer.');
@@ -331,7 +333,7 @@ describe('madad payments', () => {
     try {
       const rows = await queryRows<{ actor: string; action: string; n: number }>(
         database.db,
-        sql`select actor, action, count(*)::int as n from audit_log where action like 'payments.%' and request_id like 'cli-%' group by 1, 2 order by 2, 1`,
+        sql`select actor, action, count(*)::int as n from audit_log where action in ('payments.file_made', 'payments.file_downloaded', 'payments.instructions_issued', 'payments.reconciled') and request_id like 'cli-%' group by 1, 2 order by 2, 1`,
       );
       // Downloads: two files into `out`, two into `copy`, the bank file into `changed`, one refused in `fresh`
       // (audited before its first byte).
