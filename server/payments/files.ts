@@ -27,8 +27,11 @@ export type Selection =
   | { batchId: string; channel: Channel; kind: 'cancellation' };
 export type FileKind = 'payment' | 'cancellation';
 
-/** A cancellation file: the references the bank is asked to stop, whatever the channel. */
-const CANCELLATION_COLUMNS = ['reference', 'amount_pkr', 'reason'] as const;
+/**
+ * A cancellation file: the references the bank is asked to stop, whatever the channel. Only frozen fields:
+ * the instruction's reason changes with the bank's answer, and the file must come back byte for byte.
+ */
+export const CANCELLATION_COLUMNS = ['reference', 'amount_pkr'] as const;
 
 /**
  * The lines of a file, in instruction order, page by page: the file is streamed, never held whole. The
@@ -50,9 +53,9 @@ export async function* fileText(db: Db | Tx, which: Selection, channel: Channel)
         ? sql`i.batch_id = ${which.batchId}::uuid and i.channel = ${which.channel} and i.state = 'cancel_requested' and i.cancel_file_id is null`
         : sql`i.batch_id = ${which.batchId}::uuid and i.channel = ${which.channel} and i.state = 'released' and i.file_id is null`;
   for (;;) {
-    const rows = await queryRows<{ id: string; amount_pkr: number; account: string | null; cnic: string; head_name: string; district: string; tehsil: string; reason: string | null }>(
+    const rows = await queryRows<{ id: string; amount_pkr: number; account: string | null; cnic: string; head_name: string; district: string; tehsil: string }>(
       db as Db,
-      sql`select i.id, i.amount_pkr, i.account, l.cnic, l.head_name, l.district, l.tehsil, i.reason
+      sql`select i.id, i.amount_pkr, i.account, l.cnic, l.head_name, l.district, l.tehsil
           from payment_instructions i join batch_lines l on l.batch_id = i.batch_id and l.line_no = i.line_no
           where ${where} and i.id > ${after} order by i.id limit ${PAGE}`,
     );
@@ -60,7 +63,7 @@ export async function* fileText(db: Db | Tx, which: Selection, channel: Channel)
     let chunk = '';
     for (const r of rows) {
       const line: InstructionLine = { id: r.id, amountPkr: r.amount_pkr, account: r.account, cnic: r.cnic, headName: r.head_name, district: r.district, tehsil: r.tehsil };
-      chunk += csvLine(cancelling ? [r.id, r.amount_pkr, r.reason ?? ''] : layout.row(line));
+      chunk += csvLine(cancelling ? [r.id, r.amount_pkr] : layout.row(line));
       count++;
       total += r.amount_pkr;
     }

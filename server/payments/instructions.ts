@@ -7,11 +7,11 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 
 /**
  * The reference a bank sees for attempt `attempt` of line `line` of a batch: `MDD` + the batch id's first 10
- * hex digits + the line + the attempt, e.g. `MDD3F2A9C01B7-0000123-1`. The same inputs always give the same
+ * hex digits + the line + the attempt, e.g. `MDD3F2A9C01B7-00000123-1`. The same inputs always give the same
  * id, so an instruction made twice is one instruction (the primary key), and the bank's answer names it.
  */
 export const instructionIdSql = (batchId: SQL | string, line: SQL, attempt: SQL) =>
-  sql`'MDD' || upper(substr(replace(${batchId}::text, '-', ''), 1, 10)) || '-' || lpad(${line}::text, 7, '0') || '-' || ${attempt}::text`;
+  sql`'MDD' || upper(substr(replace(${batchId}::text, '-', ''), 1, 10)) || '-' || lpad(${line}::text, 8, '0') || '-' || ${attempt}::text`;
 
 /**
  * The channel of a line, from its registry channel when it has the account that channel needs; otherwise

@@ -21,6 +21,8 @@ const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\
 
 interface Answer {
   row: number;
+  /** Refused already while reading: not checked again against the instructions. */
+  refused: boolean;
   id: string;
   status: Outcome;
   paidPkr: number;
@@ -131,8 +133,9 @@ function readAnswers(text: string): { answers: Answer[]; problems: FieldProblem[
       bad(row, 'instruction_id', `expected ${RECONCILIATION_COLUMNS.length} columns, found ${r.length}`);
       continue;
     }
+    const before = problems.length;
     const [id, status, amount, paidAt, bankReference, reason] = r.map((x) => x.trim()) as [string, string, string, string, string, string];
-    if (!/^MDD[0-9A-F]{10}-\d{7}-\d+$/.test(id)) bad(row, 'instruction_id', `expected an instruction id such as MDD3F2A9C01B7-0000123-1, found "${id.slice(0, 40)}"`);
+    if (!/^MDD[0-9A-F]{10}-\d{8}-\d+$/.test(id)) bad(row, 'instruction_id', `expected an instruction id such as MDD3F2A9C01B7-00000123-1, found "${id.slice(0, 40)}"`);
     else if (seen.has(id)) bad(row, 'instruction_id', `${id} is answered twice in this file (first in row ${seen.get(id)})`);
     seen.set(id, row);
     if (!(OUTCOMES as readonly string[]).includes(status)) bad(row, 'status', `expected one of ${OUTCOMES.join(', ')}, found "${status.slice(0, 40)}"`);
@@ -146,7 +149,7 @@ function readAnswers(text: string): { answers: Answer[]; problems: FieldProblem[
       if (!ISO_WITH_OFFSET.test(paidAt) || Number.isNaN(d.getTime())) bad(row, 'paid_at', `expected an ISO 8601 time with its offset, e.g. 2026-09-02T14:30:00+05:00, found "${paidAt.slice(0, 40)}"`);
       else at = d.toISOString();
     } else if (status === 'paid') bad(row, 'paid_at', 'a paid instruction needs the time it was paid');
-    answers.push({ row, id, status: status as Outcome, paidPkr, paidAt: at, bankReference, reason });
+    answers.push({ row, id, status: status as Outcome, paidPkr, paidAt: at, bankReference, reason, refused: problems.length > before });
   }
   return { answers, problems };
 }
@@ -191,7 +194,11 @@ export async function reconcile(ctx: Ctx, input: { fileId: string; text: string 
     let unchanged = 0;
     for (const a of answers) {
       const now = current.get(a.id);
-      const bad = (column: string, message: string) => problems.length <= MAX_PROBLEMS && problems.push({ field: `row ${a.row}.${column}`, message });
+      const bad = (column: string, message: string) => {
+        if (problems.length < MAX_PROBLEMS) problems.push({ field: `row ${a.row}.${column}`, message });
+        else if (problems.length === MAX_PROBLEMS) problems.push({ field: 'file', message: 'more problems follow; correct these first' });
+      };
+      if (a.refused) continue;
       if (!now) bad('instruction_id', `no instruction ${a.id}`);
       else if ((cancelling ? now.cancel_file_id : now.file_id) !== file.id) bad('instruction_id', `${a.id} is an instruction of another ${cancelling ? 'cancellation' : 'payment'} file`);
       else if (a.paidPkr > now.amount_pkr) bad('amount_paid_pkr', `${a.paidPkr} is more than the instruction's PKR ${now.amount_pkr}`);

@@ -99,7 +99,7 @@ export function paymentRoutes(deps: RouteDeps) {
         const { file, text } = await downloadPaymentFile(ctxOf(c, deps), c.req.valid('param').id);
         return c.body(streamOf(text), 200, {
           'content-type': 'text/csv; charset=utf-8',
-          'content-disposition': `attachment; filename="madad-${file.channel}-${file.batchId.slice(0, 8)}-${file.seq}.csv"`,
+          'content-disposition': `attachment; filename="madad-${file.kind}-${file.channel}-${file.batchId.slice(0, 8)}-${file.seq}.csv"`,
           'x-madad-sha256': file.sha256,
           'cache-control': 'no-store',
         }) as never;

@@ -36,7 +36,7 @@ export const reconciliationReportSchema = z
   .openapi('ReconciliationReport');
 
 export const instructionParam = z.object({
-  id: z.string().regex(/^MDD[0-9A-F]{10}-\d{7}-\d+$/, 'expected an instruction id such as MDD3F2A9C01B7-0000123-1'),
+  id: z.string().regex(/^MDD[0-9A-F]{10}-\d{8}-\d+$/, 'expected an instruction id such as MDD3F2A9C01B7-00000123-1'),
 });
 const reason = (what: string) => z.string({ error: `${what} is required` }).trim().min(3, `${what} needs at least 3 characters`).max(2000);
 export const reissueBody = z

@@ -174,7 +174,7 @@ describe('madad payments', () => {
     }
     const wallet = readFileSync(path.join(out, name('mobile_wallet')), 'utf8').split('\r\n');
     expect(wallet[0]).toBe('reference,msisdn,amount_pkr');
-    expect(wallet[1]).toMatch(/^MDD[0-9A-F]{10}-0000002-1,0300\d{7},25000$/);
+    expect(wallet[1]).toMatch(/^MDD[0-9A-F]{10}-00000002-1,0300\d{7},25000$/);
     expect(wallet.at(-2)).toBe('TRAILER,3,75000');
   });
 
@@ -262,7 +262,7 @@ describe('madad payments', () => {
     const ids = readFileSync(path.join(out, name('mobile_wallet')), 'utf8').trimEnd().split('\r\n').slice(1, -1).map((l) => l.split(',')[0]);
     const header = RECONCILIATION_COLUMNS.join(',');
     const bad = path.join(dir, 'bad-answer.csv');
-    writeFileSync(bad, [header, `${ids[0]},paid,30000,2026-09-02T14:30:00+05:00,JC-1,`, `${ids[1]},paid,25000,yesterday,JC-2,`, 'MDD0000000000-0000099-1,failed,0,,,'].join('\r\n'));
+    writeFileSync(bad, [header, `${ids[0]},paid,30000,2026-09-02T14:30:00+05:00,JC-1,`, `${ids[1]},paid,25000,yesterday,JC-2,`, 'MDD0000000000-00000099-1,failed,0,,,'].join('\r\n'));
     const refused = await madad('payments', 'reconcile', bad, '--file', fileIds.mobile_wallet, '--as', 'farah');
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe(`Applying bad-answer.csv to ${name('mobile_wallet')} as user:farah\u2026\n`);
@@ -270,7 +270,7 @@ describe('madad payments', () => {
       'madad: The reconciliation file has 3 problems; nothing was applied.',
       'row 3, column paid_at: expected an ISO 8601 time with its offset, e.g. 2026-09-02T14:30:00+05:00, found "yesterday"',
       "row 2, column amount_paid_pkr: 30000 is more than the instruction's PKR 25000",
-      'row 4, column instruction_id: no instruction MDD0000000000-0000099-1',
+      'row 4, column instruction_id: no instruction MDD0000000000-00000099-1',
     ]);
     expect((await madad('payments', 'status', eventId)).stdout).toMatch(/^  exported +6 +150,000$/m);
 
