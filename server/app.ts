@@ -30,6 +30,7 @@ import { userRoutes } from './users/routes.ts';
 import { webRoutes } from './http/web.ts';
 import { batchRoutes } from './batches/routes.ts';
 import { paymentRoutes } from './payments/routes.ts';
+import { inboxRoutes } from './payments/inbox-routes.ts';
 import { batchDeps, type BatchDeps } from './batches/deps.ts';
 
 export interface AppDeps {
@@ -106,6 +107,7 @@ export function createApp({ database, env, log, clock = () => new Date(), regist
   app.route('/', ruleRoutes(deps));
   app.route('/', batchRoutes(deps, batches ?? batchDeps(database, deps.registry, env)));
   app.route('/', paymentRoutes(deps));
+  app.route('/', inboxRoutes(deps, { stepHours: env.MADAD_APPROVAL_HOURS ?? 24 }));
   app.route('/', areaRoutes(deps));
   app.route('/', exposureRoutes(deps));
   app.route('/', householdRoutes(deps));

@@ -54,6 +54,12 @@ export const envSchema = z.object({
   MADAD_DEDUP_KEY: z.string().min(32, 'expected at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
   /** How long an approval step waits before it shows as overdue, in hours. */
   MADAD_APPROVAL_HOURS: integer(1, 24 * 30).default(24),
+  /** Where mail to officials goes out (what waits for them), e.g. smtp://mail.example.org:587; unset, nobody is mailed. */
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'expected an smtp:// or smtps:// URL').optional(),
+  /** The sender of that mail. */
+  MADAD_MAIL_FROM: z.string().min(3).default('Madad <madad@localhost>'),
+  /** The web app's address, put before the links in mail, e.g. https://madad.ndma.gov.pk. */
+  MADAD_PUBLIC_URL: z.url().optional(),
   MADAD_DEMO: flag.default(true),
   MADAD_JOBS: flag.default(true),
 });

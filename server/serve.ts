@@ -48,7 +48,8 @@ export async function startServer(env: Env, log: Logger): Promise<Running> {
   // Reactions are part of serving: every process hears the commits' notifications and drains (the rows are
   // guarded, so replicas never deliver one twice). Only the fallback poll is a scheduled job.
   await drainer.listen();
-  if (env.MADAD_JOBS) for (const job of standardJobs(database, drainer, { allowPrivate: env.MADAD_FEEDS_ALLOW_PRIVATE })) scheduler.add(job);
+  const mail = { smtpUrl: env.SMTP_URL, from: env.MADAD_MAIL_FROM, baseUrl: env.MADAD_PUBLIC_URL, approvalHours: env.MADAD_APPROVAL_HOURS };
+  if (env.MADAD_JOBS) for (const job of standardJobs(database, drainer, { allowPrivate: env.MADAD_FEEDS_ALLOW_PRIVATE }, mail)) scheduler.add(job);
   // What was written while no server ran (the CLI on a stopped server, the demo just now) is delivered
   // before the first request.
   await drainer.poll();

@@ -354,6 +354,7 @@ const table: RouteCase[] = [
     outOfScope: async ({ db }) => ({ path: `/api/payment-instructions/${await failedInstruction(db, 'PK6')}/reissue`, body: { reason: 'wallet blocked' } }),
   },
   { method: 'GET', path: '/api/reissues', access: ['program_manager', 'finance_officer'], call: () => ({ path: '/api/reissues' }) },
+  { method: 'GET', path: '/api/inbox', access: 'signed-in', call: () => ({ path: '/api/inbox' }) },
   ...(['approve', 'reject'] as const).map(
     (verb): RouteCase => ({
       method: 'POST',

@@ -10,14 +10,12 @@ import { approveBatch, submitBatch } from '../../server/batches/approvals.ts';
 import type { Ctx } from '../../server/context.ts';
 import { openDatabase, queryRows, type Database, type Db } from '../../server/db/client.ts';
 import { users } from '../../server/db/schema/index.ts';
-import { inboxRoutes } from '../../server/payments/inbox-routes.ts';
 import { exportMessages, GATEWAY_COLUMNS, messageWords, msisdnOf, renderMessage } from '../../server/payments/messages.ts';
 import { notifyOfficials } from '../../server/payments/notify.ts';
 import { RECONCILIATION_COLUMNS } from '../../server/payments/reconcile.ts';
-import { RegistryCache } from '../../server/registry/registry-index.ts';
 import { createUser, disableUser } from '../../server/users/service.ts';
 import { cnicOf, loadFloodRules, NOW, seedAreas, settle, SINDH_DISTRICT } from '../batches/setup.ts';
-import { silentLog, testApp, TEST_DEDUP_KEY } from '../harness/app.ts';
+import { testApp, TEST_DEDUP_KEY } from '../harness/app.ts';
 import { runCli } from '../harness/cli.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
 import { bearer, makeEvent, makeHousehold, setupCtx, TEST_PASSWORD } from '../harness/factories.ts';
@@ -71,12 +69,6 @@ async function seedFloods(database: Database) {
   const rows = await queryRows<{ id: string; rule_id: string; subject_id: string }>(database.db, sql`select id, rule_id, subject_id::text from batches`);
   const of = (rule: string, event: { id: string }) => rows.find((r) => r.rule_id === rule && r.subject_id === event.id)!.id;
   return { rules, federal: of(rules.federal, first), federal2: of(rules.federal, second), sindh: of(rules.sindh, first) };
-}
-
-/** The inbox route on the test app, until the app mounts it itself. */
-function withInbox(app: ReturnType<typeof testApp>, database: Database, clock: () => Date) {
-  if (!app.routes.some((r) => r.path === '/api/inbox')) app.route('/', inboxRoutes({ database, clock, log: silentLog, registry: new RegistryCache(database) }));
-  return app;
 }
 
 /** Every other household's identity and payment data, which no text may hold. */
@@ -142,7 +134,7 @@ describe.each(drivers)('texts to beneficiaries and the officials\u2019 inbox (%s
 
   beforeAll(async () => {
     db = await createTestDatabase(driver);
-    app = withInbox(testApp(db, { clock: () => clock, env: { MADAD_APPROVAL_HOURS: 48 } }), db, () => clock);
+    app = testApp(db, { clock: () => clock, env: { MADAD_APPROVAL_HOURS: 48 } });
     hasty = testApp(db, { clock: () => clock, env: { MADAD_APPROVAL_HOURS: 1 } });
     ids = await seedFloods(db);
     as.pm = (await bearer(db.db, 'program_manager', 'PK')).authorization;
