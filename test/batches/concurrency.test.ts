@@ -47,6 +47,8 @@ async function secondPool(db: TestDatabase, max = 4): Promise<Database> {
  * writes their `activation.fired` rows; the builds are left to the caller. Returns the activations by rule.
  */
 async function fire(db: Db, tehsil: string): Promise<{ eventId: string; byRule: Map<string, string> }> {
+  // What earlier steps enqueued (a release's instructions, say) is delivered first: the declaration's row is then the one due.
+  await settle(db);
   const event = await makeEvent(db, { areas: [tehsil], now: NOW });
   const report = await drainOutbox(db, reactions(testBatchDeps(db)), { owner: 'test:evaluate', now: () => new Date(NOW.getTime() + 60_000), limit: 1 });
   expect(report.handled).toBe(1);
@@ -241,14 +243,14 @@ describe.runIf(drivers.includes('postgres'))('two builds of one flood at the sam
 });
 
 /**
- * Waits until a session waits for a lock while inserting into `table`: the server's own view, asked outside
- * any transaction (a transaction sees one snapshot of pg_stat_activity).
+ * Waits until a session waits for a lock while writing `table` (an insert or a COPY): the server's own view,
+ * asked outside any transaction (a transaction sees one snapshot of pg_stat_activity).
  */
 async function waitForLockWaiter(db: Db, table: string) {
   for (let i = 0; i < 500; i++) {
     const rows = await queryRows(
       db,
-      sql`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike ${`%insert into ${table}%`}`,
+      sql`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and (query ilike ${`%insert into ${table}%`} or query ilike ${`%copy ${table}%`})`,
     );
     if (rows.length > 0) return;
     await new Promise((r) => setTimeout(r, 20));
