@@ -44,7 +44,7 @@ const SERVER_IMPORTS: Record<string, string[]> = {
   alerts: ['access', 'areas', 'audit', 'context', 'db', 'errors', 'http', 'outbox'],
   events: ['access', 'areas', 'audit', 'context', 'db', 'errors', 'http', 'outbox'],
   rules: ['access', 'alerts', 'areas', 'audit', 'context', 'db', 'errors', 'http', 'outbox', 'registry'],
-  batches: ['access', 'audit', 'context', 'db', 'errors', 'http', 'registry', 'rules'],
+  batches: ['access', 'audit', 'context', 'db', 'errors', 'http', 'outbox', 'registry', 'rules'],
   payments: ['access', 'audit', 'batches', 'context', 'db', 'errors', 'http', 'registry'],
   feeds: ['access', 'alerts', 'audit', 'context', 'db', 'errors', 'http'],
   households: ['access', 'audit', 'context', 'db', 'http', 'registry'],

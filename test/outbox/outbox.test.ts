@@ -144,16 +144,21 @@ describe.runIf(drivers.includes('postgres'))('two drainers on one PostgreSQL, ea
       drainOutbox(db.db, reactions(testBatchDeps(db.db)), { owner: 'server-a2', ...options }),
       drainOutbox(other.db, reactions(testBatchDeps(other.db)), { owner: 'server-b2', ...options }),
     ]);
-    expect(reports.reduce((n, r) => n + r.handled, 0)).toBe(alerts);
-    expect(reports.filter((r) => r.handled > 0).length, 'the work was shared').toBeGreaterThan(1);
-    const [counts] = await queryRows<{ rows: number; once: number; evaluations: number; subjects: number }>(
+    const [counts] = await queryRows<{ rows: number; once: number; alertRows: number; evaluations: number; subjects: number; activations: number; batches: number }>(
       db.db,
       sql`select (select count(*)::int from outbox) as rows,
                  (select count(*)::int from outbox where done_at is not null and attempts = 1) as once,
+                 (select count(*)::int from outbox where topic = 'alert.changed') as "alertRows",
                  (select count(*)::int from evaluations) as evaluations,
-                 (select count(distinct subject_id)::int from evaluations) as subjects`,
+                 (select count(distinct subject_id)::int from evaluations) as subjects,
+                 (select count(*)::int from activations) as activations,
+                 (select count(*)::int from batches) as batches`,
     );
-    // One earthquake rule in force: one evaluation per alert, each alert's row handled on its first attempt.
-    expect(counts).toEqual({ rows: alerts, once: alerts, evaluations: alerts, subjects: alerts });
+    // Every row (the alerts', and the batch builds their activations wrote) handled once, on its first attempt.
+    expect(reports.reduce((n, r) => n + r.handled, 0)).toBe(counts!.rows);
+    expect(reports.filter((r) => r.handled > 0).length, 'the work was shared').toBeGreaterThan(1);
+    // One earthquake rule in force: one evaluation per alert, one batch per activation.
+    expect(counts).toEqual({ rows: counts!.rows, once: counts!.rows, alertRows: alerts, evaluations: alerts, subjects: alerts, activations: counts!.activations, batches: counts!.activations });
+    expect(counts!.activations).toBeGreaterThan(0);
   });
 });
