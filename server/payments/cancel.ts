@@ -3,8 +3,8 @@ import { recordAudit } from '../audit/service.ts';
 import { lockReservations, rowCount } from '../batches/reservations.ts';
 import { withTransaction, type Ctx, type TxCtx } from '../context.ts';
 import { queryRows, type Db, type Tx } from '../db/client.ts';
-import { batches, paymentFiles } from '../db/schema/index.ts';
-import { digest, fileText, nextSeq, payersOf, type PaymentFileRow } from './files.ts';
+import { batches } from '../db/schema/index.ts';
+import { payersOf, registerFile, type PaymentFileRow } from './files.ts';
 import { CHANNELS } from './layouts.ts';
 
 type BatchRow = typeof batches.$inferSelect;
@@ -88,31 +88,9 @@ export async function cancellationFiles(t: TxCtx, b: BatchRow): Promise<PaymentF
           where batch_id = ${b.id}::uuid and channel = ${channel} and state = 'cancel_requested' and cancel_file_id is null`,
     );
     if (!w || w.n === 0) continue;
-    const sha256 = await digest(fileText(t.tx, { batchId: b.id, channel, kind: 'cancellation' }, channel));
-    const [file] = await t.tx
-      .insert(paymentFiles)
-      .values({
-        batchId: b.id,
-        channel,
-        kind: 'cancellation',
-        payers,
-        jurisdiction: payers[0]?.signedFor ?? 'PK',
-        seq: await nextSeq(t.tx, b.id, 'cancellation', channel),
-        sha256,
-        count: w.n,
-        totalPkr: Number(w.pkr),
-        madeBy: `${t.actor.kind}:${t.actor.name}`,
-        madeAt: t.now,
-      })
-      .returning();
+    const file = await registerFile(t, b, payers, 'cancellation', channel, { count: w.n, totalPkr: Number(w.pkr) });
     await t.tx.execute(sql`update payment_instructions set cancel_file_id = ${file!.id}::uuid
       where batch_id = ${b.id}::uuid and channel = ${channel} and state = 'cancel_requested' and cancel_file_id is null`);
-    await recordAudit(t.tx, t, {
-      action: 'payments.file_made',
-      subject: `payment-file:${file!.id}`,
-      jurisdiction: b.jurisdiction,
-      summary: { fileId: file!.id, batchId: b.id, kind: 'cancellation', channel, count: file!.count, totalPkr: file!.totalPkr, sha256 },
-    });
     made.push(file!);
   }
   return made;

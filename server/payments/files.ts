@@ -4,7 +4,7 @@ import { hasRole, type Actor } from '../access/principal.ts';
 import { batchScope } from '../access/scope.ts';
 import { recordAudit, recordAuditAlone } from '../audit/service.ts';
 import { signingJurisdiction } from '../batches/budgets.ts';
-import { withTransaction, type Ctx } from '../context.ts';
+import { withTransaction, type Ctx, type TxCtx } from '../context.ts';
 import { queryRows, type Db, type Tx } from '../db/client.ts';
 import { batches, batchPayers, paymentFiles } from '../db/schema/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
@@ -117,33 +117,11 @@ export async function exportPaymentFiles(ctx: Ctx, input: { batchId: string }): 
     for (const channel of CHANNELS) {
       const w = waiting.find((x) => x.channel === channel);
       if (!w) continue;
-      const sha256 = await digest(fileText(t.tx, { batchId: b.id, channel, kind: 'payment' }, channel));
-      const [file] = await t.tx
-        .insert(paymentFiles)
-        .values({
-          batchId: b.id,
-          channel,
-          kind: 'payment',
-          payers,
-          jurisdiction: payers[0]?.signedFor ?? 'PK',
-          seq: await nextSeq(t.tx, b.id, 'payment', channel),
-          sha256,
-          count: w.n,
-          totalPkr: Number(w.pkr),
-          madeBy: `${t.actor.kind}:${t.actor.name}`,
-          madeAt: t.now,
-        })
-        .returning();
+      const file = await registerFile(t, b, payers, 'payment', channel, { count: w.n, totalPkr: Number(w.pkr) });
       await t.tx.execute(sql`update payment_instructions set state = 'exported', file_id = ${file!.id}::uuid, updated_at = ${t.now.toISOString()}::timestamptz
         where batch_id = ${b.id}::uuid and channel = ${channel} and state = 'released' and file_id is null`);
       // The texts telling each household that its payment is on its way, in the same transaction.
       await messagesFor(t, { fileId: file!.id, moment: 'exported' });
-      await recordAudit(t.tx, t, {
-        action: 'payments.file_made',
-        subject: `payment-file:${file!.id}`,
-        jurisdiction: b.jurisdiction,
-        summary: { fileId: file!.id, batchId: b.id, channel, seq: file!.seq, count: file!.count, totalPkr: file!.totalPkr, sha256 },
-      });
       made.push(file!);
     }
     const files = await t.tx.select().from(paymentFiles).where(eq(paymentFiles.batchId, b.id)).orderBy(asc(paymentFiles.kind), asc(paymentFiles.channel), asc(paymentFiles.seq));
@@ -151,8 +129,46 @@ export async function exportPaymentFiles(ctx: Ctx, input: { batchId: string }): 
   });
 }
 
+/**
+ * Registers a file of the instructions waiting for one (a payment file, or a cancellation file): its manifest
+ * with the sha256 of the bytes it will always be, and its audit entry. The caller then marks the instructions
+ * as in it, in the same transaction.
+ */
+export async function registerFile(
+  t: TxCtx,
+  b: { id: string; jurisdiction: string },
+  payers: Awaited<ReturnType<typeof payersOf>>,
+  kind: FileKind,
+  channel: Channel,
+  totals: { count: number; totalPkr: number },
+): Promise<PaymentFileRow> {
+  const sha256 = await digest(fileText(t.tx, { batchId: b.id, channel, kind } as Selection, channel));
+  const [file] = await t.tx
+    .insert(paymentFiles)
+    .values({
+      batchId: b.id,
+      channel,
+      kind,
+      payers,
+      jurisdiction: payers[0]?.signedFor ?? 'PK',
+      seq: await nextSeq(t.tx, b.id, kind, channel),
+      sha256,
+      ...totals,
+      madeBy: `${t.actor.kind}:${t.actor.name}`,
+      madeAt: t.now,
+    })
+    .returning();
+  await recordAudit(t.tx, t, {
+    action: 'payments.file_made',
+    subject: `payment-file:${file!.id}`,
+    jurisdiction: b.jurisdiction,
+    summary: { fileId: file!.id, batchId: b.id, kind, channel, seq: file!.seq, count: file!.count, totalPkr: file!.totalPkr, sha256 },
+  });
+  return file!;
+}
+
 /** The next number of a batch's files of one kind and channel (1, 2, …): files are named by it. */
-export async function nextSeq(tx: Tx, batchId: string, kind: FileKind, channel: Channel): Promise<number> {
+async function nextSeq(tx: Tx, batchId: string, kind: FileKind, channel: Channel): Promise<number> {
   const [{ last } = { last: 0 }] = await tx
     .select({ last: max(paymentFiles.seq) })
     .from(paymentFiles)
