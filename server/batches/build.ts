@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { Transaction } from '@electric-sql/pglite';
+import type postgres from 'postgres';
 import { and, eq, ne, sql } from 'drizzle-orm';
 import type { Geometry } from 'geojson';
-import { dedupe, fitBudgets, pkrText, splitByShares, type Decision, type ExistingPayment, type PaidBy, type Rule, type Stage } from '../../triggers/index.ts';
+import { dedupe, fitBudgets, pkrText, splitByShares, type CandidateLine, type Decision, type ExistingPayment, type PaidBy, type Rule, type Stage } from '../../triggers/index.ts';
 import { commonJurisdiction } from '../access/jurisdiction.ts';
 import { hasRole } from '../access/principal.ts';
 import { batchScope } from '../access/scope.ts';
@@ -21,9 +23,6 @@ import { freeReservations, lockReservations } from './reservations.ts';
 export type BatchRow = typeof batches.$inferSelect;
 type ActivationRow = typeof activations.$inferSelect;
 
-/** Rows written per statement: big enough to be fast, small enough to keep each parameter a few MB. */
-const CHUNK = 20_000;
-
 /**
  * The incident a batch belongs to: one top-up per household per incident and purpose. A declared event is
  * its own incident, unless it names alerts: then it shares the first alert's chain, so the event's batches
@@ -41,63 +40,248 @@ export async function incidentOf(db: Db | Tx, kind: string, subjectId: string): 
   return incidentOf(db, 'alert', first);
 }
 
-interface Candidate {
-  /** The household's database id (the registry index's id). */
-  id: string;
-  source: string;
-  householdId: string;
-  dedupKey: string;
-  cnic: string;
-  headName: string;
-  province: string;
-  district: string;
-  tehsil: string;
-  pmt: number;
-  requested: number;
-  amount: number;
-  payers: readonly { agency: string; jurisdiction: string; share_bp: number }[];
-  reasons: readonly string[];
-  channel: string | null;
-  account: string | null;
-  netText: string | null;
-  /** Earlier holders of the household for this incident and purpose (other programmes or lines). */
-  paidBy: readonly PaidBy[];
-  dropped: boolean;
-}
-
 /** One line's shares, keyed as the budget lines are (`agency|jurisdiction`). */
 const payerKey = (p: { agency: string; jurisdiction: string }) => `${p.agency}|${p.jurisdiction}`;
 
-/** Identity and payment details of households at this moment, read in chunks by database id. */
-async function identities(tx: Tx, ids: string[]) {
-  const out = new Map<string, { householdId: string; cnic: string; headName: string; channel: string | null; account: string | null }>();
-  for (let i = 0; i < ids.length; i += 50_000) {
-    const rows = await queryRows<{ id: string; household_id: string; cnic: string; head_name: string; payment_channel: string | null; payment_account: string | null }>(
-      tx as unknown as Db,
-      sql`select id::text, household_id, cnic, head_name, payment_channel, payment_account from households where id = any(${`{${ids.slice(i, i + 50_000).join(',')}}`}::bigint[])`,
-    );
-    for (const r of rows) out.set(r.id, { householdId: r.household_id, cnic: r.cnic, headName: r.head_name, channel: r.payment_channel, account: r.payment_account });
-  }
-  return out;
+/** Lines per piece of COPY text, and ids per identity read: a few MB each. */
+const CHUNK = 20_000;
+const IDENTITY_CHUNK = 250_000;
+/** Bytes of COPY text handed to the connection and not yet sent, before waiting for it. */
+const IN_FLIGHT = 16 << 20;
+
+/**
+ * The driver connection under a drizzle transaction, for what drizzle cannot say: COPY. A build runs inside
+ * its caller's transaction (a reaction's, a rebuild's), so its bulk reads and writes must go through it.
+ */
+type Raw = { kind: 'postgres'; sql: postgres.TransactionSql } | { kind: 'pglite'; pglite: Transaction };
+function rawOf(tx: Tx): Raw {
+  const client = (tx as unknown as { session?: { client?: Record<string, unknown> } }).session?.client;
+  if (client && typeof client.unsafe === 'function') return { kind: 'postgres', sql: client as unknown as postgres.TransactionSql };
+  if (client && typeof client.query === 'function' && typeof client.exec === 'function') return { kind: 'pglite', pglite: client as unknown as Transaction };
+  throw new Error('buildBatch: the transaction gives no driver connection to COPY through');
 }
 
-/** What earlier batches of this incident and purpose hold, per dedup key: the ledger netting reads. */
-async function heldFor(tx: Tx, incident: string, purpose: string, keys: string[]): Promise<ExistingPayment[]> {
-  const out: ExistingPayment[] = [];
-  for (let i = 0; i < keys.length; i += 50_000) {
+/**
+ * Runs a COPY statement and settles when the server has answered. postgres.js 3.4 never settles the stream
+ * of a COPY the server refuses (porsager/postgres#1173) and passes the error only to the query: taken there.
+ */
+function copyQuery(raw: postgres.TransactionSql, statement: string) {
+  const query = raw.unsafe(statement) as postgres.PendingQuery<postgres.Row[]> & { reject: (error: unknown) => void };
+  const refused = new Promise<never>((_, fail) => {
+    const reject = query.reject;
+    query.reject = (error: unknown) => (fail(error), reject(error));
+  });
+  refused.catch(() => undefined);
+  return { query, refused };
+}
+
+/** Writes COPY text into `target` (`table (columns)`), a piece at a time; on PGlite, one COPY per piece. */
+async function copyIn(raw: Raw, target: string, pieces: Iterable<Buffer>, reuse: (piece: Buffer) => void): Promise<void> {
+  if (raw.kind === 'pglite') {
+    for (const piece of pieces) if (piece.length > 0) await raw.pglite.query(`copy ${target} from '/dev/blob'`, [], { blob: new Blob([new Uint8Array(piece)]) });
+    return;
+  }
+  const { query, refused } = copyQuery(raw.sql, `copy ${target} from stdin`);
+  const stream = await Promise.race([query.writable(), refused]);
+  const failed = new Promise<never>((_, fail) => stream.once('error', fail));
+  failed.catch(() => undefined);
+  // A few pieces in flight, so the next is made while the server reads the last.
+  let inFlight = 0;
+  let wake = () => {};
+  for (const piece of pieces) {
+    if (piece.length === 0) continue;
+    inFlight += piece.length;
+    stream.write(piece, () => {
+      inFlight -= piece.length;
+      reuse(piece);
+      wake();
+    });
+    while (inFlight > IN_FLIGHT) await Promise.race([new Promise<void>((resolve) => (wake = resolve)), refused, failed]);
+  }
+  await Promise.race([new Promise<void>((resolve) => stream.end(resolve)), refused, failed]);
+}
+
+const ESCAPE = /[\\\t\n\r]/;
+const ESCAPES = /[\\\t\n\r]/g;
+const COPY_IN: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const PIECE = 1 << 22;
+/** Characters JSON.stringify writes as they are. */
+const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * Text written straight into buffers of a few MB, field by field. At millions of lines, building a string
+ * per line (and collecting it again) cost more than the database's whole side of the COPY. The buffers are
+ * given back once used (`reuse`): every new one counts as external memory, and enough of it sets off a full
+ * garbage collection of the whole heap, caseload included.
+ */
+class Pieces {
+  private buf: Buffer = Buffer.allocUnsafe(PIECE);
+  private at = 0;
+  /** Buffers filled and not yet taken, and used ones to write into again. */
+  private full: Buffer[] = [];
+  private spare: Buffer[] = [];
+
+  private room(bytes: number) {
+    if (this.at + bytes <= this.buf.length) return;
+    if (this.at > 0) this.full.push(this.buf.subarray(0, this.at));
+    this.buf = bytes <= PIECE ? (this.spare.pop() ?? Buffer.allocUnsafe(PIECE)) : Buffer.allocUnsafe(bytes);
+    this.at = 0;
+  }
+  /** Text as it is (numbers, codes, JSON made here). */
+  raw(v: string): this {
+    this.room(v.length * 3);
+    this.at += this.buf.write(v, this.at);
+    return this;
+  }
+  /** A COPY text field: `\\N` for null; backslash, tab, newline and carriage return escaped. */
+  text(v: string | null): this {
+    if (v === null) return this.raw('\\N');
+    return this.raw(ESCAPE.test(v) ? v.replace(ESCAPES, (c) => COPY_IN[c]!) : v);
+  }
+  /** A COPY number field; not a number is null, which the column refuses. */
+  number(n: number): this {
+    if (!(n >= 0 && n < 2 ** 31 && Number.isInteger(n))) return this.raw(Number.isFinite(n) ? String(n) : '\\N');
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    this.room(digits);
+    for (let p = this.at + digits - 1, x = n; p >= this.at; p--, x = Math.floor(x / 10)) this.buf[p] = 48 + (x % 10);
+    this.at += digits;
+    return this;
+  }
+  /** A string (or null) as JSON.stringify writes it, without calling it for a plain one. */
+  json(v: string | null): this {
+    if (v === null) return this.raw('null');
+    if (!PLAIN_JSON.test(v)) return this.raw(JSON.stringify(v));
+    return this.byte(34).raw(v).byte(34);
+  }
+  /** A number as JSON.stringify writes it. */
+  jsonNumber(n: number): this {
+    return Number.isFinite(n) ? this.number(n) : this.raw('null');
+  }
+  byte(b: number): this {
+    this.room(1);
+    this.buf[this.at++] = b;
+    return this;
+  }
+  /** A tab (between fields) or a newline (after a row). */
+  tab(): this {
+    this.room(1);
+    this.buf[this.at++] = 9;
+    return this;
+  }
+  newline(): this {
+    this.room(1);
+    this.buf[this.at++] = 10;
+    return this;
+  }
+  /** Whether a buffer is full, to be taken. */
+  get ready(): boolean {
+    return this.full.length > 0;
+  }
+  /** The buffers filled so far; with `all`, the one being written too. */
+  take(all = false): Buffer[] {
+    if (all && this.at > 0) {
+      this.full.push(this.buf.subarray(0, this.at));
+      this.buf = this.spare.pop() ?? Buffer.allocUnsafe(PIECE);
+      this.at = 0;
+    }
+    const out = this.full;
+    this.full = [];
+    return out;
+  }
+  /** A taken buffer, used (hashed, or sent to the server): written into again. */
+  reuse = (piece: Buffer): void => {
+    if (piece.buffer.byteLength === PIECE && piece.byteOffset === 0) this.spare.push(Buffer.from(piece.buffer, 0, PIECE));
+  };
+}
+
+/** Identity and payment details of the lines' households at this moment, by line position. */
+interface People {
+  householdId: string[];
+  cnic: string[];
+  headName: string[];
+  channel: (string | null)[];
+  account: (string | null)[];
+}
+
+/** Positions of `ids` in id order, the order the households lie in their table, so a read walks it forward. */
+function inIdOrder(ids: readonly string[]): Uint32Array {
+  const n = ids.length;
+  const order = new Uint32Array(n);
+  const packed = new Float64Array(n);
+  let packable = n <= 2 ** 22;
+  for (let i = 0; i < n && packable; i++) {
+    const id = Number(ids[i]);
+    if (!(id < 2 ** 31)) packable = false;
+    // id and position in one exact double: sorting numbers is native, sorting with a comparator is not.
+    packed[i] = id * 2 ** 22 + i;
+  }
+  if (packable) {
+    packed.sort();
+    for (let i = 0; i < n; i++) order[i] = packed[i]! % 2 ** 22;
+    return order;
+  }
+  const byId = Array.from({ length: n }, (_, i) => i).sort((a, b) => Number(ids[a]) - Number(ids[b]));
+  order.set(byId);
+  return order;
+}
+
+/**
+ * Identity and payment details of households at this moment (the registry's database ids), read in id
+ * order in pieces, as rows of values rather than objects. (Not COPY: postgres.js 3.4 can leave the
+ * connection paused after a COPY TO, porsager/postgres#1016.)
+ */
+async function identities(tx: Tx, ids: readonly string[]): Promise<People> {
+  const n = ids.length;
+  const people: People = { householdId: new Array(n), cnic: new Array(n), headName: new Array(n), channel: new Array(n), account: new Array(n) };
+  const order = inIdOrder(ids);
+  const raw = rawOf(tx);
+  let found = 0;
+  for (let i = 0; i < n; i += IDENTITY_CHUNK) {
+    const part = order.subarray(i, i + IDENTITY_CHUNK);
+    const idList = `{${Array.from(part, (p) => ids[p]).join(',')}}`;
+    if (!/^\{[\d,]*\}$/.test(idList)) throw new Error('identities: household ids must be whole numbers');
+    // An index scan over the sorted ids, answered in id order: each row is the next id of the piece (or a
+    // later one, when a household is gone).
+    const select = `select h.id::text, h.household_id, h.cnic, h.head_name, h.payment_channel, h.payment_account
+      from households h where h.id = any('${idList}'::bigint[]) order by h.id`;
+    type Row = [string, string, string, string, string | null, string | null];
+    const rows = raw.kind === 'postgres' ? ((await raw.sql.unsafe(select).values()) as unknown as Row[]) : (await raw.pglite.query<Row>(select, [], { rowMode: 'array' })).rows;
+    let k = 0;
+    for (const [id, householdId, cnic, headName, channel, account] of rows) {
+      while (k < part.length && ids[part[k]!] !== id) k++;
+      if (k === part.length) break;
+      const pos = part[k++]!;
+      people.householdId[pos] = householdId;
+      people.cnic[pos] = cnic;
+      people.headName[pos] = headName;
+      people.channel[pos] = channel;
+      people.account[pos] = account;
+      found++;
+    }
+  }
+  if (found !== n) throw new Error(`identities: ${n - found} of ${n} households are no longer in the registry; build again.`);
+  return people;
+}
+
+/** What the reservations of this incident and purpose hold for these keys, by key: the ledger netting reads. */
+async function heldFor(tx: Tx, incident: string, purpose: string, keys: readonly string[]): Promise<Map<string, { programme: string; amount: number }[]>> {
+  const out = new Map<string, { programme: string; amount: number }[]>();
+  // A first build of an incident (the usual case) finds nothing held: no need to look up each key.
+  const [any] = await queryRows<{ held: boolean }>(tx as unknown as Db, sql`select exists (select 1 from reservations where incident = ${incident} and purpose = ${purpose}) as held`);
+  if (!any?.held) return out;
+  for (let i = 0; i < keys.length; i += 100_000) {
+    const list = `{${keys.slice(i, i + 100_000).join(',')}}`;
+    if (!/^\{[A-Za-z0-9_,-]*\}$/.test(list)) throw new Error('heldFor: dedup keys must be base64url');
     const rows = await queryRows<{ dedup_key: string; held_by: { programme: string; amount: number }[] }>(
       tx as unknown as Db,
-      sql`select dedup_key, held_by from reservations where incident = ${incident} and purpose = ${purpose}
-          and dedup_key in (select jsonb_array_elements_text(${JSON.stringify(keys.slice(i, i + 50_000))}::jsonb))`,
+      sql`select dedup_key, held_by from reservations where incident = ${incident} and purpose = ${purpose} and dedup_key = any(${list}::text[])`,
     );
-    for (const r of rows) for (const h of r.held_by) out.push({ householdKey: r.dedup_key, programme: h.programme, amount: h.amount });
+    for (const r of rows) out.set(r.dedup_key, r.held_by);
   }
   return out;
 }
 
-/** The canonical text of a line, hashed into the batch's `lines_sha256`: what approvers sign. */
-const lineText = (n: number, c: Candidate, shares: number[]) =>
-  JSON.stringify([n, c.source, c.householdId, c.dedupKey, c.province, c.district, c.tehsil, c.pmt, c.requested, c.amount, c.payers.map(payerKey), shares, c.channel, c.account, c.dropped ? 'dropped' : 'live', c.netText]);
 
 interface Built {
   batch: BatchRow;
@@ -170,7 +354,15 @@ export async function rebuildBatch(ctx: Ctx, input: { batchId: string }, deps: P
   });
 }
 
-/** Computes and stores the lines, payers and reservations of a batch (new, or `previous` rebuilt in place). */
+/** A line's shares of its amount, by payer key; `none` for a line that pays nothing. */
+type Shares = readonly { payer: string; amount: number }[];
+const none: Shares = Object.freeze([]);
+
+/**
+ * Computes and stores the lines, payers and reservations of a batch (new, or `previous` rebuilt in place).
+ * A caseload may be millions of lines: each line's fields live in arrays by its position in the caseload,
+ * what many lines share (payers, shares, reasons) is made once, and lines and reservations go in by COPY.
+ */
 async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry' | 'dedupKey'>, previous: BatchRow | null): Promise<BatchRow> {
   const { tx, now } = t;
   const { activation, rule, decision, geometry, incident } = s;
@@ -185,114 +377,134 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
   const via = tx as unknown as Db;
   const { index, rows } = area ? await deps.registry.select(area, via) : { index: await deps.registry.get(via), rows: new Uint32Array(0) };
   const caseload = caseloadWithLines(index, { rule: unbounded, decision: { ...decision, stage }, geometry, now, rows });
-  const people = await identities(tx, caseload.lines.map((l) => l.householdId));
+  const lines = caseload.lines;
+  const count = lines.length;
+  const people = await identities(tx, lines.map((l) => l.householdId));
 
-  let candidates: Candidate[] = caseload.lines.map((l) => {
-    const who = people.get(l.householdId)!;
-    return {
-      id: l.householdId,
-      source: l.source,
-      householdId: who.householdId,
-      dedupKey: key.of(who.cnic),
-      cnic: who.cnic,
-      headName: who.headName,
-      province: l.province,
-      district: l.district,
-      tehsil: l.tehsil,
-      pmt: l.pmt,
-      requested: l.amount,
-      amount: prepared ? 0 : l.amount,
-      payers: l.payers,
-      reasons: l.reasons,
-      channel: who.channel,
-      account: who.account,
-      netText: null,
-      paidBy: [],
-      dropped: false,
-    };
-  });
+  // Per line, by position in the caseload: its dedup key, amount after netting, and what netting said.
+  const keys: string[] = new Array(count);
+  const amount = new Float64Array(count);
+  const dropped = new Uint8Array(count);
+  const netText = new Map<number, string>();
+  const paidBy = new Map<number, readonly PaidBy[]>();
+  const firstOf = new Map<string, number>();
+  const repeated = new Set<string>();
+  for (let i = 0; i < count; i++) {
+    const k = key.of(people.cnic[i]!);
+    keys[i] = k;
+    amount[i] = prepared ? 0 : lines[i]!.amount;
+    if (firstOf.has(k)) repeated.add(k);
+    else firstOf.set(k, i);
+  }
 
   // Builds of one incident and purpose take turns: each sees what the one before reserved. The reservations'
   // primary key is the guard behind the lock (a build that somehow missed a row cannot insert its own).
   let netted = { lines: 0, pkr: 0 };
+  let held = new Map<string, { programme: string; amount: number }[]>();
   if (!prepared) {
     await lockReservations(tx, incident, rule.purpose);
-    const existing = rule.net_off.same_event_and_purpose ? await heldFor(tx, incident, rule.purpose, [...new Set(candidates.map((c) => c.dedupKey))]) : [];
-    const byKey = new Map<string, Candidate[]>();
-    for (const c of candidates) byKey.set(c.dedupKey, [...(byKey.get(c.dedupKey) ?? []), c]);
-    const result = dedupe(candidates.map((c) => ({ householdKey: c.dedupKey, programme: rule.programme, amount: c.requested })), existing);
-    // dedupe keeps the order of its input within kept and dropped; walk both back onto the candidates.
-    const taken = new Map<string, number>();
-    const next = (k: string) => {
-      const n = taken.get(k) ?? 0;
-      taken.set(k, n + 1);
-      return byKey.get(k)![n]!;
-    };
+    held = await heldFor(tx, incident, rule.purpose, [...firstOf.keys()]);
+    const existing: ExistingPayment[] = rule.net_off.same_event_and_purpose
+      ? [...held].flatMap(([k, hs]) => hs.map((h) => ({ householdKey: k, programme: h.programme, amount: h.amount })))
+      : [];
+    const ledgered = new Set(existing.map((e) => e.householdKey));
+    // Netting changes only a line whose household someone else holds, or that this batch lists twice (or
+    // that asks for nothing): the rest keep their amount and pay first. Only those lines go through dedupe,
+    // in their order; each result carries its line's position back.
+    const subject: (CandidateLine & { at: number })[] = [];
+    for (let i = 0; i < count; i++)
+      if (amount[i] === 0 || repeated.has(keys[i]!) || ledgered.has(keys[i]!)) subject.push({ householdKey: keys[i]!, programme: rule.programme, amount: amount[i]!, at: i });
+    const result = dedupe(subject, existing);
     for (const k of result.kept) {
-      const c = next(k.householdKey);
-      c.amount = k.amount;
-      c.paidBy = k.paidBy;
+      const i = (k as typeof k & { at: number }).at;
+      amount[i] = k.amount;
       if (k.paidBy.length > 0) {
-        c.netText = k.text;
+        paidBy.set(i, k.paidBy);
+        netText.set(i, k.text);
         netted = { lines: netted.lines + 1, pkr: netted.pkr + (k.requested - k.amount) };
       }
     }
     for (const d of result.dropped) {
-      const c = next(d.householdKey);
-      c.amount = 0;
-      c.dropped = true;
-      c.paidBy = d.paidBy;
-      c.netText = d.text;
+      const i = (d as typeof d & { at: number }).at;
+      amount[i] = 0;
+      dropped[i] = 1;
+      paidBy.set(i, d.paidBy);
+      netText.set(i, d.text);
     }
   }
 
-  // Shares of the netted amount, then the budget lines' headroom, poorest first.
+  // Shares of the netted amount, then the budget lines' headroom, poorest first. Lines share their payers'
+  // list (one per province and amount), so the split is made once per list and amount.
+  const payerLists = [...new Set(lines.map((l) => l.payers))];
   const concrete = new Map<string, { agency: string; jurisdiction: string; share_bp: number }>();
-  for (const c of candidates) for (const p of c.payers) concrete.set(payerKey(p), p);
+  for (const list of payerLists) for (const p of list) concrete.set(payerKey(p), p);
   const budgets = prepared ? new Map() : await ensureBudgetLines(tx, t, rule, [...concrete.values()]);
   const figures = await budgetFigures(tx, [...budgets.values()].map((b) => b.id));
   const headroom = new Map([...budgets].map(([k, b]) => [k, figures.get(b.id)!.headroomPkr]));
-  const withShares = candidates.map((c) => ({
-    c,
-    shares: c.amount === 0 ? [] : splitByShares(c.amount, c.payers).map((p) => ({ payer: payerKey(p), amount: p.amount })),
-  }));
-  const live = withShares.filter((x) => !x.c.dropped);
+  const splits = new Map<readonly unknown[], Map<number, Shares>>();
+  const sharesAt = (i: number): Shares => {
+    const a = amount[i]!;
+    if (a === 0) return none;
+    const payers = lines[i]!.payers;
+    let byAmount = splits.get(payers);
+    if (!byAmount) splits.set(payers, (byAmount = new Map()));
+    let shares = byAmount.get(a);
+    if (!shares) byAmount.set(a, (shares = Object.freeze(splitByShares(a, payers).map((p) => ({ payer: payerKey(p), amount: p.amount })))));
+    return shares;
+  };
+  const live: { at: number; shares: Shares }[] = [];
+  for (let i = 0; i < count; i++) if (!dropped[i]) live.push({ at: i, shares: sharesAt(i) });
   const fit = fitBudgets(live, headroom);
-  const cut = new Set(fit.cut.map((x) => x.c));
-  const cutPkr = fit.cut.reduce((sum, x) => sum + x.c.amount, 0);
-  candidates = candidates.filter((c) => !cut.has(c));
+  const isCut = new Uint8Array(count);
+  let cutPkr = 0;
+  for (const x of fit.cut) {
+    isCut[x.at] = 1;
+    cutPkr += amount[x.at]!;
+  }
 
   // The batch's payers in the rule's order; each line names them by position.
   const payerList = rule.funding.payers.flatMap((p) => [...concrete.values()].filter((q) => q.agency === p.agency && (q.jurisdiction === p.jurisdiction || p.jurisdiction === 'household-province')));
   const payerIdx = new Map(payerList.map((p, i) => [payerKey(p), i]));
   const reasonsList: (readonly string[])[] = [];
   const reasonsIdx = new Map<readonly string[], number>();
-  const hash = createHash('sha256');
-  const shareOf = new Map(withShares.map((x) => [x.c, x.shares]));
-  const records = candidates.map((c, n) => {
-    let r = reasonsIdx.get(c.reasons);
+  const reasonsAt = (reasons: readonly string[]) => {
+    let r = reasonsIdx.get(reasons);
     if (r === undefined) {
-      r = reasonsList.push(c.reasons) - 1;
-      reasonsIdx.set(c.reasons, r);
+      r = reasonsList.push(reasons) - 1;
+      reasonsIdx.set(reasons, r);
     }
-    const shares = shareOf.get(c) ?? [];
-    hash.update(lineText(n + 1, c, shares.map((s) => s.amount)));
-    hash.update('\n');
-    return { c, n: n + 1, r, shares };
-  });
-  const liveRecords = records.filter((x) => !x.c.dropped);
-  const totalPkr = liveRecords.reduce((sum, x) => sum + x.c.amount, 0);
-  const districts = [...new Set(liveRecords.map((x) => x.c.district || x.c.province || 'PK'))].sort();
-  const dropped = records.filter((x) => x.c.dropped);
+    return r;
+  };
+
+  // The lines in order, cut ones left out: a line's number is its place here.
+  const order: number[] = [];
+  const lineNo = new Int32Array(count);
+  for (let i = 0; i < count; i++) if (!isCut[i]) lineNo[i] = order.push(i);
+  let totalPkr = 0;
+  const districtSet = new Set<string>();
+  let droppedLines = 0;
+  let droppedPkr = 0;
+  for (const i of order) {
+    const l = lines[i]!;
+    if (dropped[i]) {
+      droppedLines++;
+      droppedPkr += l.amount;
+    } else {
+      totalPkr += amount[i]!;
+      districtSet.add(l.district || l.province || 'PK');
+    }
+  }
+  const districts = [...districtSet].sort();
   const heldByOthers = new Map<string, { households: number; pkr: number }>();
-  for (const x of records)
-    for (const p of x.c.paidBy) {
+  for (const i of order) {
+    for (const p of paidBy.get(i) ?? []) {
       if (p.inThisBatch) continue;
       const h = heldByOthers.get(p.programme) ?? { households: 0, pkr: 0 };
       h.households++;
       h.pkr += p.amount;
       heldByOthers.set(p.programme, h);
     }
+  }
   const ceilingText =
     fit.cut.length === 0
       ? 'nothing cut: every line fits its payers\u2019 headroom'
@@ -307,12 +519,63 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
     note: caseload.summary.note,
     requestedPkr: caseload.summary.requestedPkr,
     netted: netted,
-    dropped: { lines: dropped.length, pkr: dropped.reduce((sum, x) => sum + x.c.requested, 0) },
+    dropped: { lines: droppedLines, pkr: droppedPkr },
     heldByOthers: Object.fromEntries(heldByOthers),
     ceiling: { cutLines: fit.cut.length, cutPkr, headroomBefore: Object.fromEntries(headroom), text: ceilingText },
     asOf: caseload.asOf,
   };
 
+  // What approvers sign: the sha256 of every line's canonical text, each followed by "\n": the JSON of
+  // [line no, source, household id, dedup key, province, district, tehsil, pmt, requested, amount, payer
+  // keys, share amounts, channel, account, "live" | "dropped", net text]. The same pass writes the lines'
+  // COPY text. What lines share (payers, shares) is made once per payers' list and shares.
+  const hash = createHash('sha256');
+  const fragments = new Map<readonly unknown[], Map<Shares, { json: string; copy: string }>>();
+  const fragmentOf = (i: number) => {
+    const payers = lines[i]!.payers;
+    const shares = sharesAt(i);
+    let byShares = fragments.get(payers);
+    if (!byShares) fragments.set(payers, (byShares = new Map()));
+    let f = byShares.get(shares);
+    if (!f) {
+      const copy = `{${shares.map((x) => payerIdx.get(x.payer)).join(',')}}\t{${shares.map((x) => x.amount).join(',')}}`;
+      byShares.set(shares, (f = { json: `${JSON.stringify(payers.map(payerKey))},${JSON.stringify(shares.map((x) => x.amount))}`, copy }));
+    }
+    return f;
+  };
+  const copy = new Pieces();
+  const text = new Pieces();
+  const hashed = (piece: Buffer) => {
+    hash.update(piece);
+    text.reuse(piece);
+  };
+  function* linePieces(batchId: string) {
+    for (let j = 0; j < order.length; j++) {
+      const i = order[j]!;
+      const l = lines[i]!;
+      const n = j + 1;
+      const state = dropped[i] ? 'dropped' : 'live';
+      const net = netText.get(i) ?? null;
+      const f = fragmentOf(i);
+      const householdId = people.householdId[i]!;
+      const channel = people.channel[i]!;
+      const account = people.account[i]!;
+      const pmt = Number.isFinite(l.pmt) ? String(l.pmt) : null;
+      // [n, source, household id, key, province, district, tehsil, pmt, requested, amount, payers, shares, channel, account, state, net]
+      text.byte(91).number(n).byte(44).json(l.source).byte(44).json(householdId).byte(44).json(keys[i]!).byte(44).json(l.province).byte(44).json(l.district).byte(44).json(l.tehsil).byte(44);
+      text.raw(pmt ?? 'null').byte(44).jsonNumber(l.amount).byte(44).jsonNumber(amount[i]!).byte(44).raw(f.json).byte(44).json(channel).byte(44).json(account).byte(44);
+      text.json(state).byte(44).json(net).byte(93).newline();
+      copy.raw(batchId).tab().number(n).tab().text(l.source).tab().text(householdId).tab().text(keys[i]!).tab().text(people.cnic[i]!).tab().text(people.headName[i]!).tab();
+      copy.text(l.province).tab().text(l.district).tab().text(l.tehsil).tab().raw(pmt ?? '\\N').tab().number(l.amount).tab().number(amount[i]!).tab();
+      copy.raw(f.copy).tab().text(channel).tab().text(account).tab().number(reasonsAt(l.reasons)).tab().text(net).tab().raw(state).newline();
+      if (text.ready) text.take().forEach(hashed);
+      if (copy.ready) yield* copy.take();
+    }
+    text.take(true).forEach(hashed);
+    yield* copy.take(true);
+  }
+  // The hash and the reasons list come out of the pass that writes the lines; the batch row needs both, so
+  // the lines go in first under a batch row made with placeholders, and the row is completed after.
   const values = {
     activationId: activation.id,
     ruleId: rule.id,
@@ -332,52 +595,31 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
     reasons: reasonsList,
     figures: figuresDoc,
     registryVersion: index.version,
-    linesSha256: hash.digest('hex'),
-    lineCount: records.length,
+    linesSha256: '',
+    lineCount: order.length,
     totalPkr,
     builtBy: `${t.actor.kind}:${t.actor.name}`,
     builtAt: now,
     updatedAt: now,
   };
-  const [batch] = previous
-    ? await tx.update(batches).set({ ...values, build: previous.build + 1 }).where(eq(batches.id, previous.id)).returning()
-    : await tx.insert(batches).values({ ...values, build: 1 }).returning();
+  const [draft] = previous
+    ? await tx.update(batches).set({ ...values, build: previous.build + 1 }).where(eq(batches.id, previous.id)).returning({ id: batches.id })
+    : await tx.insert(batches).values({ ...values, build: 1 }).returning({ id: batches.id });
+  const batchId = draft!.id;
+  const raw = rawOf(tx);
+  await copyIn(
+    raw,
+    'batch_lines (batch_id, line_no, source, household_id, dedup_key, cnic, head_name, province, district, tehsil, pmt, requested_pkr, amount_pkr, payer_idx, shares_pkr, payment_channel, payment_account, reasons_idx, net_text, state)',
+    linePieces(batchId),
+    copy.reuse,
+  );
+  const [batch] = await tx.update(batches).set({ reasons: reasonsList, linesSha256: hash.digest('hex') }).where(eq(batches.id, batchId)).returning();
   if (payerList.length > 0)
     await tx.insert(batchPayers).values(
       payerList.map((p, i) => ({ batchId: batch!.id, idx: i, agency: p.agency, jurisdiction: p.jurisdiction, budgetLineId: budgets.get(payerKey(p))?.id ?? null })),
     );
 
-  for (let i = 0; i < records.length; i += CHUNK) {
-    const chunk = records.slice(i, i + CHUNK).map(({ c, n, r, shares }) => ({
-      n,
-      s: c.source,
-      h: c.householdId,
-      k: c.dedupKey,
-      cn: c.cnic,
-      nm: c.headName,
-      pr: c.province,
-      di: c.district,
-      te: c.tehsil,
-      pmt: c.pmt,
-      rq: c.requested,
-      a: c.amount,
-      pi: `{${shares.map((x) => payerIdx.get(x.payer)).join(',')}}`,
-      sh: `{${shares.map((x) => x.amount).join(',')}}`,
-      ch: c.channel,
-      ac: c.account,
-      r,
-      nt: c.netText,
-      st: c.dropped ? 'dropped' : 'live',
-    }));
-    await tx.execute(sql`
-      insert into batch_lines (batch_id, line_no, source, household_id, dedup_key, cnic, head_name, province, district, tehsil, pmt,
-        requested_pkr, amount_pkr, payer_idx, shares_pkr, payment_channel, payment_account, reasons_idx, net_text, state)
-      select ${batch!.id}::uuid, n, s, h, k, cn, nm, pr, di, te, pmt, rq, a, pi::smallint[], sh::integer[], ch, ac, r, nt, st
-      from json_to_recordset(${JSON.stringify(chunk)}::json) as x(n int, s text, h text, k text, cn text, nm text, pr text, di text, te text,
-        pmt real, rq int, a int, pi text, sh text, ch text, ac text, r int, nt text, st text)`);
-  }
-
-  if (!prepared) await reserve(tx, batch!, liveRecords.map((x) => ({ key: x.c.dedupKey, lineNo: x.n, amount: x.c.amount })));
+  if (!prepared) await reserve(tx, raw, batch!, { keys, amount, dropped, lineNo, firstOf, repeated }, held);
 
   await recordAudit(tx, t, {
     action: previous ? 'batch.rebuilt' : 'batch.built',
@@ -404,14 +646,87 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
 }
 
 /**
- * Writes the reservations of a batch's live lines: new keys are inserted (the primary key refuses a key
- * someone else holds), keys already held by another programme get this line's top-up added to them.
+ * Writes the reservations of a batch's live lines. A key nobody held when the lock was taken gets its row by
+ * COPY, in key order (the primary key's order, so the index grows at one end; and the primary key refuses
+ * a key someone holds after all). A key already held (by another programme) gets this batch's lines added.
  */
-async function reserve(tx: Tx, batch: BatchRow, lines: { key: string; lineNo: number; amount: number }[]) {
-  for (let i = 0; i < lines.length; i += CHUNK) {
-    const chunk = lines.slice(i, i + CHUNK).map((l) => ({ k: l.key, n: l.lineNo, a: l.amount }));
+/**
+ * Strings in the order `sort()` gives them (code units), put in buckets by their first two characters
+ * first: several times quicker than one sort of millions of keys.
+ */
+function inOrder(keys: string[]): string[] {
+  const buckets: string[][] = [];
+  for (const k of keys) {
+    const c0 = k.length > 0 ? k.charCodeAt(0) + 1 : 0;
+    const c1 = k.length > 1 ? k.charCodeAt(1) + 1 : 0;
+    if (c0 > 128 || c1 > 128) return keys.sort();
+    (buckets[c0 * 129 + c1] ??= []).push(k);
+  }
+  const out: string[] = [];
+  for (const bucket of buckets) if (bucket) for (const k of bucket.sort()) out.push(k);
+  return out;
+}
+
+/** A batch's lines by caseload position, as the reservations need them: key, amount, state, line number (0: cut). */
+interface Live {
+  keys: readonly string[];
+  amount: Float64Array;
+  dropped: Uint8Array;
+  lineNo: Int32Array;
+  /** Each key's first position, and the keys listed more than once. */
+  firstOf: ReadonlyMap<string, number>;
+  repeated: ReadonlySet<string>;
+}
+
+async function reserve(tx: Tx, raw: Raw, batch: BatchRow, live: Live, held: ReadonlyMap<string, unknown>) {
+  // Each holder as jsonb_build_object wrote it, as COPY text: the constant parts escaped once.
+  const escape = (v: string) => v.replace(ESCAPES, (c) => COPY_IN[c]!);
+  const before = escape(`{"batchId": "${batch.id}", "lineNo": `);
+  const between = escape(`, "programme": ${JSON.stringify(batch.programme)}, "amount": `);
+  const prefix = `${escape(batch.incident)}\t${escape(batch.purpose)}\t`;
+  const holder = (copy: Pieces, i: number) => copy.raw(before).number(live.lineNo[i]!).raw(between).number(live.amount[i]!).byte(125);
+  const isLive = (i: number) => live.lineNo[i]! > 0 && !live.dropped[i];
+  // The live lines of a key this batch lists twice, in line order (rare: one family in two registries).
+  const twice = new Map<string, number[]>();
+  if (live.repeated.size > 0)
+    for (let i = 0; i < live.keys.length; i++) if (isLive(i) && live.repeated.has(live.keys[i]!)) twice.set(live.keys[i]!, [...(twice.get(live.keys[i]!) ?? []), i]);
+
+  let fresh: string[] = [];
+  const topUp: { k: string; n: number; a: number }[] = [];
+  for (const [k, first] of live.firstOf) {
+    if (live.repeated.has(k)) {
+      const at = twice.get(k);
+      if (!at) continue;
+      if (held.has(k)) for (const i of at) topUp.push({ k, n: live.lineNo[i]!, a: live.amount[i]! });
+      else fresh.push(k);
+    } else if (isLive(first)) {
+      if (held.has(k)) topUp.push({ k, n: live.lineNo[first]!, a: live.amount[first]! });
+      else fresh.push(k);
+    }
+  }
+  fresh = inOrder(fresh);
+  const copy = new Pieces();
+  function* pieces() {
+    for (const k of fresh) {
+      copy.raw(prefix).text(k).tab();
+      if (live.repeated.has(k)) {
+        const at = twice.get(k)!;
+        copy.number(at.reduce((sum, i) => sum + live.amount[i]!, 0)).tab().byte(91);
+        at.forEach((i, n) => holder(n > 0 ? copy.raw(', ') : copy, i));
+      } else {
+        const i = live.firstOf.get(k)!;
+        holder(copy.number(live.amount[i]!).tab().byte(91), i);
+      }
+      copy.byte(93).newline();
+      if (copy.ready) yield* copy.take();
+    }
+    yield* copy.take(true);
+  }
+  await copyIn(raw, 'reservations (incident, purpose, dedup_key, reserved_pkr, held_by)', pieces(), copy.reuse);
+
+  for (let i = 0; i < topUp.length; i += CHUNK) {
     await tx.execute(sql`
-      with raw as (select * from json_to_recordset(${JSON.stringify(chunk)}::json) as x(k text, n int, a int)),
+      with raw as (select * from json_to_recordset(${JSON.stringify(topUp.slice(i, i + CHUNK))}::json) as x(k text, n int, a int)),
       x as (
         select k, sum(a)::bigint as a,
           jsonb_agg(jsonb_build_object('batchId', ${batch.id}::text, 'lineNo', n, 'programme', ${batch.programme}::text, 'amount', a) order by n) as h
