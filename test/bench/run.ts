@@ -4,4 +4,5 @@ await import('./spatial.ts');
 await import('./alerts-ingest.ts');
 await import('./hostile-areas.ts');
 await import('./http.ts');
+await import('./batch.ts');
 export {};
