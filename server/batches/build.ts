@@ -227,26 +227,37 @@ function inIdOrder(ids: readonly string[]): Uint32Array {
 }
 
 /**
- * Identity and payment details of households at this moment (the registry's database ids), read in id
- * order in pieces, as rows of values rather than objects. (Not COPY: postgres.js 3.4 can leave the
- * connection paused after a COPY TO, porsager/postgres#1016.)
+ * Identity and payment details of households at this moment (the registry's database ids), and the dedup
+ * key of each head's CNIC. Read in id order in pieces, as rows of values rather than objects, the next
+ * piece asked for before this one's keys are computed, so the server reads while the keys are made. (Not
+ * COPY: postgres.js 3.4 can leave the connection paused after a COPY TO, porsager/postgres#1016.)
  */
-async function identities(tx: Tx, ids: readonly string[]): Promise<People> {
+async function identities(tx: Tx, ids: readonly string[], keyOf: (cnic: string) => string): Promise<People & { keys: string[] }> {
   const n = ids.length;
-  const people: People = { householdId: new Array(n), cnic: new Array(n), headName: new Array(n), channel: new Array(n), account: new Array(n) };
+  const people = { householdId: new Array<string>(n), cnic: new Array<string>(n), headName: new Array<string>(n), channel: new Array<string | null>(n), account: new Array<string | null>(n), keys: new Array<string>(n) };
   const order = inIdOrder(ids);
   const raw = rawOf(tx);
-  let found = 0;
-  for (let i = 0; i < n; i += IDENTITY_CHUNK) {
-    const part = order.subarray(i, i + IDENTITY_CHUNK);
-    const idList = `{${Array.from(part, (p) => ids[p]).join(',')}}`;
+  type Row = [string, string, string, string, string | null, string | null];
+  const ask = (from: number): Promise<Row[]> | null => {
+    if (from >= n) return null;
+    const idList = `{${Array.from(order.subarray(from, from + IDENTITY_CHUNK), (p) => ids[p]).join(',')}}`;
     if (!/^\{[\d,]*\}$/.test(idList)) throw new Error('identities: household ids must be whole numbers');
     // An index scan over the sorted ids, answered in id order: each row is the next id of the piece (or a
     // later one, when a household is gone).
     const select = `select h.id::text, h.household_id, h.cnic, h.head_name, h.payment_channel, h.payment_account
       from households h where h.id = any('${idList}'::bigint[]) order by h.id`;
-    type Row = [string, string, string, string, string | null, string | null];
-    const rows = raw.kind === 'postgres' ? ((await raw.sql.unsafe(select).values()) as unknown as Row[]) : (await raw.pglite.query<Row>(select, [], { rowMode: 'array' })).rows;
+    if (raw.kind === 'pglite') return raw.pglite.query<Row>(select, [], { rowMode: 'array' }).then((r) => r.rows);
+    const query = raw.sql.unsafe(select).values() as unknown as Promise<Row[]> & { execute(): void };
+    query.execute();
+    query.catch(() => undefined); // awaited below; a failure is thrown there, not left unhandled
+    return query;
+  };
+  let found = 0;
+  let pending = ask(0);
+  for (let i = 0; pending; i += IDENTITY_CHUNK) {
+    const rows = await pending;
+    pending = raw.kind === 'postgres' ? ask(i + IDENTITY_CHUNK) : null;
+    const part = order.subarray(i, i + IDENTITY_CHUNK);
     let k = 0;
     for (const [id, householdId, cnic, headName, channel, account] of rows) {
       while (k < part.length && ids[part[k]!] !== id) k++;
@@ -257,19 +268,22 @@ async function identities(tx: Tx, ids: readonly string[]): Promise<People> {
       people.headName[pos] = headName;
       people.channel[pos] = channel;
       people.account[pos] = account;
+      people.keys[pos] = keyOf(cnic);
       found++;
     }
+    if (!pending) pending = ask(i + IDENTITY_CHUNK);
   }
   if (found !== n) throw new Error(`identities: ${n - found} of ${n} households are no longer in the registry; build again.`);
   return people;
 }
 
 /** What the reservations of this incident and purpose hold for these keys, by key: the ledger netting reads. */
-async function heldFor(tx: Tx, incident: string, purpose: string, keys: readonly string[]): Promise<Map<string, { programme: string; amount: number }[]>> {
+async function heldFor(tx: Tx, incident: string, purpose: string, allKeys: () => readonly string[]): Promise<Map<string, { programme: string; amount: number }[]>> {
   const out = new Map<string, { programme: string; amount: number }[]>();
   // A first build of an incident (the usual case) finds nothing held: no need to look up each key.
   const [any] = await queryRows<{ held: boolean }>(tx as unknown as Db, sql`select exists (select 1 from reservations where incident = ${incident} and purpose = ${purpose}) as held`);
   if (!any?.held) return out;
+  const keys = allKeys();
   for (let i = 0; i < keys.length; i += 100_000) {
     const list = `{${keys.slice(i, i + 100_000).join(',')}}`;
     if (!/^\{[A-Za-z0-9_,-]*\}$/.test(list)) throw new Error('heldFor: dedup keys must be base64url');
@@ -379,23 +393,20 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
   const caseload = caseloadWithLines(index, { rule: unbounded, decision: { ...decision, stage }, geometry, now, rows });
   const lines = caseload.lines;
   const count = lines.length;
-  const people = await identities(tx, lines.map((l) => l.householdId));
+  const people = await identities(tx, lines.map((l) => l.householdId), (cnic) => key.of(cnic));
 
   // Per line, by position in the caseload: its dedup key, amount after netting, and what netting said.
-  const keys: string[] = new Array(count);
+  const keys = people.keys;
   const amount = new Float64Array(count);
   const dropped = new Uint8Array(count);
   const netText = new Map<number, string>();
   const paidBy = new Map<number, readonly PaidBy[]>();
-  const firstOf = new Map<string, number>();
+  for (let i = 0; i < count; i++) amount[i] = prepared ? 0 : lines[i]!.amount;
+  // The lines in key order: a key the batch lists twice (one family in two registries) sits side by side,
+  // and the reservations go in in their primary key's order.
+  const byKey = inKeyOrder(keys);
   const repeated = new Set<string>();
-  for (let i = 0; i < count; i++) {
-    const k = key.of(people.cnic[i]!);
-    keys[i] = k;
-    amount[i] = prepared ? 0 : lines[i]!.amount;
-    if (firstOf.has(k)) repeated.add(k);
-    else firstOf.set(k, i);
-  }
+  for (let j = 1; j < count; j++) if (keys[byKey[j]!] === keys[byKey[j - 1]!]) repeated.add(keys[byKey[j]!]!);
 
   // Builds of one incident and purpose take turns: each sees what the one before reserved. The reservations'
   // primary key is the guard behind the lock (a build that somehow missed a row cannot insert its own).
@@ -403,7 +414,7 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
   let held = new Map<string, { programme: string; amount: number }[]>();
   if (!prepared) {
     await lockReservations(tx, incident, rule.purpose);
-    held = await heldFor(tx, incident, rule.purpose, [...firstOf.keys()]);
+    held = await heldFor(tx, incident, rule.purpose, () => [...new Set(keys)]);
     const existing: ExistingPayment[] = rule.net_off.same_event_and_purpose
       ? [...held].flatMap(([k, hs]) => hs.map((h) => ({ householdKey: k, programme: h.programme, amount: h.amount })))
       : [];
@@ -619,7 +630,7 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
       payerList.map((p, i) => ({ batchId: batch!.id, idx: i, agency: p.agency, jurisdiction: p.jurisdiction, budgetLineId: budgets.get(payerKey(p))?.id ?? null })),
     );
 
-  if (!prepared) await reserve(tx, raw, batch!, { keys, amount, dropped, lineNo, firstOf, repeated }, held);
+  if (!prepared) await reserve(tx, raw, batch!, { keys, amount, dropped, lineNo, byKey, repeated }, held);
 
   await recordAudit(tx, t, {
     action: previous ? 'batch.rebuilt' : 'batch.built',
@@ -650,20 +661,43 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
  * COPY, in key order (the primary key's order, so the index grows at one end; and the primary key refuses
  * a key someone holds after all). A key already held (by another programme) gets this batch's lines added.
  */
+/** The base64url alphabet's places in code-unit order ('-' < digits < upper case < '_' < lower case). */
+const RANK = new Int8Array(128).fill(-1);
+[...'-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz'].forEach((c, r) => (RANK[c.charCodeAt(0)] = r));
+
 /**
- * Strings in the order `sort()` gives them (code units), put in buckets by their first two characters
- * first: several times quicker than one sort of millions of keys.
+ * Positions of `keys` in the order `sort()` puts the keys (code units). A base64url key's first five
+ * characters make a 30-bit number, packed with the position into one exact double, so millions are sorted
+ * natively; keys sharing those five characters are put in order after. Other keys are sorted as strings.
  */
-function inOrder(keys: string[]): string[] {
-  const buckets: string[][] = [];
-  for (const k of keys) {
-    const c0 = k.length > 0 ? k.charCodeAt(0) + 1 : 0;
-    const c1 = k.length > 1 ? k.charCodeAt(1) + 1 : 0;
-    if (c0 > 128 || c1 > 128) return keys.sort();
-    (buckets[c0 * 129 + c1] ??= []).push(k);
+function inKeyOrder(keys: readonly string[]): Uint32Array {
+  const n = keys.length;
+  const out = new Uint32Array(n);
+  const packed = new Float64Array(n);
+  let packable = n <= 2 ** 22;
+  for (let i = 0; i < n && packable; i++) {
+    const k = keys[i]!;
+    let v = 0;
+    for (let c = 0; c < 5; c++) {
+      const r = k.length > 5 ? (RANK[k.charCodeAt(c)] ?? -1) : -1;
+      if (r < 0) packable = false;
+      v = v * 64 + r;
+    }
+    packed[i] = v * 2 ** 22 + i;
   }
-  const out: string[] = [];
-  for (const bucket of buckets) if (bucket) for (const k of bucket.sort()) out.push(k);
+  if (!packable) {
+    out.set(Array.from({ length: n }, (_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b)));
+    return out;
+  }
+  packed.sort();
+  for (let j = 0; j < n; j++) out[j] = packed[j]! % 2 ** 22;
+  // Runs with the same first five characters, in full key order (then by position, as a stable sort would).
+  for (let j = 0; j < n; ) {
+    let end = j + 1;
+    while (end < n && Math.floor(packed[end]! / 2 ** 22) === Math.floor(packed[j]! / 2 ** 22)) end++;
+    if (end - j > 1) out.set(Array.from(out.subarray(j, end)).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b)), j);
+    j = end;
+  }
   return out;
 }
 
@@ -673,8 +707,8 @@ interface Live {
   amount: Float64Array;
   dropped: Uint8Array;
   lineNo: Int32Array;
-  /** Each key's first position, and the keys listed more than once. */
-  firstOf: ReadonlyMap<string, number>;
+  /** Positions in key order, and the keys listed more than once. */
+  byKey: ArrayLike<number>;
   repeated: ReadonlySet<string>;
 }
 
@@ -691,32 +725,32 @@ async function reserve(tx: Tx, raw: Raw, batch: BatchRow, live: Live, held: Read
   if (live.repeated.size > 0)
     for (let i = 0; i < live.keys.length; i++) if (isLive(i) && live.repeated.has(live.keys[i]!)) twice.set(live.keys[i]!, [...(twice.get(live.keys[i]!) ?? []), i]);
 
-  let fresh: string[] = [];
+  // One row per key: a key listed twice is written at its first place in key order, with all its live lines.
+  const fresh: number[] = [];
   const topUp: { k: string; n: number; a: number }[] = [];
-  for (const [k, first] of live.firstOf) {
+  for (let j = 0; j < live.byKey.length; j++) {
+    const i = live.byKey[j]!;
+    const k = live.keys[i]!;
     if (live.repeated.has(k)) {
       const at = twice.get(k);
-      if (!at) continue;
-      if (held.has(k)) for (const i of at) topUp.push({ k, n: live.lineNo[i]!, a: live.amount[i]! });
-      else fresh.push(k);
-    } else if (isLive(first)) {
-      if (held.has(k)) topUp.push({ k, n: live.lineNo[first]!, a: live.amount[first]! });
-      else fresh.push(k);
+      if (!at || (j > 0 && live.keys[live.byKey[j - 1]!] === k)) continue;
+      if (held.has(k)) for (const x of at) topUp.push({ k, n: live.lineNo[x]!, a: live.amount[x]! });
+      else fresh.push(i);
+    } else if (isLive(i)) {
+      if (held.has(k)) topUp.push({ k, n: live.lineNo[i]!, a: live.amount[i]! });
+      else fresh.push(i);
     }
   }
-  fresh = inOrder(fresh);
   const copy = new Pieces();
   function* pieces() {
-    for (const k of fresh) {
+    for (const i of fresh) {
+      const k = live.keys[i]!;
       copy.raw(prefix).text(k).tab();
       if (live.repeated.has(k)) {
         const at = twice.get(k)!;
-        copy.number(at.reduce((sum, i) => sum + live.amount[i]!, 0)).tab().byte(91);
-        at.forEach((i, n) => holder(n > 0 ? copy.raw(', ') : copy, i));
-      } else {
-        const i = live.firstOf.get(k)!;
-        holder(copy.number(live.amount[i]!).tab().byte(91), i);
-      }
+        copy.number(at.reduce((sum, x) => sum + live.amount[x]!, 0)).tab().byte(91);
+        at.forEach((x, n) => holder(n > 0 ? copy.raw(', ') : copy, x));
+      } else holder(copy.number(live.amount[i]!).tab().byte(91), i);
       copy.byte(93).newline();
       if (copy.ready) yield* copy.take();
     }
