@@ -43,7 +43,7 @@ export async function incidentOf(db: Db | Tx, kind: string, subjectId: string): 
 /** One line's shares, keyed as the budget lines are (`agency|jurisdiction`). */
 const payerKey = (p: { agency: string; jurisdiction: string }) => `${p.agency}|${p.jurisdiction}`;
 
-/** Lines per piece of COPY text, and ids per identity read: a few MB each. */
+/** Lines per top-up statement of reservations already held, and ids per identity read. */
 const CHUNK = 20_000;
 const IDENTITY_CHUNK = 250_000;
 /** Bytes of COPY text handed to the connection and not yet sent, before waiting for it. */

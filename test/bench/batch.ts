@@ -7,7 +7,7 @@
  * import (timed on its own by `npm run bench:import`); a scratch database is made and dropped.
  */
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { eq, sql } from 'drizzle-orm';
 import type { Actor } from '../../server/access/principal.ts';
 import { approveBatch, submitBatch } from '../../server/batches/approvals.ts';
@@ -38,6 +38,7 @@ const n = (x: number) => x.toLocaleString('en');
 const { database, drop } = await benchDatabase();
 const db = database.db;
 const rows: [string, string, string][] = [];
+let load = 0;
 try {
   const areas = await synthAreas(db);
   const [, importMs] = await time(() => importRegistry(database, synthCsv({ households: HOUSEHOLDS, seed: SEED, areas })));
@@ -66,6 +67,8 @@ try {
   const [, loadMs] = await time(() => deps.registry.get());
   rows.push([`registry index loaded into memory (at server start; not part of the build)`, `${declared.length} tehsils declared, ${n(inArea)} households`, ms(loadMs)]);
   const rssBefore = process.memoryUsage().rss;
+  // Other work on the machine shows in every figure: its load is printed with them.
+  load = loadavg()[0]!;
 
   const [built, buildMs] = await time(() => buildBatch(systemCtx(db, 'batches', now), { activationId: activation.id }, deps));
   const batch = built!.batch;
@@ -84,15 +87,15 @@ try {
   rows.push(['release against the locked budget line', released.status, ms(releaseMs)]);
 
   rows.push(['process memory (RSS) before the build / peak of the process', '', `${mb(rssBefore)} / ${mb(process.resourceUsage().maxRSS * 1024)}`]);
-  await db.execute(sql`analyze batch_lines, reservations`);
-  for (const s of await queryRows<{ name: string; rows: string; size: string }>(
-    db,
-    sql`select c.relname as name, c.reltuples::bigint::text as rows, pg_size_pretty(pg_total_relation_size(c.oid)) as size
-        from pg_class c where c.relname in ('households', 'batch_lines', 'reservations') order by 1`,
-  ))
-    rows.push([`table ${s.name} (with indexes)`, `${n(Number(s.rows))} rows`, s.size]);
+  for (const table of ['households', 'batch_lines', 'reservations']) {
+    const [t] = await queryRows<{ rows: number; size: string }>(
+      db,
+      sql`select count(*)::int as rows, pg_size_pretty(pg_total_relation_size(${table}::regclass)) as size from ${sql.identifier(table)}`,
+    );
+    rows.push([`table ${table} (with indexes)`, `${n(t!.rows)} rows`, t!.size]);
+  }
 } finally {
   await drop();
 }
 
-printTable(`Batch benchmark: ${n(HOUSEHOLDS)} synthetic households (seed ${SEED}) on PostgreSQL, ${availableParallelism()} cores`, rows);
+printTable(`Batch benchmark: ${n(HOUSEHOLDS)} synthetic households (seed ${SEED}) on PostgreSQL, ${availableParallelism()} cores, load average ${load.toFixed(1)} when the build began`, rows);
