@@ -15,20 +15,26 @@ export async function lockReservations(tx: Tx, incident: string, purpose: string
 }
 
 /**
- * Takes a batch's live lines out of the reservations of its incident and purpose (a cancel, a stop, a
- * rebuild): a household held only by this batch is free again; one another programme also holds keeps
- * that programme's part. Returns how many households were freed or lowered.
+ * Takes a batch's live lines (all, or only `lineNos`) out of the reservations of its incident and purpose (a
+ * cancel, a stop, a rebuild, a bank confirming it stopped a payment): a household held only by those lines is
+ * free again; one another line or programme also holds keeps that part. Returns how many households were
+ * freed or lowered.
  */
-export async function freeReservations(tx: Tx, batch: BatchRow): Promise<number> {
-  if (batch.kind !== 'payment') return 0;
+export async function freeReservations(tx: Tx, batch: BatchRow, lineNos?: readonly number[]): Promise<number> {
+  if (batch.kind !== 'payment' || lineNos?.length === 0) return 0;
   await lockReservations(tx, batch.incident, batch.purpose);
-  const mine = sql`select dedup_key, sum(amount_pkr)::bigint as a from batch_lines where batch_id = ${batch.id}::uuid and state = 'live' group by dedup_key`;
+  const lines = lineNos ? `{${lineNos.join(',')}}` : null;
+  const some = lines ? sql`and line_no = any(${lines}::int[])` : sql``;
+  const mine = sql`select dedup_key, sum(amount_pkr)::bigint as a from batch_lines where batch_id = ${batch.id}::uuid and state = 'live' ${some} group by dedup_key`;
+  const held = lines
+    ? sql`not (h->>'batchId' = ${batch.id}::text and (h->>'lineNo')::int = any(${lines}::int[]))`
+    : sql`h->>'batchId' <> ${batch.id}::text`;
   const freed = await tx.execute(sql`
     delete from reservations r using (${mine}) m
     where r.incident = ${batch.incident} and r.purpose = ${batch.purpose} and r.dedup_key = m.dedup_key and r.reserved_pkr <= m.a`);
   const lowered = await tx.execute(sql`
     update reservations r set reserved_pkr = r.reserved_pkr - m.a,
-      held_by = (select jsonb_agg(h) from jsonb_array_elements(r.held_by) h where h->>'batchId' <> ${batch.id}::text)
+      held_by = (select jsonb_agg(h) from jsonb_array_elements(r.held_by) h where ${held})
     from (${mine}) m
     where r.incident = ${batch.incident} and r.purpose = ${batch.purpose} and r.dedup_key = m.dedup_key`);
   return rowCount(freed) + rowCount(lowered);

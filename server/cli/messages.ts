@@ -1,10 +1,11 @@
-import { open, rename, unlink } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { exportMessages, LANGUAGES, messageCounts, messageSettings, setMessageSettings, type Language, type MessageSettings } from '../payments/messages.ts';
 import { cliCtx, printTable, withDatabase } from './context.ts';
 import { CliError } from './errors.ts';
+import { writeSynced } from './partial-file.ts';
 
 /** Where `--out` writes: a file in a folder that exists, not a folder itself. Checked before the database opens. */
 function outFile(out: string): string {
@@ -32,19 +33,7 @@ export function registerMessageCommands(program: Command): void {
         // Written beside the target and moved into place once the marks commit: a half-written file never
         // stands under the target's name, and a failed write leaves the texts waiting.
         const partial = `${target}.${process.pid}.partial`;
-        const handle = await open(partial, 'wx');
-        let done;
-        try {
-          done = await exportMessages(ctx, async (chunk) => {
-            await handle.write(chunk);
-          });
-          await handle.sync();
-        } catch (err) {
-          await handle.close();
-          await unlink(partial).catch(() => undefined);
-          throw err;
-        }
-        await handle.close();
+        const done = await writeSynced(partial, 'wx', (write) => exportMessages(ctx, write));
         await rename(partial, target);
         process.stdout.write(`Exported ${done.count} texts to ${target}${done.count ? ` (export ${done.exportId}; ${LANGUAGES.filter((l) => done.byLanguage[l]).map((l) => `${done.byLanguage[l]} ${l}`).join(', ')})` : ''}.\n`);
       });

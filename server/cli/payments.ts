@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { accessSync, constants, createReadStream, statSync } from 'node:fs';
-import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { asc, eq } from 'drizzle-orm';
@@ -16,6 +16,7 @@ import { eventPaymentsSchema, type EventPayments } from '../payments/schema.ts';
 import { actingAs, AS_HELP, refusing, requireRolesFor, uuidOf } from './batches.ts';
 import { cliCtx, printTable, withDatabase } from './context.ts';
 import { CliError } from './errors.ts';
+import { writeSynced } from './partial-file.ts';
 
 /** A file's manifest as the CLI writes it next to the file: what GET /api/payment-files/{id} gives, and the file's name. */
 export interface Manifest {
@@ -124,16 +125,9 @@ async function writeFileOf(ctx: Ctx, file: PaymentFileRow, dir: string): Promise
   }
   const partial = `${target}.partial`;
   const { text } = await downloadPaymentFile(ctx, file.id);
-  const handle = await open(partial, 'w');
-  try {
-    for await (const chunk of text) await handle.write(chunk);
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await unlink(partial).catch(() => undefined);
-    throw err;
-  }
-  await handle.close();
+  await writeSynced(partial, 'w', async (write) => {
+    for await (const chunk of text) await write(chunk);
+  });
   const written = await sha256OfFile(partial);
   if (written !== file.sha256) {
     await unlink(partial).catch(() => undefined);

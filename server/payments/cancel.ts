@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { recordAudit } from '../audit/service.ts';
-import { lockReservations, rowCount } from '../batches/reservations.ts';
+import { freeReservations, rowCount } from '../batches/reservations.ts';
 import { withTransaction, type Ctx, type TxCtx } from '../context.ts';
 import { queryRows, type Db, type Tx } from '../db/client.ts';
 import { batches } from '../db/schema/index.ts';
@@ -16,21 +16,9 @@ type BatchRow = typeof batches.$inferSelect;
  */
 export async function cancelLines(tx: Tx, batch: BatchRow, lineNos: readonly number[]): Promise<number> {
   if (lineNos.length === 0) return 0;
-  await lockReservations(tx, batch.incident, batch.purpose);
-  const lines = `{${lineNos.join(',')}}`;
-  const mine = sql`select dedup_key, sum(amount_pkr)::bigint as a from batch_lines
-    where batch_id = ${batch.id}::uuid and line_no = any(${lines}::int[]) and state = 'live' group by dedup_key`;
-  await tx.execute(sql`
-    delete from reservations r using (${mine}) m
-    where r.incident = ${batch.incident} and r.purpose = ${batch.purpose} and r.dedup_key = m.dedup_key and r.reserved_pkr <= m.a`);
-  await tx.execute(sql`
-    update reservations r set reserved_pkr = r.reserved_pkr - m.a,
-      held_by = (select jsonb_agg(h) from jsonb_array_elements(r.held_by) h
-                 where not (h->>'batchId' = ${batch.id}::text and (h->>'lineNo')::int = any(${lines}::int[])))
-    from (${mine}) m
-    where r.incident = ${batch.incident} and r.purpose = ${batch.purpose} and r.dedup_key = m.dedup_key`);
+  await freeReservations(tx, batch, lineNos);
   return rowCount(
-    await tx.execute(sql`update batch_lines set state = 'cancelled' where batch_id = ${batch.id}::uuid and line_no = any(${lines}::int[]) and state = 'live'`),
+    await tx.execute(sql`update batch_lines set state = 'cancelled' where batch_id = ${batch.id}::uuid and line_no = any(${`{${lineNos.join(',')}}`}::int[]) and state = 'live'`),
   );
 }
 

@@ -162,12 +162,12 @@ async function decide(ctx: Ctx, id: string, decision: 'approved' | 'rejected', c
 }
 
 /** Requests to pay again in the reader's scope, newest first, with the old and the new account side by side (masked). */
-export async function listReissues(ctx: Ctx, q: { open?: boolean | undefined }) {
+export async function listReissues(ctx: Ctx, q: { open?: boolean | undefined; id?: string | undefined }) {
   const rows = await ctx.db
     .select({ r: reissues })
     .from(reissues)
     .innerJoin(batches, eq(batches.id, reissues.batchId))
-    .where(and(batchScope.where(ctx.actor), q.open ? isNull(reissues.decision) : undefined))
+    .where(and(batchScope.where(ctx.actor), q.open ? isNull(reissues.decision) : undefined, q.id ? eq(reissues.id, q.id) : undefined))
     .orderBy(desc(reissues.requestedAt));
   return rows.map(({ r }) => ({
     id: r.id,

@@ -146,7 +146,7 @@ export function paymentRoutes(deps: RouteDeps) {
       async (c) => {
         const ctx = ctxOf(c, deps);
         const row = await requestReissue(ctx, { instructionId: c.req.valid('param').id, ...c.req.valid('json') });
-        return c.json((await listReissues(ctx, {})).find((r) => r.id === row.id)!, 201);
+        return c.json((await listReissues(ctx, { id: row.id }))[0]!, 201);
       },
     )
     .openapi(
@@ -174,7 +174,7 @@ export function paymentRoutes(deps: RouteDeps) {
       async (c) => {
         const ctx = ctxOf(c, deps);
         const row = await approveReissue(ctx, { id: c.req.valid('param').id, ...c.req.valid('json') });
-        return c.json((await listReissues(ctx, {})).find((r) => r.id === row.id)!, 200);
+        return c.json((await listReissues(ctx, { id: row.id }))[0]!, 200);
       },
     )
     .openapi(
@@ -190,7 +190,7 @@ export function paymentRoutes(deps: RouteDeps) {
       async (c) => {
         const ctx = ctxOf(c, deps);
         const row = await rejectReissue(ctx, { id: c.req.valid('param').id, reason: c.req.valid('json').reason });
-        return c.json((await listReissues(ctx, {})).find((r) => r.id === row.id)!, 200);
+        return c.json((await listReissues(ctx, { id: row.id }))[0]!, 200);
       },
     );
 }
