@@ -7,3 +7,4 @@ export * from './rules.ts';
 export * from './outbox.ts';
 export * from './batches.ts';
 export * from './payments.ts';
+export * from './plan.ts';
