@@ -8,3 +8,4 @@ export * from './outbox.ts';
 export * from './batches.ts';
 export * from './payments.ts';
 export * from './plan.ts';
+export * from './exchange.ts';
