@@ -1,0 +1,38 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { readBoundaries } from './boundaries.ts';
+import { deriveBoundaries, DISTRICTS_FILE, DISTRICTS_SOURCE, TEHSILS_FILE, TEHSILS_SOURCE } from './derive-boundaries.ts';
+
+const derived = fileURLToPath(new URL('./derived/', import.meta.url));
+const sources = fileURLToPath(new URL('../../shared/fixtures/pakistan/', import.meta.url));
+
+describe('the derived demo boundaries', () => {
+  it('are what the script makes from the source layers, smaller than them and not a copy', () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'madad-derive-'));
+    try {
+      const { outputs } = deriveBoundaries(sources, out);
+      expect(outputs.map((o) => [o.file, o.count])).toEqual([[DISTRICTS_FILE, 160], [TEHSILS_FILE, 554]]);
+      for (const [file, source] of [[DISTRICTS_FILE, DISTRICTS_SOURCE], [TEHSILS_FILE, TEHSILS_SOURCE]] as const) {
+        const committed = readFileSync(path.join(derived, file));
+        expect(readFileSync(path.join(out, file)).equals(committed), `${file} is stale: run npm run geodata:derive`).toBe(true);
+        expect(committed.length).toBeLessThan(readFileSync(path.join(sources, source)).length);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('read as the gazetteer reads boundaries: every district under its province, every tehsil under a district', () => {
+    const read = (file: string, level: number) =>
+      readBoundaries(JSON.parse(readFileSync(path.join(derived, file), 'utf8')), { codeField: 'code', nameField: 'name', parentField: 'parentCode', populationField: 'population', level, source: 'test' }).areas;
+    const districts = read(DISTRICTS_FILE, 2);
+    const tehsils = read(TEHSILS_FILE, 3);
+    expect(districts.find((d) => d.code === 'PK727')).toMatchObject({ name: 'Thatta', parentCode: 'PK7' });
+    const codes = new Set(districts.map((d) => d.code));
+    expect(tehsils.filter((t) => !codes.has(t.parentCode!))).toEqual([]);
+    expect(tehsils.every((t) => (t.population ?? 0) > 0)).toBe(true);
+  });
+});
