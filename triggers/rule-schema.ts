@@ -231,6 +231,72 @@ const approvalsSchema = z
     });
   });
 
+/** Sectors of a plan action, as humanitarian clusters name them (cash, shelter, food, health, WASH, ...). */
+export const PLAN_SECTORS = [
+  'cash',
+  'shelter',
+  'food',
+  'health',
+  'wash',
+  'nutrition',
+  'protection',
+  'education',
+  'logistics',
+  'registration',
+  'communication',
+  'coordination',
+  'early_recovery',
+] as const;
+export type PlanSector = (typeof PLAN_SECTORS)[number];
+
+/** When in the response an action belongs: readiness (before), activation (as money moves), response (after). */
+export const PLAN_STAGES = ['readiness', 'activation', 'response'] as const;
+export type PlanStage = (typeof PLAN_STAGES)[number];
+
+/** How many copies an action makes when its stage fires: one for the incident, one per province or district it covers. */
+export const ACTION_SPREADS = ['incident', 'province', 'district'] as const;
+
+const count = (field: string) =>
+  z
+    .number({ error: `${field} is a whole number, e.g. 5000` })
+    .int(`${field} is a whole number`)
+    .min(0, `${field} cannot be negative`);
+
+/**
+ * The action part of a pre-agreed trigger: what each agency does when a stage fires, by when (hours after
+ * the stage fired), and with whose money. When the stage fires, its actions are copied into the incident's
+ * plan, frozen with the rule version. `{area}` in the title or the lead agency is the name of the province or
+ * district the copy is for (with `per: province` or `per: district`).
+ */
+const ruleActionSchema = z.strictObject(
+  {
+    key: z
+      .string({ error: 'key names the action in this file, e.g. notify-tehsils' })
+      .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'key is lower-case words joined by hyphens, e.g. notify-tehsils'),
+    title: z.string({ error: 'title says what is done, e.g. PDMA notifies the calamity-hit tehsils' }).min(3, 'title is too short'),
+    sector: z.enum(PLAN_SECTORS, { error: `sector is one of: ${PLAN_SECTORS.join(', ')}` }),
+    stage: z.enum(PLAN_STAGES, { error: `stage is one of: ${PLAN_STAGES.join(', ')}` }).default('activation'),
+    lead: z.string({ error: 'lead names the agency that does it, e.g. BISP or PDMA {area}' }).min(2, 'lead names the agency that does it, e.g. BISP'),
+    supporting: names('supporting', 'NDMA').default([]),
+    per: z.enum(ACTION_SPREADS, { error: `per is one of: ${ACTION_SPREADS.join(', ')}` }).default('incident'),
+    due_hours: z
+      .number({ error: 'due_hours is the hours after the stage fires by which it is done, e.g. 48 (T+48 h)' })
+      .int('due_hours is a whole number of hours')
+      .min(0, 'due_hours cannot be negative: an action is not due before its trigger')
+      .max(8760, 'due_hours is at most 8760 (a year)'),
+    targets: z
+      .strictObject({ households: count('targets.households').optional(), people: count('targets.people').optional() }, { error: 'targets is {households?, people?}' })
+      .optional(),
+    budget: z
+      .array(z.strictObject({ funder: z.string().min(1, 'funder names who pays, e.g. NDMA'), pkr: pkr('budget.pkr') }, { error: 'a budget line is {funder, pkr}' }), {
+        error: 'budget is a list of {funder, pkr}',
+      })
+      .default([]),
+    note: z.string().optional(),
+  },
+  { error: 'an action is {key, title, sector, lead, due_hours, ...}' },
+);
+
 export const ruleSchema = z
   .strictObject(
     {
@@ -275,6 +341,7 @@ export const ruleSchema = z
         .default({ same_event_and_purpose: true }),
       funding: fundingSchema,
       approvals: approvalsSchema,
+      actions: z.array(ruleActionSchema, { error: 'actions is a list of {key, title, sector, lead, due_hours, ...}' }).optional(),
     },
     { error: 'a rule file is a YAML mapping with id, version, title, ...' },
   )
@@ -294,6 +361,16 @@ export const ruleSchema = z
           message: `${stage} may only act on Actual messages; ${[...new Set(bad)].join(', ')} may appear under readiness (for drills)`,
         });
     }
+    const keys = new Set<string>();
+    (r.actions ?? []).forEach((a, i) => {
+      if (keys.has(a.key)) ctx.addIssue({ code: 'custom', path: ['actions', i, 'key'], message: `key ${a.key} is used twice; each action has its own key` });
+      keys.add(a.key);
+      if (a.stage === 'readiness' && !r.stages.readiness)
+        ctx.addIssue({ code: 'custom', path: ['actions', i, 'stage'], message: 'stage readiness needs a readiness stage under stages; use activation or response' });
+      for (const field of ['title', 'lead'] as const)
+        if (a.per === 'incident' && a[field].includes('{area}'))
+          ctx.addIssue({ code: 'custom', path: ['actions', i, field], message: '{area} names the province or district of a copy: add per: province or per: district' });
+    });
   });
 
 export type Rule = z.output<typeof ruleSchema>;
@@ -303,6 +380,7 @@ export type Benefit = Rule['benefit'];
 export type Funding = Rule['funding'];
 export type Payer = Funding['payers'][number];
 export type ApprovalTier = Rule['approvals'][number];
+export type RuleAction = NonNullable<Rule['actions']>[number];
 export type { Condition };
 
 export interface RuleIssue {
