@@ -3,7 +3,7 @@
  * tehsil boundaries (geodata/derived/) from the COD-AB district layer and the geoBoundaries tehsil layer
  * with COD-AB district codes. Each polygon is simplified (Turf, Douglas-Peucker, tolerance below), its
  * coordinates rounded, repeated positions dropped and rings too small to keep left out; only the fields
- * the gazetteer uses are kept. Prints the sha256 of every input and output for the provenance table in
+ * the gazetteer uses are kept, names written in capitals put in title case. Prints the sha256 of every input and output for the provenance table in
  * geodata/README.md. The folder defaults to `../shared/fixtures/pakistan` beside the repository.
  */
 import { createHash } from 'node:crypto';
@@ -68,12 +68,15 @@ function toCollection(records: AreaRecord[]): FeatureCollection<Polygon | MultiP
     if (!geometry) throw new RangeError(`${r.code} ${r.name}: nothing left after simplification`);
     features.push({
       type: 'Feature',
-      properties: { code: r.code, name: r.name, parentCode: r.parentCode, ...(r.population ? { population: r.population } : {}) },
+      properties: { code: r.code, name: labelName(r.name), parentCode: r.parentCode, ...(r.population ? { population: r.population } : {}) },
       geometry,
     });
   }
   return { type: 'FeatureCollection', features };
 }
+
+/** A name the layer writes in capitals ("TANDO ALLAH YAR") as a map label reads it ("Tando Allah Yar"); others as they are. */
+export const labelName = (name: string) => (name === name.toUpperCase() ? name.toLowerCase().replace(/(^|[\s(.-])(\p{L})/gu, (_m, a: string, b: string) => a + b.toUpperCase()) : name);
 
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
