@@ -4,8 +4,8 @@ import { ctxOf, type RouteDeps } from '../http/deps.ts';
 import { conflictResponse, errorResponses, json, tooLargeResponse } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
 import { idParam, pageQuery } from '../http/schemas.ts';
-import { eventListQuery, eventSchema, newEventSchema, toEvent } from './schema.ts';
-import { closeEvent, createEvent, declareEvent, getEvent, listEvents } from './service.ts';
+import { eventListQuery, eventSchema, newEventSchema, previewBody, previewSchema, toEvent } from './schema.ts';
+import { closeEvent, createEvent, declareEvent, getEvent, listEvents, previewNotification } from './service.ts';
 
 const tags = ['Events'];
 /** Declaring or closing an event in a status that does not allow it. */
@@ -13,6 +13,18 @@ const conflict = { 409: conflictResponse };
 
 export function eventRoutes(deps: RouteDeps) {
   return newRouter()
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/events/resolve',
+        tags,
+        summary: 'What each line of a notification (text or CSV) resolves to, with the candidates of an ambiguous line and suggestions for an unknown one; nothing is stored',
+        middleware: [allow('dma_officer', 'admin')],
+        request: { body: { content: { 'application/json': { schema: previewBody } }, required: true } },
+        responses: { 200: json(previewSchema, 'Each line and what it resolved to'), ...errorResponses, 413: tooLargeResponse },
+      }),
+      async (c) => c.json(previewSchema.parse({ lines: await previewNotification(ctxOf(c, deps), c.req.valid('json')) }), 200),
+    )
     .openapi(
       createRoute({
         method: 'post',

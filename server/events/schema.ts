@@ -62,6 +62,33 @@ export const eventSchema = z
   })
   .openapi('Event');
 
+export const previewBody = z
+  .object({
+    text: z.string({ error: 'text is the notification: one P-code or area name per line, or a CSV' }).max(500_000),
+    fileName: z.string().max(255).optional().openapi({ description: 'The uploaded file\u2019s name: a .csv is read as CSV' }),
+  })
+  .strict()
+  .openapi('NotificationText');
+
+export const previewSchema = z
+  .object({
+    lines: z.array(
+      z.object({
+        index: z.number().int(),
+        fileLine: z.number().int().openapi({ description: 'The line of the text it came from' }),
+        submitted: z.string(),
+        levelHint: levelSchema.nullable(),
+        status: z.enum(['resolved', 'ambiguous', 'unknown']),
+        via: z.enum(['code', 'name', 'alias']).optional(),
+        area: areaRefSchema.optional(),
+        candidates: z.array(areaRefSchema).optional().openapi({ description: 'The areas an ambiguous name fits' }),
+        suggestions: z.array(areaRefSchema).optional().openapi({ description: 'Close names for an unknown line' }),
+        explanation: z.string().nullable(),
+      }),
+    ),
+  })
+  .openapi('NotificationPreview');
+
 export const eventListQuery = z.object({
   status: z.enum(EVENT_STATUSES).optional(),
   hazard: z.enum(HAZARDS).optional(),
@@ -78,3 +105,5 @@ export const toEvent = (row: EventRow) =>
     updatedAt: iso(row.updatedAt),
   });
 export type EventView = z.infer<typeof eventSchema>;
+export type NotificationPreview = z.infer<typeof previewSchema>;
+export type NewEventBody = z.input<typeof newEventSchema>;

@@ -9,9 +9,11 @@ import { enqueue } from '../outbox/enqueue.ts';
 import { alerts, events } from '../db/schema/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
 import type { Hazard } from '../../triggers/subject.ts';
+import { NotificationFileError, readNotificationFile } from './notification-file.ts';
 import {
   explainUnresolved,
   resolveNotification,
+  type LineResolution,
   type AreaLevelName,
   type AreaRef,
   type NotificationLine,
@@ -116,6 +118,27 @@ export async function createEvent(ctx: Ctx, input: NewEvent): Promise<EventRow> 
     if (declared) await enqueue(t, 'event.changed', { eventId: created!.id, change: 'declared' });
     return created!;
   });
+}
+
+/** A line of a pasted or uploaded notification, with the line of the text it came from and a sentence when it did not resolve. */
+export type PreviewLine = LineResolution & { fileLine: number; explanation: string | null };
+
+/**
+ * What each line of a notification (text or CSV, as `madad events declare` reads it) resolves to, for a
+ * person to check and correct before anything is stored. Reads only the gazetteer: nothing is written.
+ */
+export async function previewNotification(ctx: Ctx, input: { text: string; fileName?: string | undefined }): Promise<PreviewLine[]> {
+  let lines;
+  try {
+    lines = readNotificationFile(input.text, input.fileName ?? '');
+  } catch (err) {
+    if (err instanceof NotificationFileError) throw new ValidationError(`The notification cannot be read: ${err.message}`, [{ field: 'json.text', message: err.message }]);
+    throw err;
+  }
+  if (lines.length === 0) throw new ValidationError('The notification lists no areas.', [{ field: 'json.text', message: 'expected one P-code or area name per line' }]);
+  if (lines.length > 2000) throw new ValidationError('The notification lists more than 2,000 areas.', [{ field: 'json.text', message: 'at most 2,000 lines' }]);
+  const catalog = await AreaCatalog.load(ctx.db);
+  return resolveNotification(lines, catalog.list).map((r) => ({ ...r, fileLine: lines[r.index]!.fileLine, explanation: r.status === 'resolved' ? null : explainUnresolved(r) }));
 }
 
 export interface EventFilter {

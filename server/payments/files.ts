@@ -187,6 +187,14 @@ export async function getPaymentFile(ctx: Ctx, id: string): Promise<PaymentFileR
   return file;
 }
 
+/** Every file of a batch (payment and cancellation), for a finance officer of its payers; nothing is made. */
+export async function listPaymentFiles(ctx: Ctx, batchId: string): Promise<PaymentFileRow[]> {
+  const [b] = await ctx.db.select({ id: batches.id }).from(batches).where(and(eq(batches.id, batchId), batchScope.where(ctx.actor)));
+  if (!b) throw new NotFoundError(`No batch ${batchId}.`);
+  requireFinanceOf(ctx.actor, await payersOf(ctx.db, b.id), 'see its payment files');
+  return ctx.db.select().from(paymentFiles).where(eq(paymentFiles.batchId, b.id)).orderBy(asc(paymentFiles.kind), asc(paymentFiles.channel), asc(paymentFiles.seq));
+}
+
 /**
  * The bytes of a file, streamed, written again from its instructions: the same bytes as when it was made
  * (its manifest's sha256, which the caller can check). The download is audited before the first byte.

@@ -5,7 +5,7 @@ import { ctxOf, type RouteDeps } from '../http/deps.ts';
 import { conflictResponse, errorResponses, json, tooLargeResponse } from '../http/openapi.ts';
 import { newRouter } from '../http/router.ts';
 import { idParam } from '../http/schemas.ts';
-import { downloadPaymentFile, exportPaymentFiles, getPaymentFile, type PaymentFileRow } from './files.ts';
+import { downloadPaymentFile, exportPaymentFiles, getPaymentFile, listPaymentFiles, type PaymentFileRow } from './files.ts';
 import { eventPayments } from './ledger.ts';
 import type { Channel } from './layouts.ts';
 import { reconcile } from './reconcile.ts';
@@ -72,6 +72,18 @@ export function paymentRoutes(deps: RouteDeps) {
         const { made, files } = await exportPaymentFiles(ctxOf(c, deps), { batchId: c.req.valid('param').id });
         return c.json({ made: made.map(toFile), files: files.map(toFile) }, 200);
       },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/batches/{id}/payment-files',
+        tags,
+        summary: 'The payment and cancellation files of a batch made so far (manifests: sha256, count, total PKR); nothing is made',
+        middleware: [allow('finance_officer')],
+        request: { params: idParam },
+        responses: { 200: json(z.object({ files: z.array(paymentFileSchema) }), 'The files of the batch'), ...errorResponses },
+      }),
+      async (c) => c.json({ files: (await listPaymentFiles(ctxOf(c, deps), c.req.valid('param').id)).map(toFile) }, 200),
     )
     .openapi(
       createRoute({

@@ -65,7 +65,7 @@ const builtAsset = () => /\/assets\/[\w.-]+\.js/.exec(readFileSync(`${WEB_DIST}i
 
 const table: RouteCase[] = [
   // The web app (server/http/web.ts): its pages and files are public; the data behind them needs sign-in.
-  ...['/', '/login', '/alerts', '/alerts/:id', '/rules'].map(
+  ...['/', '/login', '/alerts', '/alerts/:id', '/rules', '/events', '/events/new', '/events/:id', '/inbox', '/batches/:id', '/budgets'].map(
     (path): RouteCase => ({
       method: 'GET',
       path,
@@ -213,6 +213,12 @@ const table: RouteCase[] = [
   },
   { method: 'GET', path: '/api/events', access: 'signed-in', call: () => ({ path: '/api/events' }) },
   {
+    method: 'POST',
+    path: '/api/events/resolve',
+    access: ['dma_officer', 'admin'],
+    call: () => ({ path: '/api/events/resolve', body: { text: 'PK7\nThatta' } }),
+  },
+  {
     method: 'GET',
     path: '/api/events/:id',
     access: 'signed-in',
@@ -313,6 +319,13 @@ const table: RouteCase[] = [
   // Payments (server/payments/routes.ts): files and reconciliation for finance, paying again for programme managers.
   {
     method: 'POST',
+    path: '/api/batches/:id/payment-files',
+    access: ['finance_officer'],
+    call: async ({ db }) => ({ path: `/api/batches/${await releasedBatch(db, 'PK7')}/payment-files` }),
+    outOfScope: async ({ db }) => ({ path: `/api/batches/${await releasedBatch(db, 'PK6')}/payment-files` }),
+  },
+  {
+    method: 'GET',
     path: '/api/batches/:id/payment-files',
     access: ['finance_officer'],
     call: async ({ db }) => ({ path: `/api/batches/${await releasedBatch(db, 'PK7')}/payment-files` }),
