@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { activations, ruleVersions } from './rules.ts';
 
 /**
@@ -77,6 +77,8 @@ export const planUpdates = pgTable(
   'plan_updates',
   {
     id: uuid('id').primaryKey().defaultRandom(),
+    /** The order updates were written in (several may share a moment). */
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
     actionId: uuid('action_id')
       .notNull()
       .references(() => planActions.id),
@@ -93,7 +95,7 @@ export const planUpdates = pgTable(
     madeAt: timestamp('made_at', { withTimezone: true }).notNull(),
   },
   (t) => [
-    index('plan_updates_action_idx').on(t.actionId, t.madeAt),
+    index('plan_updates_action_idx').on(t.actionId, t.seq),
     check('plan_updates_kind_check', sql`${t.kind} in ('created', 'status', 'progress', 'accepted', 'reassigned')`),
     check(
       'plan_updates_transition_check',
