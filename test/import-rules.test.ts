@@ -46,6 +46,8 @@ const SERVER_IMPORTS: Record<string, string[]> = {
   rules: ['access', 'alerts', 'areas', 'audit', 'context', 'db', 'errors', 'http', 'outbox', 'registry'],
   batches: ['access', 'audit', 'context', 'db', 'errors', 'http', 'outbox', 'registry', 'rules'],
   payments: ['access', 'audit', 'batches', 'context', 'db', 'errors', 'http', 'registry'],
+  plan: ['access', 'audit', 'batches', 'context', 'db', 'errors', 'http'],
+  inbox: ['batches', 'http', 'payments', 'plan'],
   feeds: ['access', 'alerts', 'audit', 'context', 'db', 'errors', 'http'],
   households: ['access', 'audit', 'context', 'db', 'http', 'registry'],
   exposure: ['access', 'http', 'registry'],
@@ -54,11 +56,11 @@ const SERVER_IMPORTS: Record<string, string[]> = {
   tokens: ['access', 'audit', 'context', 'db', 'errors', 'http'],
   routes: ['db', 'errors', 'http', 'outbox'],
   // composition: reactions and jobs, the demo, the app, the server, the CLI
-  jobs: ['alerts', 'auth', 'batches', 'context', 'db', 'feeds', 'outbox', 'payments', 'rules'],
+  jobs: ['alerts', 'auth', 'batches', 'context', 'db', 'feeds', 'outbox', 'payments', 'plan', 'rules'],
   demo: ['access', 'alerts', 'context', 'db', 'events', 'households', 'registry', 'users'],
-  app: ['alerts', 'areas', 'audit', 'auth', 'batches', 'db', 'payments', 'env', 'errors', 'events', 'exposure', 'feeds', 'households', 'http', 'outbox', 'registry', 'routes', 'rules', 'tokens', 'users'],
+  app: ['alerts', 'areas', 'audit', 'auth', 'batches', 'db', 'inbox', 'payments', 'plan', 'env', 'errors', 'events', 'exposure', 'feeds', 'households', 'http', 'outbox', 'registry', 'routes', 'rules', 'tokens', 'users'],
   serve: ['app', 'areas', 'batches', 'context', 'db', 'demo', 'env', 'instance', 'jobs', 'outbox', 'registry', 'rules'],
-  cli: ['access', 'alerts', 'areas', 'audit', 'batches', 'context', 'db', 'demo', 'env', 'errors', 'events', 'feeds', 'households', 'http', 'jobs', 'log', 'outbox', 'payments', 'registry', 'rules', 'serve', 'tokens', 'users'],
+  cli: ['access', 'alerts', 'areas', 'audit', 'batches', 'context', 'db', 'demo', 'env', 'errors', 'events', 'feeds', 'households', 'http', 'jobs', 'log', 'outbox', 'payments', 'plan', 'registry', 'rules', 'serve', 'tokens', 'users'],
   bin: ['cli'],
 };
 

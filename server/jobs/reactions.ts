@@ -3,6 +3,7 @@ import type { BatchDeps } from '../batches/deps.ts';
 import { stopBatches } from '../batches/stop.ts';
 import { stopPayments } from '../payments/cancel.ts';
 import { issueInstructions } from '../payments/instructions.ts';
+import { copyStageActions } from '../plan/copy.ts';
 import type { Reactions } from '../outbox/drain.ts';
 import { evaluateAlert, evaluateEvent, TRIGGER_ACTOR } from '../rules/evaluation.ts';
 
@@ -27,7 +28,11 @@ export function reactions(batchDeps: BatchDeps): Reactions {
     },
     'activation.fired': {
       actor: BATCH_ACTOR,
-      handle: async (ctx, p) => void (await buildBatch(ctx, { activationId: p.activationId, skipStopped: true }, batchDeps)),
+      // The stage's pre-agreed actions join the incident's plan (as system:plan), then its batch is built.
+      handle: async (ctx, p) => {
+        await copyStageActions(ctx, { activationId: p.activationId });
+        await buildBatch(ctx, { activationId: p.activationId, skipStopped: true }, batchDeps);
+      },
     },
     'batch.released': {
       actor: PAYMENTS_ACTOR,

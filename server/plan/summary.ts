@@ -1,0 +1,134 @@
+import type { Ctx } from '../context.ts';
+import { areaNames, incidentInScope } from './incident.ts';
+import type { PlanAction, PlanProgress, PlanSummary } from './schema.ts';
+import { actionsOf, openIncidents } from './service.ts';
+
+/** The P-code of an area at a level (1 province, 2 district, 3 tehsil); a coarser code stands for itself. */
+export const atLevel = (code: string, level: 1 | 2 | 3 | undefined) => (level ? code.slice(0, [3, 5, 7][level - 1]) : code);
+
+interface Tally {
+  actions: number;
+  due: number;
+  overdue: number;
+  blocked: number;
+  done: number;
+  unaccepted: number;
+}
+const zero = (): Tally => ({ actions: 0, due: 0, overdue: 0, blocked: 0, done: 0, unaccepted: 0 });
+
+/**
+ * Due: an action whose due time has come, or that is done already (met early counts as met); never a
+ * cancelled one. Share done is done among due.
+ */
+function isDue(a: PlanAction, now: Date): boolean {
+  if (a.status === 'cancelled') return false;
+  return a.status === 'done' || (a.dueAt !== null && new Date(a.dueAt) <= now);
+}
+
+function add(t: Tally, a: PlanAction, now: Date) {
+  t.actions++;
+  if (isDue(a, now)) t.due++;
+  if (a.overdue) t.overdue++;
+  if (a.status === 'blocked') t.blocked++;
+  if (a.status === 'done') t.done++;
+  if (a.kind === 'action' && a.status !== 'cancelled' && !a.acceptedAt) t.unaccepted++;
+}
+
+/**
+ * Plan progress per area of one incident, for the map: for each area an action names (at `level` when
+ * given), how many actions are due, done, overdue and blocked, and the share of due ones done; and every
+ * action point (payment camps) with its action's status.
+ */
+export async function planProgress(ctx: Ctx, incidentKey: string, level?: 1 | 2 | 3): Promise<PlanProgress> {
+  const incident = await incidentInScope(ctx, incidentKey);
+  const actions = await actionsOf(ctx.db, incident, ctx.actor, ctx.now);
+  const byArea = new Map<string, Tally & { points: number }>();
+  for (const a of actions) {
+    const codes = [...new Set(a.areaCodes.map((c) => atLevel(c, level)))];
+    for (const code of codes) {
+      const t = byArea.get(code) ?? { ...zero(), points: 0 };
+      add(t, a, ctx.now);
+      byArea.set(code, t);
+    }
+  }
+  const names = await areaNames(ctx.db, [...byArea.keys()]);
+  const points = actions.flatMap((a) => a.locations.map((location) => ({ actionId: a.id, title: a.title, status: a.status, overdue: a.overdue, leadAgency: a.leadAgency, location })));
+  for (const p of points) {
+    const code = [...byArea.keys()].filter((c) => actions.find((a) => a.id === p.actionId)!.areaCodes.some((x) => atLevel(x, level) === c))[0];
+    if (code) byArea.get(code)!.points++;
+  }
+  return {
+    incident: incident.key,
+    generatedAt: ctx.now.toISOString(),
+    areas: [...byArea]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([areaCode, t]) => ({
+        areaCode,
+        name: names.get(areaCode) ?? null,
+        total: t.actions,
+        due: t.due,
+        done: t.done,
+        overdue: t.overdue,
+        blocked: t.blocked,
+        shareDone: t.due ? Math.round((t.done / t.due) * 1000) / 1000 : null,
+        points: t.points,
+      })),
+    points,
+  };
+}
+
+/**
+ * What the federal-provincial coordination committee opens: across the open incidents the reader sees, the
+ * actions due, overdue, blocked, done and unaccepted by incident, by lead agency and by area (districts by
+ * default), and the money committed, released and paid by payer, from the ledger.
+ */
+export async function planSummary(ctx: Ctx, level: 1 | 2 | 3 = 2): Promise<PlanSummary> {
+  const incidents = await openIncidents(ctx);
+  const byIncident: PlanSummary['incidents'] = [];
+  const byAgency = new Map<string, Tally>();
+  const byArea = new Map<string, Tally>();
+  const money = new Map<string, { agency: string; jurisdiction: string; committedPkr: number; releasedPkr: number; paidPkr: number; incidents: Set<string> }>();
+  const totals = zero();
+  for (const incident of incidents) {
+    const actions = await actionsOf(ctx.db, incident, ctx.actor, ctx.now);
+    const t = zero();
+    for (const a of actions) {
+      add(t, a, ctx.now);
+      add(totals, a, ctx.now);
+      const agency = byAgency.get(a.leadAgency) ?? zero();
+      add(agency, a, ctx.now);
+      byAgency.set(a.leadAgency, agency);
+      for (const code of new Set(a.areaCodes.map((c) => atLevel(c, level)))) {
+        const area = byArea.get(code) ?? zero();
+        add(area, a, ctx.now);
+        byArea.set(code, area);
+      }
+      if (a.money && a.status !== 'cancelled')
+        for (const p of a.money.byPayer) {
+          const key = `${p.agency}|${p.jurisdiction}`;
+          const m = money.get(key) ?? { agency: p.agency, jurisdiction: p.jurisdiction, committedPkr: 0, releasedPkr: 0, paidPkr: 0, incidents: new Set<string>() };
+          m.committedPkr += p.committedPkr;
+          m.releasedPkr += p.releasedPkr;
+          m.paidPkr += p.paidPkr;
+          m.incidents.add(incident.key);
+          money.set(key, m);
+        }
+    }
+    byIncident.push({ incident: incident.key, title: incident.title, hazard: incident.hazard, startedAt: incident.startedAt.toISOString(), ...t });
+  }
+  const names = await areaNames(ctx.db, [...byArea.keys()]);
+  const moneyList = [...money.values()].sort((a, b) => a.agency.localeCompare(b.agency) || a.jurisdiction.localeCompare(b.jurisdiction));
+  return {
+    generatedAt: ctx.now.toISOString(),
+    incidents: byIncident,
+    byAgency: [...byAgency].sort(([a], [b]) => a.localeCompare(b)).map(([agency, t]) => ({ agency, ...t })),
+    byArea: [...byArea].sort(([a], [b]) => a.localeCompare(b)).map(([areaCode, t]) => ({ areaCode, name: names.get(areaCode) ?? null, ...t })),
+    money: moneyList.map(({ incidents: set, ...m }) => ({ ...m, incidents: set.size })),
+    totals: {
+      ...totals,
+      committedPkr: moneyList.reduce((s, m) => s + m.committedPkr, 0),
+      releasedPkr: moneyList.reduce((s, m) => s + m.releasedPkr, 0),
+      paidPkr: moneyList.reduce((s, m) => s + m.paidPkr, 0),
+    },
+  };
+}
