@@ -9,7 +9,12 @@ import type { AreaCount, Exposure, ExposureRequest } from '../../server/exposure
 import type { Density, Household, HouseholdList } from '../../server/households/schema.ts';
 import type { Problem } from '../../server/http/openapi.ts';
 import type { Activation, DryRun, DryRunBody, Evaluation, EvaluationHistory, Reason, RuleSummary } from '../../server/rules/routes.ts';
+import type { EventView, NewEventBody, NotificationPreview } from '../../server/events/schema.ts';
+import type { Activation as BatchActivation, Batch, BatchLine, BatchSummary, BudgetLine } from '../../server/batches/schema.ts';
+import type { EventPayments, PaymentFile, ReconciliationReport } from '../../server/payments/schema.ts';
+import type { Inbox, InboxItem } from '../../server/payments/inbox.ts';
 
+export type { AreaCollection, Batch, BatchActivation, BatchLine, BatchSummary, BudgetLine, EventPayments, EventView, Inbox, InboxItem, NewEventBody, NotificationPreview, PaymentFile, ReconciliationReport };
 export type { Activation, Alert, AlertDetail, AlertInfo, AlertVersion, AreaCount, DryRun, Evaluation, Exposure, Household, IngestReport, Principal, Problem, Reason, Role };
 /** A rule in force as the rules page lists it. */
 export type Rule = RuleSummary;
@@ -153,3 +158,43 @@ export const dryRun = (ruleId: string, alertId: string) => {
   const body: DryRunBody = { alertId };
   return api<DryRun>(`/api/rules/${encodeURIComponent(ruleId)}/dry-run`, { json: body });
 };
+
+// Events: the notification list resolved before anything is stored, then drafted or declared.
+const enc = encodeURIComponent;
+export const listEvents = (page = 1) => api<{ total: number; items: EventView[] }>(`/api/events?pageSize=100&page=${page}`);
+export const getEvent = (id: string) => api<EventView>(`/api/events/${enc(id)}`);
+export const resolveNotification = (text: string, fileName?: string) =>
+  api<NotificationPreview>('/api/events/resolve', { json: fileName ? { text, fileName } : { text } });
+export const createEvent = (body: NewEventBody) => api<EventView>('/api/events', { json: body });
+export const declareEvent = (id: string) => api<EventView>(`/api/events/${enc(id)}/declare`, { method: 'POST' });
+export const closeEvent = (id: string) => api<EventView>(`/api/events/${enc(id)}/close`, { method: 'POST' });
+export const eventEvaluations = async (id: string) => (await api<EvaluationHistory>(`/api/events/${enc(id)}/evaluations`)).items;
+export const eventPayments = (id: string) => api<EventPayments>(`/api/events/${enc(id)}/payments`);
+
+// Activations, batches, budget lines.
+export const getActivation = (id: string) => api<BatchActivation>(`/api/activations/${enc(id)}`);
+export const listBatches = (query: { status?: string; page?: number } = {}) => {
+  const q = new URLSearchParams({ pageSize: '100', page: String(query.page ?? 1) });
+  if (query.status) q.set('status', query.status);
+  return api<{ total: number; items: BatchSummary[] }>(`/api/batches?${q}`);
+};
+export const getBatch = (id: string) => api<Batch>(`/api/batches/${enc(id)}`);
+export const batchLines = (id: string, query: { q?: string; state?: string; page: number; pageSize: number }) => {
+  const q = new URLSearchParams({ page: String(query.page), pageSize: String(query.pageSize) });
+  if (query.q) q.set('q', query.q);
+  if (query.state) q.set('state', query.state);
+  return api<{ total: number; page: number; items: BatchLine[] }>(`/api/batches/${enc(id)}/lines?${q}`);
+};
+export const submitBatch = (id: string) => api<Batch>(`/api/batches/${enc(id)}/submit`, { method: 'POST' });
+export const approveBatch = (id: string, comment: string, linesSha256: string) => api<Batch>(`/api/batches/${enc(id)}/approve`, { json: { comment, linesSha256 } });
+export const rejectBatch = (id: string, reason: string) => api<Batch>(`/api/batches/${enc(id)}/reject`, { json: { reason } });
+export const releaseBatch = (id: string) => api<Batch>(`/api/batches/${enc(id)}/release`, { method: 'POST' });
+export const listBudgets = async () => (await api<{ items: BudgetLine[] }>('/api/budgets')).items;
+export const amendBudget = (id: string, body: { ceilingPkr: number; reason: string; reference: string }) => api<BudgetLine>(`/api/budgets/${enc(id)}/amend`, { json: body });
+
+// Payment files and the bank's answer.
+export const exportPaymentFiles = (batchId: string) => api<{ made: PaymentFile[]; files: PaymentFile[] }>(`/api/batches/${enc(batchId)}/payment-files`, { method: 'POST' });
+export const reconcileFile = (fileId: string, csv: string) => api<ReconciliationReport>(`/api/payment-files/${enc(fileId)}/reconciliation`, { body: csv, contentType: 'text/csv' });
+
+export const getInbox = () => api<Inbox>('/api/inbox');
+export const listPaymentFiles = async (batchId: string) => (await api<{ files: PaymentFile[] }>(`/api/batches/${enc(batchId)}/payment-files`)).files;

@@ -1,11 +1,31 @@
 /** A small history-API router: the server answers each of these paths with index.html. */
-export type Route = { name: 'map' } | { name: 'alerts' } | { name: 'alert'; id: string } | { name: 'rules' } | { name: 'login' } | { name: 'missing' };
+export type Route =
+  | { name: 'map' }
+  | { name: 'alerts' }
+  | { name: 'alert'; id: string }
+  | { name: 'rules' }
+  | { name: 'login' }
+  | { name: 'missing' }
+  | { name: 'events' }
+  | { name: 'declare' }
+  | { name: 'event'; id: string }
+  | { name: 'inbox' }
+  | { name: 'batch'; id: string }
+  | { name: 'budgets' };
 
 export function parseRoute(pathname: string): Route {
   if (pathname === '/' || pathname === '') return { name: 'map' };
   if (pathname === '/login') return { name: 'login' };
   if (pathname === '/alerts') return { name: 'alerts' };
   if (pathname === '/rules') return { name: 'rules' };
+  if (pathname === '/events') return { name: 'events' };
+  if (pathname === '/events/new') return { name: 'declare' };
+  if (pathname === '/inbox') return { name: 'inbox' };
+  if (pathname === '/budgets') return { name: 'budgets' };
+  const event = /^\/events\/([\w-]+)$/.exec(pathname);
+  if (event) return { name: 'event', id: event[1]! };
+  const batch = /^\/batches\/([\w-]+)$/.exec(pathname);
+  if (batch) return { name: 'batch', id: batch[1]! };
   const alert = /^\/alerts\/([\w-]+)$/.exec(pathname);
   if (alert) return { name: 'alert', id: alert[1]! };
   return { name: 'missing' };

@@ -1,15 +1,21 @@
-import { exposureOf, listAlerts, logout, setCsrfToken, type Alert } from '../api.ts';
+import { exposureOf, getInbox, listAlerts, logout, setCsrfToken, type Alert, type Inbox } from '../api.ts';
 import { h } from '../dom.ts';
 import { currentLang, LANGUAGES, onLangChange, setLang, t } from '../i18n.ts';
 import { layerSwitcher, popupFor, renderLegend } from '../map-panel.ts';
 import { MadadMap } from '../map.ts';
 import type { Route } from '../router.ts';
-import { currentUser } from '../session.ts';
+import { can, currentUser } from '../session.ts';
 import { alertDetailView } from './alert-detail.ts';
 import { alertsView } from './alerts.ts';
 import type { ViewContext } from './common.ts';
 import { overviewView } from './overview.ts';
 import { rulesView } from './rules.ts';
+import { batchView } from './batch.ts';
+import { budgetsView } from './budgets.ts';
+import { declareView } from './declare.ts';
+import { eventDetailView } from './event-detail.ts';
+import { eventsView } from './events.ts';
+import { inboxView } from './inbox.ts';
 
 /** The language switch: a labelled select, the same on the sign-in page and in the header. */
 export function languageSwitch(): HTMLElement {
@@ -21,11 +27,16 @@ export function languageSwitch(): HTMLElement {
   return h('div', { class: 'lang' }, h('label', { for: 'language' }, t('language')), select);
 }
 
-const NAV: [Route['name'], string, 'navMap' | 'navAlerts' | 'navRules'][] = [
+const NAV: [Route['name'], string, 'navMap' | 'navAlerts' | 'navRules' | 'navEvents' | 'navInbox' | 'navBudgets'][] = [
   ['map', '/', 'navMap'],
   ['alerts', '/alerts', 'navAlerts'],
+  ['events', '/events', 'navEvents'],
   ['rules', '/rules', 'navRules'],
+  ['inbox', '/inbox', 'navInbox'],
+  ['budgets', '/budgets', 'navBudgets'],
 ];
+/** Which nav entry a route belongs to, for aria-current. */
+const NAV_OF: Partial<Record<Route['name'], Route['name']>> = { alert: 'alerts', event: 'events', declare: 'events', batch: 'inbox' };
 
 /** The signed-in app: header, a panel for the current view, and one map that lives across views. */
 export class Shell implements ViewContext {
@@ -90,6 +101,13 @@ export class Shell implements ViewContext {
   show(route: Route, moveFocus = true): void {
     this.route = route;
     this.renderHeader();
+    if (route.name !== 'inbox') this.refreshInboxCount();
+    // Pages of tables (events, batches, budgets) take more of the width; the map keeps the rest.
+    const wide = ['events', 'declare', 'event', 'inbox', 'batch', 'budgets'].includes(route.name);
+    if (this.panel.classList.contains('wide') !== wide) {
+      this.panel.classList.toggle('wide', wide);
+      this.map.resize();
+    }
     this.controls.replaceChildren(layerSwitcher(this.map));
     renderLegend(this.legend, this.map);
     this.panel.replaceChildren();
@@ -97,10 +115,34 @@ export class Shell implements ViewContext {
     else if (route.name === 'alerts') void alertsView(this.panel, this);
     else if (route.name === 'alert') void alertDetailView(this.panel, this, route.id);
     else if (route.name === 'rules') void rulesView(this.panel, this);
+    else if (route.name === 'events') void eventsView(this.panel, this);
+    else if (route.name === 'declare') void declareView(this.panel, this);
+    else if (route.name === 'event') void eventDetailView(this.panel, this, route.id);
+    else if (route.name === 'inbox') void inboxView(this.panel, this, (inbox) => this.showInboxCount(inbox));
+    else if (route.name === 'batch') void batchView(this.panel, this, route.id);
+    else if (route.name === 'budgets') void budgetsView(this.panel, this);
     else this.panel.append(h('h1', {}, t('notFound')));
     // After a change of view, focus goes to its content (as a page load would); not on the first load.
     if (moveFocus && this.shown) this.panel.focus({ preventScroll: true });
     this.shown = true;
+  }
+
+  /** The inbox's count in the header, read again on every change of view. */
+  private inboxBadge = h('span', { class: 'inbox-count', 'aria-live': 'polite' });
+  private inboxTicket = 0;
+
+  showInboxCount(inbox: Inbox | undefined): void {
+    this.inboxBadge.textContent = inbox && inbox.total > 0 ? ` ${inbox.total}` : '';
+    this.inboxBadge.classList.toggle('overdue', !!inbox?.items.some((i) => i.overdue));
+    if (inbox && inbox.total > 0) this.inboxBadge.setAttribute('aria-label', t('inboxCount', { n: inbox.total }));
+    else this.inboxBadge.removeAttribute('aria-label');
+  }
+
+  private refreshInboxCount(): void {
+    const ticket = ++this.inboxTicket;
+    void getInbox()
+      .then((inbox) => ticket === this.inboxTicket && this.showInboxCount(inbox))
+      .catch(() => undefined);
   }
 
   private renderHeader(): void {
@@ -113,8 +155,17 @@ export class Shell implements ViewContext {
         h(
           'ul',
           {},
-          NAV.map(([name, href, label]) =>
-            h('li', {}, h('a', { href, 'data-link': true, 'aria-current': this.route.name === name || (name === 'alerts' && this.route.name === 'alert') ? 'page' : undefined }, t(label))),
+          NAV.filter(([name]) => name !== 'budgets' || can.readBudgets()).map(([name, href, label]) =>
+            h(
+              'li',
+              {},
+              h(
+                'a',
+                { href, 'data-link': true, 'aria-current': this.route.name === name || NAV_OF[this.route.name] === name ? 'page' : undefined },
+                t(label),
+                name === 'inbox' ? this.inboxBadge : '',
+              ),
+            ),
           ),
         ),
       ),
