@@ -8,6 +8,7 @@ import { releaseBatch } from '../../server/batches/release.ts';
 import { exportPaymentFiles } from '../../server/payments/files.ts';
 import { reconcile, RECONCILIATION_COLUMNS } from '../../server/payments/reconcile.ts';
 import { requestReissue } from '../../server/payments/reissue.ts';
+import { createAction } from '../../server/plan/service.ts';
 import { loadRules, SHIPPED_RULES_DIR } from '../../server/rules/loader.ts';
 import { ensureDefaultAreas } from '../../server/areas/service.ts';
 import { testApp } from '../harness/app.ts';
@@ -368,6 +369,66 @@ const table: RouteCase[] = [
   },
   { method: 'GET', path: '/api/reissues', access: ['program_manager', 'finance_officer'], call: () => ({ path: '/api/reissues' }) },
   { method: 'GET', path: '/api/inbox', access: 'signed-in', call: () => ({ path: '/api/inbox' }) },
+  // The joint response plan (server/plan/routes.ts): seen wherever the incident's areas touch the caller's
+  // jurisdiction; an action is reported on and accepted by its lead agency (the table's tokens are of agency TEST).
+  {
+    method: 'GET',
+    path: '/api/events/:id/plan',
+    access: 'signed-in',
+    call: async ({ db }) => ({ path: `/api/events/${await storedEventId(db, 'PK7', 'declared')}/plan` }),
+    outOfScope: async ({ db }) => ({ path: `/api/events/${await storedEventId(db, 'PK6', 'declared')}/plan` }),
+  },
+  ...(['plan', 'plan/progress', 'plan/export?format=csv'] as const).map(
+    (tail): RouteCase => ({
+      method: 'GET',
+      path: `/api/incidents/:incident/${tail.replace(/\?.*$/, '')}`,
+      access: 'signed-in',
+      call: async ({ db }) => ({ path: `/api/incidents/event:${await storedEventId(db, 'PK7', 'declared')}/${tail}` }),
+      outOfScope: async ({ db }) => ({ path: `/api/incidents/event:${await storedEventId(db, 'PK6', 'declared')}/${tail}` }),
+    }),
+  ),
+  {
+    method: 'POST',
+    path: '/api/incidents/:incident/plan/actions',
+    access: ['dma_officer', 'program_manager', 'admin'],
+    call: async ({ db }) => ({
+      path: `/api/incidents/event:${await storedEventId(db, 'PK7', 'declared')}/plan/actions`,
+      body: { title: 'Open a payment camp', sector: 'cash', areaCodes: ['PK7'], dueHours: 48 },
+    }),
+    outOfScope: async ({ db }) => ({
+      path: `/api/incidents/event:${await storedEventId(db, 'PK6', 'declared')}/plan/actions`,
+      body: { title: 'Open a payment camp', sector: 'cash', areaCodes: ['PK7'], dueHours: 48 },
+    }),
+  },
+  {
+    method: 'GET',
+    path: '/api/plan-actions/:id',
+    access: 'signed-in',
+    call: async ({ db }) => ({ path: `/api/plan-actions/${await planAction(db, 'PK7')}` }),
+    outOfScope: async ({ db }) => ({ path: `/api/plan-actions/${await planAction(db, 'PK6')}` }),
+  },
+  {
+    method: 'POST',
+    path: '/api/plan-actions/:id/updates',
+    access: ['dma_officer', 'program_manager', 'finance_officer', 'responder', 'admin'],
+    call: async ({ db }) => ({ path: `/api/plan-actions/${await planAction(db, 'PK7')}/updates`, body: { status: 'ready', note: 'trucks loaded' } }),
+    outOfScope: async ({ db }) => ({ path: `/api/plan-actions/${await planAction(db, 'PK6')}/updates`, body: { status: 'ready', note: 'trucks loaded' } }),
+  },
+  {
+    method: 'POST',
+    path: '/api/plan-actions/:id/accept',
+    access: ['dma_officer', 'program_manager', 'finance_officer', 'admin'],
+    call: async ({ db }) => ({ path: `/api/plan-actions/${await planAction(db, 'PK7')}/accept`, body: {} }),
+    outOfScope: async ({ db }) => ({ path: `/api/plan-actions/${await planAction(db, 'PK6')}/accept`, body: {} }),
+  },
+  {
+    method: 'POST',
+    path: '/api/plan-actions/:id/reassign',
+    access: ['admin'],
+    call: async ({ db }) => ({ path: `/api/plan-actions/${await planAction(db, 'PK7')}/reassign`, body: { leadAgency: 'District administration', note: 'the DC runs it' } }),
+    outOfScope: async ({ db }) => ({ path: `/api/plan-actions/${await planAction(db, 'PK6')}/reassign`, body: { leadAgency: 'District administration', note: 'the DC runs it' } }),
+  },
+  { method: 'GET', path: '/api/plans/summary', access: 'signed-in', call: () => ({ path: '/api/plans/summary' }) },
   ...(['approve', 'reject'] as const).map(
     (verb): RouteCase => ({
       method: 'POST',
@@ -420,6 +481,13 @@ async function openReissue(db: TestDatabase, province: 'PK7' | 'PK6'): Promise<s
 /** An event over one province (the default province boundaries are loaded), for routes that act on one. */
 async function storedEventId(db: TestDatabase, area: string, status: 'draft' | 'declared'): Promise<string> {
   return (await makeEvent(db.db, { areas: [area], status })).id;
+}
+
+/** An action of agency TEST (the table's tokens) in a fresh declared event over one province, unaccepted. */
+async function planAction(db: TestDatabase, province: 'PK7' | 'PK6'): Promise<string> {
+  const eventId = await storedEventId(db, province, 'declared');
+  const action = await createAction(setupCtx(db.db), `event:${eventId}`, { title: 'Send water tankers', sector: 'wash', leadAgency: 'TEST', areaCodes: [province], dueHours: 24 });
+  return action.id;
 }
 
 /** The shipped rules loaded (idempotent), for routes that read one. */
