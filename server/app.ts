@@ -32,6 +32,7 @@ import { batchRoutes } from './batches/routes.ts';
 import { paymentRoutes } from './payments/routes.ts';
 import { inboxRoutes } from './inbox/routes.ts';
 import { planRoutes } from './plan/routes.ts';
+import { exchangeRoutes } from './exchange/routes.ts';
 import { batchDeps, type BatchDeps } from './batches/deps.ts';
 
 export interface AppDeps {
@@ -108,6 +109,7 @@ export function createApp({ database, env, log, clock = () => new Date(), regist
   app.route('/', ruleRoutes(deps));
   app.route('/', batchRoutes(deps, batches ?? batchDeps(database, deps.registry, env)));
   app.route('/', paymentRoutes(deps));
+  app.route('/', exchangeRoutes(deps, batches ?? batchDeps(database, deps.registry, env)));
   app.route('/', inboxRoutes(deps, { stepHours: env.MADAD_APPROVAL_HOURS ?? 24 }));
   app.route('/', planRoutes(deps));
   app.route('/', areaRoutes(deps));

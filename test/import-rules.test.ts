@@ -55,12 +55,13 @@ const SERVER_IMPORTS: Record<string, string[]> = {
   users: ['access', 'audit', 'context', 'db', 'errors', 'http'],
   tokens: ['access', 'audit', 'context', 'db', 'errors', 'http'],
   routes: ['db', 'errors', 'http', 'outbox'],
+  exchange: ['access', 'audit', 'batches', 'context', 'db', 'errors', 'http', 'registry'],
   // composition: reactions and jobs, the demo, the app, the server, the CLI
   jobs: ['alerts', 'auth', 'batches', 'context', 'db', 'feeds', 'outbox', 'payments', 'plan', 'rules'],
-  demo: ['access', 'alerts', 'context', 'db', 'events', 'households', 'registry', 'users'],
-  app: ['alerts', 'areas', 'audit', 'auth', 'batches', 'db', 'inbox', 'payments', 'plan', 'env', 'errors', 'events', 'exposure', 'feeds', 'households', 'http', 'outbox', 'registry', 'routes', 'rules', 'tokens', 'users'],
+  demo: ['access', 'alerts', 'areas', 'batches', 'context', 'db', 'events', 'households', 'payments', 'plan', 'registry', 'rules', 'users'],
+  app: ['alerts', 'areas', 'audit', 'auth', 'batches', 'db', 'exchange', 'inbox', 'payments', 'plan', 'env', 'errors', 'events', 'exposure', 'feeds', 'households', 'http', 'outbox', 'registry', 'routes', 'rules', 'tokens', 'users'],
   serve: ['app', 'areas', 'batches', 'context', 'db', 'demo', 'env', 'instance', 'jobs', 'outbox', 'registry', 'rules'],
-  cli: ['access', 'alerts', 'areas', 'audit', 'batches', 'context', 'db', 'demo', 'env', 'errors', 'events', 'feeds', 'households', 'http', 'jobs', 'log', 'outbox', 'payments', 'plan', 'registry', 'rules', 'serve', 'tokens', 'users'],
+  cli: ['access', 'alerts', 'areas', 'audit', 'batches', 'context', 'db', 'demo', 'env', 'errors', 'events', 'exchange', 'feeds', 'households', 'http', 'jobs', 'log', 'outbox', 'payments', 'plan', 'registry', 'rules', 'serve', 'tokens', 'users'],
   bin: ['cli'],
 };
 

@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { hasRole } from '../access/principal.ts';
+import { within } from '../access/scope.ts';
 import { recordAudit } from '../audit/service.ts';
 import { withTransaction, type Ctx } from '../context.ts';
 import { changeSetRows, changeSets, exchangeImports, households, householdFieldSources, settings } from '../db/schema/index.ts';
@@ -144,7 +145,7 @@ export interface Decision {
 }
 
 /**
- * A federal officer of the registry's owner merges or refuses a change set's households, each on its own.
+ * An officer of the registry's keeper over the agreement's jurisdiction (for NSER, BISP's federal officers) merges or refuses a change set's households, each on its own.
  * A merge writes the new values and records, per field, which source changed it and when; a household
  * changed since the set was staged is refused as a whole (nothing applied) so the officer sees it again.
  */
@@ -157,8 +158,8 @@ export async function decideChangeSet(ctx: Ctx, id: string, decisions: Decision[
       throw e;
     });
     const share = shareOf(a, cs.target);
-    if (t.actor.kind !== 'system' && (t.actor.agency !== share.from || t.actor.jurisdiction !== 'PK' || !hasRole(t.actor, 'program_manager')))
-      throw new ForbiddenError(`A federal programme manager of ${share.from}, which keeps ${cs.target}, decides its changes.`);
+    if (t.actor.kind !== 'system' && (t.actor.agency !== share.from || !within(a.jurisdiction, t.actor.jurisdiction) || !hasRole(t.actor, 'program_manager')))
+      throw new ForbiddenError(`A programme manager of ${share.from}, which keeps ${cs.target}, over all of ${a.jurisdiction} (for NSER: a federal officer) decides its changes.`);
     const rows = await t.tx.select().from(changeSetRows).where(eq(changeSetRows.changeSetId, id));
     const byRow = new Map(rows.map((r) => [r.rowNo, r]));
     const problems: { field: string; message: string }[] = [];

@@ -59,19 +59,19 @@ export async function registryOverlap(ctx: Ctx, input: { sources: [string, strin
     const pairs = sql`
       a as (select cnic, pmt, lat, lon, district, tehsil, household_id from households where source = ${sa} and ${householdArea} like ${like}),
       b as (select cnic, pmt, lat, lon, district, tehsil, household_id from households where source = ${sb} and ${householdArea} like ${like})`;
-    const rows = await queryRows<{ district: string; tehsil: string; both: string; only_a: string; only_b: string; pmt_abs: number | null; pmt_differ: string; apart: string; far: string }>(
+    const rows = await queryRows<{ district: string; tehsil: string; paired: string; n_only_a: string; n_only_b: string; pmt_abs: number | null; pmt_differ: string; apart: string; far: string }>(
       db,
       sql`with ${pairs},
       j as (
         select coalesce(a.district, b.district, '') as district, coalesce(a.tehsil, b.tehsil, '') as tehsil,
-          a.cnic is not null and b.cnic is not null as both, b.cnic is null as only_a, a.cnic is null as only_b,
+          a.cnic is not null and b.cnic is not null as paired, b.cnic is null as only_a, a.cnic is null as only_b,
           abs(a.pmt - b.pmt) as pmt_abs, case when a.cnic is not null and b.cnic is not null then ${KM('a', 'b')} end as km,
           coalesce(a.district, '') <> coalesce(b.district, '') or coalesce(a.tehsil, '') <> coalesce(b.tehsil, '') as moved
         from a full join b on a.cnic = b.cnic
       )
-      select district, tehsil, count(*) filter (where both) as both, count(*) filter (where only_a) as only_a, count(*) filter (where only_b) as only_b,
-        avg(pmt_abs) filter (where both) as pmt_abs, count(*) filter (where both and pmt_abs >= ${PMT_GAP}) as pmt_differ,
-        count(*) filter (where both and moved) as apart, count(*) filter (where km > ${FAR_KM}) as far
+      select district, tehsil, count(*) filter (where paired) as paired, count(*) filter (where only_a) as n_only_a, count(*) filter (where only_b) as n_only_b,
+        avg(pmt_abs) filter (where paired) as pmt_abs, count(*) filter (where paired and pmt_abs >= ${PMT_GAP}) as pmt_differ,
+        count(*) filter (where paired and moved) as apart, count(*) filter (where km > ${FAR_KM}) as far
       from j group by district, tehsil order by district, tehsil`,
     );
     const far = await queryRows<{ a: string; b: string; district_a: string; district_b: string; km: number; pmt_a: number; pmt_b: number }>(
@@ -85,9 +85,9 @@ export async function registryOverlap(ctx: Ctx, input: { sources: [string, strin
     const areas: OverlapArea[] = rows.map((r) => ({
       district: r.district,
       tehsil: r.tehsil,
-      both: Number(r.both),
-      onlyA: Number(r.only_a),
-      onlyB: Number(r.only_b),
+      both: Number(r.paired),
+      onlyA: Number(r.n_only_a),
+      onlyB: Number(r.n_only_b),
       pmtMeanAbsDiff: r.pmt_abs === null ? null : Math.round(Number(r.pmt_abs) * 100) / 100,
       pmtDiffer: Number(r.pmt_differ),
       apart: Number(r.apart),

@@ -20,6 +20,7 @@ import { settle } from '../batches/setup.ts';
 import { readFileSync } from 'node:fs';
 import { ensureWebBuild } from '../../server/http/web-build.ts';
 import { WEB_DIST } from '../../server/http/web.ts';
+import { EXCHANGE_ROUTES } from '../exchange/route-cases.ts';
 
 /** `signed-in`: every role but `feed`, whose tokens push alerts and nothing else. */
 type Access = 'public' | 'signed-in' | Role[];
@@ -65,6 +66,8 @@ const newUserBody = (jurisdiction = 'PK7') => ({
 const builtAsset = () => /\/assets\/[\w.-]+\.js/.exec(readFileSync(`${WEB_DIST}index.html`, 'utf8'))![0];
 
 const table: RouteCase[] = [
+  // Registry exchange under agreements (server/exchange/): the cases live beside its tests.
+  ...(EXCHANGE_ROUTES as RouteCase[]),
   // The web app (server/http/web.ts): its pages and files are public; the data behind them needs sign-in.
   ...['/', '/login', '/alerts', '/alerts/:id', '/rules', '/events', '/events/new', '/events/:id', '/inbox', '/batches/:id', '/budgets'].map(
     (path): RouteCase => ({
