@@ -44,7 +44,8 @@ export async function startServer(env: Env, log: Logger): Promise<Running> {
   const app = createApp({ database, env, log, registry, batches });
   const scheduler = new Scheduler(database, log);
   const drainer = new OutboxDrainer(database, reactions(batches), log);
-  const demoPrepared = env.MADAD_DEMO ? await prepareDemo(database, log, new Date()) : false;
+  // The demo walks the whole path, so it delivers its own reactions (evaluations, builds, instructions) as it goes.
+  const demoPrepared = env.MADAD_DEMO ? await prepareDemo(database, log, new Date(), () => drainer.poll()) : false;
   // Reactions are part of serving: every process hears the commits' notifications and drains (the rows are
   // guarded, so replicas never deliver one twice). Only the fallback poll is a scheduled job.
   await drainer.listen();

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import type { Actor } from '../access/principal.ts';
 import type { Role } from '../access/roles.ts';
 import { ingestBody } from '../alerts/store.ts';
 import { systemCtx } from '../context.ts';
@@ -8,8 +10,10 @@ import { synthAreas, synthCsv } from '../registry/synth.ts';
 import type { Database } from '../db/client.ts';
 import { settings } from '../db/schema/index.ts';
 import { importHouseholds } from '../households/import.ts';
+import { loadRules } from '../rules/loader.ts';
 import { createUser } from '../users/service.ts';
-import { createEvent } from '../events/service.ts';
+import { loadDemoBoundaries } from './boundaries.ts';
+import { walkDemo, type Deliver, type DemoPeople } from './walk.ts';
 
 /** The sender of the demo's CAP file (lower-sindh-flood.xml), PMD's Flood Forecasting Division. */
 const DEMO_SENDER = 'ffd.pmd.gov.pk';
@@ -19,53 +23,120 @@ const DEMO_SENDER = 'ffd.pmd.gov.pk';
  * in the README); never start a real deployment with MADAD_DEMO=1. The PDMA Sindh officer may publish as the
  * demo warning's sender, so the demo can show an officer pushing its update; the other accounts publish none.
  */
-export const DEMO_USERS: { username: string; displayName: string; roles: Role[]; agency: string; jurisdiction: string; senders?: string[] }[] = [
-  { username: 'admin', displayName: 'Demo administrator', roles: ['admin'], agency: 'NDMA', jurisdiction: 'PK' },
-  { username: 'pdma.sindh', displayName: 'Demo PDMA Sindh officer', roles: ['dma_officer'], agency: 'PDMA Sindh', jurisdiction: 'PK7', senders: [DEMO_SENDER] },
-  { username: 'bisp.manager', displayName: 'Demo BISP programme manager', roles: ['program_manager'], agency: 'BISP', jurisdiction: 'PK' },
-  { username: 'finance', displayName: 'Demo finance officer', roles: ['finance_officer'], agency: 'Finance Division', jurisdiction: 'PK' },
-  { username: 'responder', displayName: 'Demo district responder', roles: ['responder'], agency: 'District Thatta', jurisdiction: 'PK7' },
-  { username: 'auditor', displayName: 'Demo auditor', roles: ['auditor'], agency: 'Auditor General', jurisdiction: 'PK' },
+export interface DemoUser {
+  username: string;
+  displayName: string;
+  roles: Role[];
+  agency: string;
+  jurisdiction: string;
+  senders?: string[];
+  /** What this account does in the demo, for the console and the README. */
+  does: string;
+}
+
+export const DEMO_USERS: DemoUser[] = [
+  { username: 'admin', displayName: 'Demo administrator', roles: ['admin'], agency: 'NDMA', jurisdiction: 'PK', does: 'users, tokens, feeds, the outbox' },
+  {
+    username: 'pdma.sindh',
+    displayName: 'Demo PDMA Sindh officer',
+    roles: ['dma_officer'],
+    agency: 'PDMA Sindh',
+    jurisdiction: 'PK7',
+    senders: [DEMO_SENDER],
+    does: 'declared the flood from its notification; the plan: add actions, update their status',
+  },
+  { username: 'bisp.manager', displayName: 'Demo BISP programme manager', roles: ['program_manager'], agency: 'BISP', jurisdiction: 'PK', does: 'submitted the federal BISP batch' },
+  { username: 'bisp.manager2', displayName: 'Demo second BISP programme manager', roles: ['program_manager'], agency: 'BISP', jurisdiction: 'PK', does: 'approve the federal BISP batch (it waits for you)' },
+  { username: 'finance', displayName: 'Demo federal finance officer', roles: ['finance_officer'], agency: 'Finance Division', jurisdiction: 'PK', does: 'release the federal batch once approved, export its files, reconcile' },
+  { username: 'sspa.manager', displayName: 'Demo SSPA programme manager', roles: ['program_manager'], agency: 'SSPA', jurisdiction: 'PK7', does: 'submitted the Sindh batch (net of what BISP holds)' },
+  { username: 'sspa.manager2', displayName: 'Demo second SSPA programme manager', roles: ['program_manager'], agency: 'SSPA', jurisdiction: 'PK7', does: 'approved the Sindh batch (first signature)' },
+  {
+    username: 'sindh.finance',
+    displayName: 'Demo Sindh finance officer',
+    roles: ['finance_officer'],
+    agency: 'Finance Department Sindh',
+    jurisdiction: 'PK7',
+    does: 'approved and released the Sindh batch, exported its payment files, applied the bank\u2019s answers',
+  },
+  {
+    username: 'responder',
+    displayName: 'Demo district responder',
+    roles: ['responder'],
+    agency: 'District administration Thatta',
+    jurisdiction: 'PK7',
+    does: 'the plan (report on the Thatta payment camps), the map and payment totals by area; never a name',
+  },
+  { username: 'auditor', displayName: 'Demo auditor', roles: ['auditor'], agency: 'Auditor General', jurisdiction: 'PK', does: 'the audit trail of every step' },
 ];
 export const demoPassword = (username: string) => `demo-${username}-2026`;
 
 export const DEMO_HOUSEHOLDS = 200_000;
 const DEMO_SEED = 2022;
 
+const DEMO_RULES_DIR = fileURLToPath(new URL('./rules/', import.meta.url));
+
 /**
- * The first five minutes of a new user: on an empty data folder, a synthetic registry shaped like
- * Pakistan, one user per role, a CAP flood warning over lower Sindh that the shipped rules evaluate, and
- * PDMA Sindh's declaration of the warned area, which activates the Sindh flood top-up.
- * Runs once per database (a setting records it). Trigger evaluation follows through the outbox.
+ * The first five minutes of a new user: on an empty data folder, the demo's districts and tehsils, a
+ * synthetic registry shaped by the tehsils' population, one account per step, a CAP flood warning over
+ * lower Sindh, and the whole path walked (walk.ts): PDMA Sindh's notification of lower-Sindh districts,
+ * the federal and Sindh flood batches, the Sindh one approved, released, exported and reconciled, the
+ * federal one waiting for its second programme manager. Runs once per database (a setting records it).
+ * `deliver` runs the outbox's reactions (the server's drainer), which evaluations and builds go through.
  */
-export async function prepareDemo(database: Database, log: Logger, now: Date): Promise<boolean> {
+export async function prepareDemo(database: Database, log: Logger, now: Date, deliver: Deliver): Promise<boolean> {
   const [done] = await database.db.select().from(settings).where(eq(settings.key, 'demo_prepared'));
   if (done) return false;
   const started = performance.now();
-  const areas = await synthAreas(database.db);
+  const lap = () => Math.round((performance.now() - started) / 100) / 10;
   const ctx = systemCtx(database.db, 'demo', now, 'demo');
+  const boundaries = await loadDemoBoundaries(ctx);
+  const rules = await loadRules(ctx, DEMO_RULES_DIR);
+  const areas = await synthAreas(database.db);
   const source = synthCsv({ households: DEMO_HOUSEHOLDS, seed: DEMO_SEED, areas });
   const report = await importHouseholds(ctx, { database, source, name: `synthetic demo registry, seed ${DEMO_SEED}` });
-  for (const u of DEMO_USERS) await createUser(ctx, { ...u, password: demoPassword(u.username) });
+  log.info({ ...boundaries, rules: rules.map((r) => r.id), households: report.imported, seconds: lap() }, 'demo registry ready');
+  const actors = new Map<string, Actor>();
+  for (const u of DEMO_USERS) {
+    const { does: _does, ...fields } = u;
+    const user = await createUser(ctx, { ...fields, password: demoPassword(u.username) });
+    actors.set(u.username, { kind: 'user', id: user.id, name: u.username, roles: u.roles, agency: u.agency, jurisdiction: u.jurisdiction });
+  }
   const cap = readFileSync(new URL('./lower-sindh-flood.xml', import.meta.url));
   // As the system, with no publisher: the demo is the operator's own setup, trusted to publish as any sender.
   const ingest = await ingestBody(ctx, { body: new Uint8Array(cap), contentType: 'application/cap+xml' });
-  // PDMA Sindh notifies the warned area as calamity-hit, which is what declaration-driven rules wait for.
-  const alertId = ingest.items[0]?.id;
-  const pdma = DEMO_USERS.find((u) => u.roles.includes('dma_officer'))!;
-  const event = alertId
-    ? await createEvent(
-        { ...ctx, actor: { kind: 'user', id: 'demo', name: pdma.username, roles: pdma.roles, agency: pdma.agency, jurisdiction: pdma.jurisdiction } },
-        { name: 'Indus floods, lower Sindh (demo)', hazard: 'riverine_flood', status: 'declared', areas: [], alertIds: [alertId] },
-      )
-    : undefined;
+  const people: DemoPeople = {
+    pdma: actors.get('pdma.sindh')!,
+    bispManager: actors.get('bisp.manager')!,
+    responder: actors.get('responder')!,
+    sspaManager: actors.get('sspa.manager')!,
+    sspaManager2: actors.get('sspa.manager2')!,
+    sindhFinance: actors.get('sindh.finance')!,
+  };
+  const walk = await walkDemo(ctx, people, deliver);
   await database.db.insert(settings).values({ key: 'demo_prepared', value: now.toISOString() });
-  log.info({ households: report.imported, alert: alertId, event: event?.id, seconds: Math.round((performance.now() - started) / 100) / 10 }, 'demo prepared');
+  log.info(
+    {
+      alert: ingest.items[0]?.id,
+      event: walk.eventId,
+      federalBatch: walk.federal,
+      sindhBatch: walk.sindh,
+      files: walk.files.length,
+      reconciled: walk.reconciliations.map((r) => r.moved),
+      plan: walk.plan.byStatus,
+      seconds: lap(),
+    },
+    'demo prepared',
+  );
   return true;
 }
 
-/** The console lines a new user reads: where to go and how to sign in. */
+/** The console lines a new user reads: where to go, and which account to sign in with for each step. */
 export function demoBanner(url: string): string {
-  const rows = DEMO_USERS.map((u) => `  ${u.roles[0]!.padEnd(16)} ${u.username.padEnd(14)} ${demoPassword(u.username)}`);
-  return [`Demo accounts (DEMO ONLY, public passwords):`, `  role             username       password`, ...rows, `Open ${url} and sign in.`, ''].join('\n');
+  const rows = DEMO_USERS.map((u) => `  ${u.username.padEnd(14)} ${demoPassword(u.username).padEnd(24)} ${u.roles[0]!.padEnd(16)} ${u.does}`);
+  return [
+    `Demo accounts (DEMO ONLY, public passwords). Open ${url} and sign in as:`,
+    `  ${'username'.padEnd(14)} ${'password'.padEnd(24)} ${'role'.padEnd(16)} what to do`,
+    ...rows,
+    '',
+  ].join('\n');
 }
