@@ -13,6 +13,9 @@ import { registerBatchCommands } from './batches.ts';
 import { registerBudgetCommands } from './budgets.ts';
 import { registerMessageCommands } from './messages.ts';
 import { registerPaymentCommands } from './payments.ts';
+import { registerPlanCommands } from './plan.ts';
+import { registerAgreementCommands } from './agreements.ts';
+import { registerExchangeCommands } from './exchange.ts';
 import { CliError } from './errors.ts';
 import { registerSystemCommands } from './system.ts';
 
@@ -35,6 +38,9 @@ export function buildProgram(): Command {
   registerBudgetCommands(program);
   registerMessageCommands(program);
   registerPaymentCommands(program);
+  registerPlanCommands(program);
+  registerAgreementCommands(program);
+  registerExchangeCommands(program);
   return program;
 }
 

@@ -152,7 +152,7 @@ describe.each(drivers)('texts to beneficiaries and the officials\u2019 inbox (%s
     expect((await call('pm', 'POST', `/api/batches/${ids.federal}/submit`)).status).toBe(200);
     expect((await inbox('pm')).items).toEqual([]);
     const seen = await inbox('pm2');
-    expect(seen.counts).toEqual({ approve: 1, release: 0, reissue: 0 });
+    expect(seen.counts).toEqual({ approve: 1, release: 0, reissue: 0, plan: 0 });
     expect(seen.items[0]).toMatchObject({
       kind: 'approve',
       reason: `batch:${ids.federal}:approve:round 1`,
@@ -202,7 +202,7 @@ describe.each(drivers)('texts to beneficiaries and the officials\u2019 inbox (%s
     expect((await call('pm2', 'POST', `/api/batches/${ids.federal}/approve`, { comment: 'checked' })).status).toBe(200);
     expect((await inbox('pm2')).items.map((i) => i.batchId)).toEqual([ids.federal2]);
     const seen = await inbox('finance');
-    expect(seen.counts).toEqual({ approve: 0, release: 1, reissue: 0 });
+    expect(seen.counts).toEqual({ approve: 0, release: 1, reissue: 0, plan: 0 });
     expect(seen.items[0]).toMatchObject({ kind: 'release', reason: `batch:${ids.federal}:release`, totalPkr: 150_000, since: NOW.toISOString(), link: `/batches/${ids.federal}` });
     expect(seen.items[0]!.summary).toContain('BISP share of PKR 150,000');
     expect((await inbox('sindhFinance')).items.map((i) => i.kind)).toEqual(['approve']);
@@ -309,7 +309,7 @@ describe.each(drivers)('texts to beneficiaries and the officials\u2019 inbox (%s
     const seen = await inbox('pm2');
     const item = seen.items.find((i) => i.kind === 'reissue')!;
     expect(item).toMatchObject({ reason: `reissue:${asked.body.id}`, batchId: ids.federal, reissueId: asked.body.id, totalPkr: 25_000, link: `/batches/${ids.federal}/reissues/${asked.body.id}` });
-    expect(seen.counts).toEqual({ approve: 1, release: 0, reissue: 1 });
+    expect(seen.counts).toEqual({ approve: 1, release: 0, reissue: 1, plan: 0 });
     expect((await inbox('sindhPm2')).items.map((i) => i.kind)).not.toContain('reissue');
   });
 });
