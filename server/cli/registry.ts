@@ -6,9 +6,11 @@ import { cliCtx, withDatabase } from './context.ts';
 import { CliError } from './errors.ts';
 import { progressLine } from './progress.ts';
 import { synthAreas, synthCsv, writeSynthCsv } from '../registry/synth.ts';
+import { registerOverlapCommand } from './exchange.ts';
 
 export function registerRegistryCommands(program: Command): void {
-  const registry = program.command('registry').description('the household registry: import, synthesise');
+  const registry = program.command('registry').description('the household registry: import, synthesise, compare two registries');
+  registerOverlapCommand(registry);
   registry
     .command('synth')
     .description("make a synthetic registry shaped like Pakistan (tehsil populations when the gazetteer has them, else province shares); deterministic for a seed")
