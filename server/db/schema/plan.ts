@@ -54,6 +54,9 @@ export const planActions = pgTable(
   (t) => [
     // A firing stage's actions are copied once, however often the copy is attempted.
     uniqueIndex('plan_actions_once_per_activation_idx').on(t.activationId, t.ruleActionKey).where(sql`activation_id is not null`),
+    // And once per incident: an Update of an alert is its own subject and fires its stages again, but the
+    // plan of the chain already holds their actions (a new district of the update gets its own).
+    uniqueIndex('plan_actions_once_per_incident_idx').on(t.incident, t.ruleId, t.ruleActionKey).where(sql`rule_action_key is not null`),
     index('plan_actions_incident_idx').on(t.incident),
     index('plan_actions_area_codes_idx').using('gin', t.areaCodes),
     check('plan_actions_status_check', sql`${t.status} in ('planned', 'ready', 'in_progress', 'done', 'blocked', 'cancelled')`),

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX "plan_actions_once_per_incident_idx" ON "plan_actions" USING btree ("incident","rule_id","rule_action_key") WHERE rule_action_key is not null;
