@@ -29,8 +29,9 @@ function spread(action: RuleAction, areaCodes: string[]): { key: string; area: s
  * Copies the actions of the stage an activation fired into its incident's plan, frozen with the rule
  * version that fired (a later edit of the rule makes a new version and never rewrites a live plan). A
  * readiness activation copies the readiness actions; an activation copies the activation and response
- * actions. Due times count from the activation. Once per activation and action (a unique index), so a
- * retried delivery adds nothing. Nothing for an activation stopped meanwhile. Runs in the caller's
+ * actions. Due times count from the activation. Once per incident, rule and action (unique indexes), so a
+ * retried delivery adds nothing, nor does an alert's Update firing the stage again (a district the update
+ * adds gets its own copy of a per-district action). Nothing for an activation stopped meanwhile. Runs in the caller's
  * transaction (the `activation.fired` reaction's), as `system:plan`. Returns how many actions it added.
  */
 export async function copyStageActions(ctx: Ctx, input: { activationId: string }): Promise<number> {
