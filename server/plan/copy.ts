@@ -103,9 +103,9 @@ export async function copyStageActions(ctx: Ctx, input: { activationId: string }
     if (added.length)
       await recordAudit(t.tx, t, {
         action: 'plan.actions_copied',
-        subject: `activation:${row.activation.id}`,
+        subject: `incident:${incident}`,
         jurisdiction: commonJurisdiction(areaCodes),
-        summary: { incident, ruleId: rule.id, version: rule.version, ruleVersionId: row.activation.ruleVersionId, stage, actions: added },
+        summary: { incident, activationId: row.activation.id, ruleId: rule.id, version: rule.version, ruleVersionId: row.activation.ruleVersionId, stage, actions: added },
       });
     return added.length;
   });
