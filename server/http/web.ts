@@ -36,7 +36,7 @@ const FONTS: Record<string, () => string> = {
 };
 
 /** The web app's own routes (history API); each answers with index.html and the app draws the view. */
-const APP_ROUTES = ['/', '/login', '/alerts', '/alerts/:id', '/rules', '/events', '/events/new', '/events/:id', '/inbox', '/batches/:id', '/budgets'];
+const APP_ROUTES = ['/', '/login', '/alerts', '/alerts/:id', '/rules', '/events', '/events/new', '/events/:id', '/inbox', '/batches/:id', '/budgets', '/plans', '/events/:id/plan', '/events/:id/plan/print'];
 
 async function fileResponse(c: Context<AppEnv>, file: string, cache: string) {
   const bytes = await readFile(file);

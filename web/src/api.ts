@@ -198,3 +198,17 @@ export const reconcileFile = (fileId: string, csv: string) => api<Reconciliation
 
 export const getInbox = () => api<Inbox>('/api/inbox');
 export const listPaymentFiles = async (batchId: string) => (await api<{ files: PaymentFile[] }>(`/api/batches/${enc(batchId)}/payment-files`)).files;
+
+// The joint response plan of an incident, its progress by area, and the coordination summary.
+export type { Plan, PlanAction, PlanProgress, PlanSummary, PlanStatus, CreateActionInput, UpdateActionInput } from '../../server/plan/schema.ts';
+type PlanT = import('../../server/plan/schema.ts').Plan;
+type PlanActionT = import('../../server/plan/schema.ts').PlanAction;
+export const eventPlan = (eventId: string) => api<PlanT>(`/api/events/${enc(eventId)}/plan`);
+export const planProgress = (incident: string, level?: 1 | 2 | 3) =>
+  api<import('../../server/plan/schema.ts').PlanProgress>(`/api/incidents/${enc(incident)}/plan/progress${level ? `?level=${level}` : ''}`);
+export const addPlanAction = (incident: string, body: import('../../server/plan/schema.ts').CreateActionInput) =>
+  api<PlanActionT>(`/api/incidents/${enc(incident)}/plan/actions`, { json: body });
+export const updatePlanAction = (id: string, body: import('../../server/plan/schema.ts').UpdateActionInput) => api<PlanActionT>(`/api/plan-actions/${enc(id)}/updates`, { json: body });
+export const acceptPlanAction = (id: string, note?: string) => api<PlanActionT>(`/api/plan-actions/${enc(id)}/accept`, { json: note ? { note } : {} });
+export const planSummary = (level: 1 | 2 | 3 = 2) => api<import('../../server/plan/schema.ts').PlanSummary>(`/api/plans/summary?level=${level}`);
+export const planExportUrl = (incident: string, format: 'csv' | 'geojson') => `/api/incidents/${enc(incident)}/plan/export?format=${format}`;

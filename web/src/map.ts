@@ -28,7 +28,7 @@ export const LAYER_GROUPS: Record<LayerGroup, string[]> = {
   households: ['households-circle'],
 };
 /** Layers a click opens a popup for, top first. */
-export const CLICKABLE = ['households-circle', 'alerts-fill', 'density-fill', 'choropleth-fill', 'areas-3-fill', 'areas-2-fill', 'areas-1-fill'];
+export const CLICKABLE = ['plan-points-circle', 'households-circle', 'alerts-fill', 'density-fill', 'choropleth-fill', 'plan-progress-fill', 'areas-3-fill', 'areas-2-fill', 'areas-1-fill'];
 
 export type ChoroplethMode = 'count' | 'share';
 
@@ -157,7 +157,7 @@ export class MadadMap {
       this.changed();
     });
     m.on('click', (e) => this.openPopup(e.point, e.lngLat));
-    for (const layer of CLICKABLE.slice(0, 4)) {
+    for (const layer of CLICKABLE.slice(0, 5)) {
       m.on('mouseenter', layer, () => (m.getCanvas().style.cursor = 'pointer'));
       m.on('mouseleave', layer, () => (m.getCanvas().style.cursor = ''));
     }
@@ -191,6 +191,11 @@ export class MadadMap {
       this.areas.set(level, pending);
     }
     return pending;
+  }
+
+  /** One level's boundaries as drawn (fetched once), for layers of other modules (map-plan.ts). */
+  boundaries(level: number): Promise<FeatureCollection> {
+    return this.loadLevel(level);
   }
 
   /** The gazetteer names of area codes, fetching the levels they belong to. */

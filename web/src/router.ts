@@ -11,7 +11,10 @@ export type Route =
   | { name: 'event'; id: string }
   | { name: 'inbox' }
   | { name: 'batch'; id: string }
-  | { name: 'budgets' };
+  | { name: 'budgets' }
+  | { name: 'plan'; id: string }
+  | { name: 'planPrint'; id: string }
+  | { name: 'plans' };
 
 export function parseRoute(pathname: string): Route {
   if (pathname === '/' || pathname === '') return { name: 'map' };
@@ -22,6 +25,9 @@ export function parseRoute(pathname: string): Route {
   if (pathname === '/events/new') return { name: 'declare' };
   if (pathname === '/inbox') return { name: 'inbox' };
   if (pathname === '/budgets') return { name: 'budgets' };
+  if (pathname === '/plans') return { name: 'plans' };
+  const plan = /^\/events\/([\w-]+)\/plan(\/print)?$/.exec(pathname);
+  if (plan) return plan[2] ? { name: 'planPrint', id: plan[1]! } : { name: 'plan', id: plan[1]! };
   const event = /^\/events\/([\w-]+)$/.exec(pathname);
   if (event) return { name: 'event', id: event[1]! };
   const batch = /^\/batches\/([\w-]+)$/.exec(pathname);

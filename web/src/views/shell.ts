@@ -16,6 +16,10 @@ import { declareView } from './declare.ts';
 import { eventDetailView } from './event-detail.ts';
 import { eventsView } from './events.ts';
 import { inboxView } from './inbox.ts';
+import { planPrintView } from './plan-print.ts';
+import { planView } from './plan.ts';
+import { plansView } from './plans.ts';
+import { hidePlanProgress } from '../map-plan.ts';
 
 /** The language switch: a labelled select, the same on the sign-in page and in the header. */
 export function languageSwitch(): HTMLElement {
@@ -27,16 +31,17 @@ export function languageSwitch(): HTMLElement {
   return h('div', { class: 'lang' }, h('label', { for: 'language' }, t('language')), select);
 }
 
-const NAV: [Route['name'], string, 'navMap' | 'navAlerts' | 'navRules' | 'navEvents' | 'navInbox' | 'navBudgets'][] = [
+const NAV: [Route['name'], string, 'navMap' | 'navAlerts' | 'navRules' | 'navEvents' | 'navInbox' | 'navBudgets' | 'navPlans'][] = [
   ['map', '/', 'navMap'],
   ['alerts', '/alerts', 'navAlerts'],
   ['events', '/events', 'navEvents'],
+  ['plans', '/plans', 'navPlans'],
   ['rules', '/rules', 'navRules'],
   ['inbox', '/inbox', 'navInbox'],
   ['budgets', '/budgets', 'navBudgets'],
 ];
 /** Which nav entry a route belongs to, for aria-current. */
-const NAV_OF: Partial<Record<Route['name'], Route['name']>> = { alert: 'alerts', event: 'events', declare: 'events', batch: 'inbox' };
+const NAV_OF: Partial<Record<Route['name'], Route['name']>> = { alert: 'alerts', event: 'events', declare: 'events', batch: 'inbox', plan: 'plans', planPrint: 'plans' };
 
 /** The signed-in app: header, a panel for the current view, and one map that lives across views. */
 export class Shell implements ViewContext {
@@ -103,7 +108,14 @@ export class Shell implements ViewContext {
     this.renderHeader();
     if (route.name !== 'inbox') this.refreshInboxCount();
     // Pages of tables (events, batches, budgets) take more of the width; the map keeps the rest.
-    const wide = ['events', 'declare', 'event', 'inbox', 'batch', 'budgets'].includes(route.name);
+    const wide = ['events', 'declare', 'event', 'inbox', 'batch', 'budgets', 'plan', 'plans'].includes(route.name);
+    // The print view is a page of its own (A4, its own map): no header, no side map.
+    this.root.classList.toggle('print-page', route.name === 'planPrint');
+    if (route.name !== 'planPrint') window.__madadMap = this.map.map;
+    if (route.name !== 'plan') {
+      hidePlanProgress(this.map);
+      this.map.popupContent = popupFor;
+    }
     if (this.panel.classList.contains('wide') !== wide) {
       this.panel.classList.toggle('wide', wide);
       this.map.resize();
@@ -121,6 +133,9 @@ export class Shell implements ViewContext {
     else if (route.name === 'inbox') void inboxView(this.panel, this, (inbox) => this.showInboxCount(inbox));
     else if (route.name === 'batch') void batchView(this.panel, this, route.id);
     else if (route.name === 'budgets') void budgetsView(this.panel, this);
+    else if (route.name === 'plan') void planView(this.panel, this, route.id);
+    else if (route.name === 'planPrint') void planPrintView(this.panel, route.id);
+    else if (route.name === 'plans') void plansView(this.panel, this);
     else this.panel.append(h('h1', {}, t('notFound')));
     // After a change of view, focus goes to its content (as a page load would); not on the first load.
     if (moveFocus && this.shown) this.panel.focus({ preventScroll: true });
