@@ -5,4 +5,6 @@ await import('./alerts-ingest.ts');
 await import('./hostile-areas.ts');
 await import('./http.ts');
 await import('./batch.ts');
+await import('./payments.ts');
+await import('./exchange.ts');
 export {};
