@@ -184,7 +184,7 @@ export async function cancelLocked(t: TxCtx, b: BatchRow, reason: string): Promi
   if (b.status === 'cancelled') throw new ConflictError(`Batch ${b.id} is already cancelled.`);
   if (b.status === 'partly_released' || b.status === 'released')
     throw new ConflictError(`Batch ${b.id} is ${b.status.replace('_', ' ')}: released money is stopped through its payments, not by cancelling the batch.`);
-  const freed = await freeReservations(t.tx, b);
+  const freed = await freeReservations(t, b);
   const cancelled = rowCount(await t.tx.update(batchLines).set({ state: 'cancelled' }).where(and(eq(batchLines.batchId, b.id), eq(batchLines.state, 'live'))));
   const [row] = await t.tx.update(batches).set({ status: 'cancelled', statusReason: reason, updatedAt: t.now }).where(eq(batches.id, b.id)).returning();
   await audit(t, 'batch.cancelled', row!, { reason, linesCancelled: cancelled, reservationsFreed: freed, from: b.status });

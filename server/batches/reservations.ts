@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
-import type { Tx } from '../db/client.ts';
+import type { TxCtx } from '../context.ts';
+import { queryRows, type Db, type Tx } from '../db/client.ts';
 import type { batches } from '../db/schema/index.ts';
+import { enqueue } from '../outbox/enqueue.ts';
 
 type BatchRow = typeof batches.$inferSelect;
 
@@ -19,12 +21,21 @@ export async function lockReservations(tx: Tx, incident: string, purpose: string
  * cancel, a stop, a rebuild, a bank confirming it stopped a payment): a household held only by those lines is
  * free again; one another line or programme also holds keeps that part. Returns how many households were
  * freed or lowered.
+ *
+ * A batch of another programme not yet released may have netted some of these households against what these
+ * lines held ("BISP gives 15,000: Sindh already gave 10,000"); with the holding gone it owes them more. Each
+ * such batch gets a `batch.netting_changed` in the same transaction, unless `dependants` is false (a rebuild
+ * that this very message caused: one round, never a ping-pong between two drafts).
  */
-export async function freeReservations(tx: Tx, batch: BatchRow, lineNos?: readonly number[]): Promise<number> {
+export async function freeReservations(t: TxCtx, batch: BatchRow, lineNos?: readonly number[], opts: { dependants: boolean } = { dependants: true }): Promise<number> {
   if (batch.kind !== 'payment' || lineNos?.length === 0) return 0;
+  const tx = t.tx;
   await lockReservations(tx, batch.incident, batch.purpose);
   const lines = lineNos ? `{${lineNos.join(',')}}` : null;
   const some = lines ? sql`and line_no = any(${lines}::int[])` : sql``;
+  if (opts.dependants) {
+    for (const d of await nettedAgainst(tx, batch, some)) await enqueue(t, 'batch.netting_changed', { batchId: d, freedBy: batch.id });
+  }
   const mine = sql`select dedup_key, sum(amount_pkr)::bigint as a from batch_lines where batch_id = ${batch.id}::uuid and state = 'live' ${some} group by dedup_key`;
   const held = lines
     ? sql`not (h->>'batchId' = ${batch.id}::text and (h->>'lineNo')::int = any(${lines}::int[]))`
@@ -38,6 +49,26 @@ export async function freeReservations(tx: Tx, batch: BatchRow, lineNos?: readon
     from (${mine}) m
     where r.incident = ${batch.incident} and r.purpose = ${batch.purpose} and r.dedup_key = m.dedup_key`);
   return rowCount(freed) + rowCount(lowered);
+}
+
+/**
+ * The other batches of the incident and purpose, not yet released, with a netted or dropped line (it has a
+ * net text) for a household these live lines hold.
+ */
+async function nettedAgainst(tx: Tx, batch: BatchRow, some: ReturnType<typeof sql>): Promise<string[]> {
+  const rows = await queryRows<{ id: string }>(
+    tx as unknown as Db,
+    sql`
+    select b.id from batches b
+    where b.incident = ${batch.incident} and b.purpose = ${batch.purpose} and b.id <> ${batch.id}::uuid
+      and b.kind = 'payment' and b.status in ('draft', 'submitted', 'approved')
+      and exists (
+        select 1 from batch_lines c join (select dedup_key from batch_lines where batch_id = ${batch.id}::uuid and state = 'live' ${some}) m
+          on m.dedup_key = c.dedup_key
+        where c.batch_id = b.id and c.net_text is not null)
+    order by b.id`,
+  );
+  return rows.map((r) => r.id);
 }
 
 /** Rows a statement touched, whichever driver ran it. */

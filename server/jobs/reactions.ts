@@ -1,4 +1,4 @@
-import { buildBatch } from '../batches/build.ts';
+import { buildBatch, renetBatch } from '../batches/build.ts';
 import type { BatchDeps } from '../batches/deps.ts';
 import { stopBatches } from '../batches/stop.ts';
 import { stopPayments } from '../payments/cancel.ts';
@@ -37,6 +37,10 @@ export function reactions(batchDeps: BatchDeps): Reactions {
     'batch.released': {
       actor: PAYMENTS_ACTOR,
       handle: async (ctx, p) => void (await issueInstructions(ctx, p)),
+    },
+    'batch.netting_changed': {
+      actor: BATCH_ACTOR,
+      handle: async (ctx, p) => void (await renetBatch(ctx, p, batchDeps)),
     },
     'activation.stopped': {
       actor: BATCH_ACTOR,

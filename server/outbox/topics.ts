@@ -23,6 +23,14 @@ export const TOPICS = {
   'batch.released': z.object({
     batchId: z.uuid(),
   }),
+  /**
+   * A batch gave back households that another batch of the incident and purpose, not yet released, had
+   * netted against it: that batch may owe them more (a draft is built again; a signed one is flagged).
+   */
+  'batch.netting_changed': z.object({
+    batchId: z.uuid(),
+    freedBy: z.uuid(),
+  }),
   /** An activation stopped (a Cancel, an all-clear, a stop stage): its unreleased batches are cancelled. */
   'activation.stopped': z.object({
     activationId: z.uuid(),

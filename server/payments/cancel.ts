@@ -14,11 +14,11 @@ type BatchRow = typeof batches.$inferSelect;
  * for the incident (by this programme or another), and the line's money is no longer committed or paid.
  * Only for lines whose money has certainly not moved: never exported, or stopped by the bank.
  */
-export async function cancelLines(tx: Tx, batch: BatchRow, lineNos: readonly number[]): Promise<number> {
+export async function cancelLines(t: TxCtx, batch: BatchRow, lineNos: readonly number[]): Promise<number> {
   if (lineNos.length === 0) return 0;
-  await freeReservations(tx, batch, lineNos);
+  await freeReservations(t, batch, lineNos);
   return rowCount(
-    await tx.execute(sql`update batch_lines set state = 'cancelled' where batch_id = ${batch.id}::uuid and line_no = any(${`{${lineNos.join(',')}}`}::int[]) and state = 'live'`),
+    await t.tx.execute(sql`update batch_lines set state = 'cancelled' where batch_id = ${batch.id}::uuid and line_no = any(${`{${lineNos.join(',')}}`}::int[]) and state = 'live'`),
   );
 }
 
@@ -49,7 +49,7 @@ export async function stopPayments(ctx: Ctx, input: { batchId: string; reason: s
     );
     await t.tx.execute(sql`update payment_instructions set state = 'cancelled', reason = ${input.reason}, updated_at = ${stamp}::timestamptz
       where batch_id = ${b.id}::uuid and state = 'released'`);
-    const cancelled = await cancelLines(t.tx, b, unexported.map((r) => r.line_no));
+    const cancelled = await cancelLines(t, b, unexported.map((r) => r.line_no));
     const requested = rowCount(
       await t.tx.execute(sql`update payment_instructions set state = 'cancel_requested', reason = ${input.reason}, updated_at = ${stamp}::timestamptz
         where batch_id = ${b.id}::uuid and state = 'exported'`),

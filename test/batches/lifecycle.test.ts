@@ -11,7 +11,7 @@ import { evaluateEvent } from '../../server/rules/evaluation.ts';
 import { testApp, testBatchDeps } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
 import { bearer, makeAlert, makeArea, makeEvent, makeHousehold, makeRule, type MadeAlert } from '../harness/factories.ts';
-import { cnicOf, NOW, PUNJAB_DISTRICT, seedAreas, seedFloodRegistry, settle, SINDH_DISTRICT } from './setup.ts';
+import { cnicOf, loadFloodRules, NOW, PUNJAB_DISTRICT, seedAreas, seedFloodRegistry, settle, SINDH_DISTRICT } from './setup.ts';
 
 type Json = Record<string, any>;
 
@@ -651,5 +651,42 @@ describe.skipIf(!drivers.includes('postgres'))('a stop handled while the batch i
     expect(result.cancelled).toEqual([built.id]);
     expect((await snapshot(w, built.id)).status).toBe('cancelled');
     expect(await reservationsOf(w, built.incident)).toEqual([]);
+  });
+});
+
+describe.each(drivers)('households given back by one batch are paid by the batches netted against them (%s)', (driver) => {
+  const w = world(driver, async (w) => void (await loadFloodRules(w.db.db)));
+  const byProgramme = async (subjectId: string) => {
+    const found = (await batchesOf(w, subjectId)).filter((b) => b.kind === 'payment' && b.status !== 'cancelled');
+    return Object.fromEntries(await Promise.all(found.map(async (b) => [b.programme, (await w.call('fedPm', 'GET', `/api/batches/${b.id}`)).body]))) as Record<string, Json>;
+  };
+  const amounts = async (b: Json) => (await linesOf(w, 'fedPm', b.id)).map((l) => `${l.householdId}:${l.state}:${l.amountPkr}`);
+
+  it('a draft netted against a cancelled batch is built again by itself; a submitted one keeps its signed lines and the trail says why', async () => {
+    const event = await makeEvent(w.db.db, { areas: [SINDH_DISTRICT.tehsil], now: NOW });
+    await settle(w.db.db);
+    const first = await byProgramme(event.id);
+    // BISP's draft came first: the Sindh top-up dropped S2 and S4, whom BISP pays PKR 25,000.
+    expect(await amounts(first.SSPA!)).toEqual(['S2:dropped:0', 'S4:dropped:0', 'S7:live:10000', 'S9:live:10000']);
+
+    expect((await w.call('fedPm', 'POST', `/api/batches/${first.BISP!.id}/cancel`, { reason: 'wrong tehsil list' })).status).toBe(200);
+    await settle(w.db.db);
+    const second = await byProgramme(event.id);
+    expect(second.BISP).toBeUndefined();
+    expect(second.SSPA).toMatchObject({ id: first.SSPA!.id, status: 'draft', build: 2, lineCount: 4, totalPkr: 40_000 });
+    expect(await amounts(second.SSPA!)).toEqual(['S2:live:10000', 'S4:live:10000', 'S7:live:10000', 'S9:live:10000']);
+
+    // BISP's activation builds again by hand: now Sindh holds S2 and S4 (PKR 10,000), so BISP tops them up to 25,000.
+    const rebuilt = (await w.call('fedPm', 'POST', `/api/activations/${first.BISP!.activationId}/batches`)).body;
+    expect((await amounts(rebuilt)).filter((a) => /^S[24]:/.test(a))).toEqual(['S2:live:15000', 'S4:live:15000']);
+    expect((await w.call('fedPm', 'POST', `/api/batches/${rebuilt.id}/submit`)).status).toBe(200);
+
+    // Sindh cancels: BISP's submitted batch keeps the lines its signers see, and the trail says why it may owe more.
+    expect((await w.call('sindhPm', 'POST', `/api/batches/${second.SSPA!.id}/cancel`, { reason: 'paid by the province outside Madad' })).status).toBe(200);
+    await settle(w.db.db);
+    const after = (await w.call('fedPm', 'GET', `/api/batches/${rebuilt.id}`)).body;
+    expect(after).toMatchObject({ status: 'submitted', build: rebuilt.build, linesSha256: rebuilt.linesSha256 });
+    const trail = await queryRows<{ actor: string; summary: Json }>(w.db.db, sql`select actor, summary from audit_log where action = 'batch.netting_stale' and subject = ${`batch:${rebuilt.id}`}`);
+    expect(trail).toEqual([{ actor: 'system:batches', summary: expect.objectContaining({ freedBy: second.SSPA!.id, status: 'submitted' }) }]);
   });
 });
