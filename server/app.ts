@@ -35,6 +35,9 @@ import { planRoutes } from './plan/routes.ts';
 import { exchangeRoutes } from './exchange/routes.ts';
 import { batchDeps, type BatchDeps } from './batches/deps.ts';
 
+/** The one upload not held to MADAD_BODY_LIMIT: it has a bound of its own. */
+const RECONCILIATION_PATH = /^\/api\/payment-files\/[^/]+\/reconciliation$/;
+
 export interface AppDeps {
   database: Database;
   env: Pick<Env, 'MADAD_BODY_LIMIT'> & Partial<Pick<Env, 'MADAD_MAX_POLYGON_VERTICES' | 'MADAD_SPATIAL_BUDGET_MS' | 'MADAD_MIN_CELL' | 'MADAD_METRICS_TOKEN' | 'MADAD_DEDUP_KEY' | 'MADAD_APPROVAL_HOURS'>>;
@@ -88,14 +91,14 @@ export function createApp({ database, env, log, clock = () => new Date(), regist
   });
   app.use(securityHeaders());
   app.use(metrics.middleware);
-  app.use(
-    bodyLimit({
-      maxSize: env.MADAD_BODY_LIMIT,
-      onError: () => {
-        throw new PayloadTooLargeError(`The request body is larger than the limit of ${env.MADAD_BODY_LIMIT} bytes.`);
-      },
-    }),
-  );
+  const limit = bodyLimit({
+    maxSize: env.MADAD_BODY_LIMIT,
+    onError: () => {
+      throw new PayloadTooLargeError(`The request body is larger than the limit of ${env.MADAD_BODY_LIMIT} bytes.`);
+    },
+  });
+  // A bank's answer is read as it arrives and bounded by its payment file's size (server/payments/reconcile.ts).
+  app.use((c, next) => (c.req.method === 'POST' && RECONCILIATION_PATH.test(c.req.path) ? next() : limit(c, next)));
 
   app.route('/', systemRoutes(database, metrics.registry, { metricsToken: env.MADAD_METRICS_TOKEN }));
   app.route('/', docsRoutes());

@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Transaction } from '@electric-sql/pglite';
-import type postgres from 'postgres';
 import { and, eq, ne, sql } from 'drizzle-orm';
 import type { Geometry } from 'geojson';
 import { dedupe, fitBudgets, pkrText, splitByShares, type CandidateLine, type Decision, type ExistingPayment, type PaidBy, type Rule, type Stage } from '../../triggers/index.ts';
@@ -10,6 +8,7 @@ import { batchScope } from '../access/scope.ts';
 import { recordAudit } from '../audit/service.ts';
 import { withTransaction, type Ctx, type TxCtx } from '../context.ts';
 import { queryRows, type Db, type Tx } from '../db/client.ts';
+import { copyIn, rawOf, type Raw } from '../db/copy.ts';
 import { activations, alerts, batches, batchLines, batchPayers, evaluations, events, reservations, ruleVersions } from '../db/schema/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import { caseloadWithLines } from '../rules/caseload.ts';
@@ -46,61 +45,6 @@ const payerKey = (p: { agency: string; jurisdiction: string }) => `${p.agency}|$
 /** Lines per top-up statement of reservations already held, and ids per identity read. */
 const CHUNK = 20_000;
 const IDENTITY_CHUNK = 250_000;
-/** Bytes of COPY text handed to the connection and not yet sent, before waiting for it. */
-const IN_FLIGHT = 16 << 20;
-
-/**
- * The driver connection under a drizzle transaction, for what drizzle cannot say: COPY. A build runs inside
- * its caller's transaction (a reaction's, a rebuild's), so its bulk reads and writes must go through it.
- */
-type Raw = { kind: 'postgres'; sql: postgres.TransactionSql } | { kind: 'pglite'; pglite: Transaction };
-function rawOf(tx: Tx): Raw {
-  const client = (tx as unknown as { session?: { client?: Record<string, unknown> } }).session?.client;
-  if (client && typeof client.unsafe === 'function') return { kind: 'postgres', sql: client as unknown as postgres.TransactionSql };
-  if (client && typeof client.query === 'function' && typeof client.exec === 'function') return { kind: 'pglite', pglite: client as unknown as Transaction };
-  throw new Error('buildBatch: the transaction gives no driver connection to COPY through');
-}
-
-/**
- * Runs a COPY statement and settles when the server has answered. postgres.js 3.4 never settles the stream
- * of a COPY the server refuses (porsager/postgres#1173) and passes the error only to the query: taken there.
- */
-function copyQuery(raw: postgres.TransactionSql, statement: string) {
-  const query = raw.unsafe(statement) as postgres.PendingQuery<postgres.Row[]> & { reject: (error: unknown) => void };
-  const refused = new Promise<never>((_, fail) => {
-    const reject = query.reject;
-    query.reject = (error: unknown) => (fail(error), reject(error));
-  });
-  refused.catch(() => undefined);
-  return { query, refused };
-}
-
-/** Writes COPY text into `target` (`table (columns)`), a piece at a time; on PGlite, one COPY per piece. */
-async function copyIn(raw: Raw, target: string, pieces: Iterable<Buffer>, reuse: (piece: Buffer) => void): Promise<void> {
-  if (raw.kind === 'pglite') {
-    for (const piece of pieces) if (piece.length > 0) await raw.pglite.query(`copy ${target} from '/dev/blob'`, [], { blob: new Blob([new Uint8Array(piece)]) });
-    return;
-  }
-  const { query, refused } = copyQuery(raw.sql, `copy ${target} from stdin`);
-  const stream = await Promise.race([query.writable(), refused]);
-  const failed = new Promise<never>((_, fail) => stream.once('error', fail));
-  failed.catch(() => undefined);
-  // A few pieces in flight, so the next is made while the server reads the last.
-  let inFlight = 0;
-  let wake = () => {};
-  for (const piece of pieces) {
-    if (piece.length === 0) continue;
-    inFlight += piece.length;
-    stream.write(piece, () => {
-      inFlight -= piece.length;
-      reuse(piece);
-      wake();
-    });
-    while (inFlight > IN_FLIGHT) await Promise.race([new Promise<void>((resolve) => (wake = resolve)), refused, failed]);
-  }
-  await Promise.race([new Promise<void>((resolve) => stream.end(resolve)), refused, failed]);
-}
-
 const ESCAPE = /[\\\t\n\r]/;
 const ESCAPES = /[\\\t\n\r]/g;
 const COPY_IN: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
@@ -354,18 +298,51 @@ export async function buildBatch(ctx: Ctx, input: { activationId: string; skipSt
 export async function rebuildBatch(ctx: Ctx, input: { batchId: string }, deps: Pick<BatchDeps, 'registry' | 'dedupKey'>): Promise<BatchRow> {
   if (!hasRole(ctx.actor, 'program_manager', 'admin')) throw new ForbiddenError('Only a programme manager may rebuild a batch.');
   return withTransaction(ctx, async (t) => {
-    const [row] = await t.tx.select().from(batches).where(and(eq(batches.id, input.batchId), batchScope.where(ctx.actor))).for('update');
-    if (!row) throw new NotFoundError(`No batch ${input.batchId}.`);
+    const row = await lockedBatch(t, input.batchId);
     await requireBatchManager(t, row, 'rebuild');
     if (row.status !== 'draft' && row.status !== 'prepared')
       throw new ConflictError(`Batch ${row.id} is ${row.status}: only a draft (or a prepared list) is rebuilt. Reject it back to draft first.`);
-    await t.tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`batches:activation:${row.activationId}`}))`);
-    const subject = await subjectOf(t.tx, row.activationId);
-    await freeReservations(t.tx, row);
-    await t.tx.delete(batchLines).where(eq(batchLines.batchId, row.id));
-    await t.tx.delete(batchPayers).where(eq(batchPayers.batchId, row.id));
-    return writeBatch(t, subject, deps, row);
+    return rebuildLocked(t, row, deps, { dependants: true });
   });
+}
+
+/**
+ * The reaction to `batch.netting_changed`: another batch gave back households this one had netted against
+ * it. A draft is built again at once (as the system, without passing the news on: one round); a batch
+ * already submitted or approved keeps the lines its signers saw, and the trail says which batch freed what,
+ * so its managers may reject and rebuild it, or pay the difference later. A batch released, cancelled or
+ * gone since does nothing.
+ */
+export async function renetBatch(ctx: Ctx, input: { batchId: string; freedBy: string }, deps: Pick<BatchDeps, 'registry' | 'dedupKey'>): Promise<BatchRow | null> {
+  return withTransaction(ctx, async (t) => {
+    const [row] = await t.tx.select().from(batches).where(eq(batches.id, input.batchId)).for('update');
+    if (!row) return null;
+    if (row.status === 'draft') return rebuildLocked(t, row, deps, { dependants: false });
+    if (row.status === 'submitted' || row.status === 'approved') {
+      await recordAudit(t.tx, t, {
+        action: 'batch.netting_stale',
+        subject: `batch:${row.id}`,
+        jurisdiction: row.jurisdiction,
+        summary: { batchId: row.id, freedBy: input.freedBy, status: row.status, note: 'netted households against a batch that gave them back: reject and rebuild to pay them in full' },
+      });
+    }
+    return row;
+  });
+}
+
+async function lockedBatch(t: TxCtx, id: string): Promise<BatchRow> {
+  const [row] = await t.tx.select().from(batches).where(and(eq(batches.id, id), batchScope.where(t.actor))).for('update');
+  if (!row) throw new NotFoundError(`No batch ${id}.`);
+  return row;
+}
+
+async function rebuildLocked(t: TxCtx, row: BatchRow, deps: Pick<BatchDeps, 'registry' | 'dedupKey'>, opts: { dependants: boolean }): Promise<BatchRow> {
+  await t.tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`batches:activation:${row.activationId}`}))`);
+  const subject = await subjectOf(t.tx, row.activationId);
+  await freeReservations(t, row, undefined, opts);
+  await t.tx.delete(batchLines).where(eq(batchLines.batchId, row.id));
+  await t.tx.delete(batchPayers).where(eq(batchPayers.batchId, row.id));
+  return writeBatch(t, subject, deps, row);
 }
 
 /** A line's shares of its amount, by payer key; `none` for a line that pays nothing. */

@@ -319,7 +319,6 @@ The bank's answer (reconcile) has the columns ${RECONCILIATION_COLUMNS.join(',')
       const source = answerFileOf(answer);
       return withDatabase(async (database) => {
         const ctx = await actingAs(database, o.as);
-        const text = await readFile(source, 'utf8');
         const file = await refusing(async () => {
           requireRolesFor(ctx, 'finance_officer');
           return getPaymentFile(ctx, fileId);
@@ -327,7 +326,7 @@ The bank's answer (reconcile) has the columns ${RECONCILIATION_COLUMNS.join(',')
         const report = await refusing(async () => {
           process.stdout.write(`Applying ${path.basename(source)} to ${fileNameOf(file)} as ${ctx.actor.kind}:${ctx.actor.name}\u2026\n`);
           try {
-            return await reconcile(ctx, { fileId, text });
+            return await reconcile(ctx, { fileId, text: createReadStream(source) });
           } catch (err) {
             // A refused answer lists every problem, one a line: the operator corrects the file and sends it again.
             if (err instanceof ValidationError) throw new CliError(refusedText(err));

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { CsvError, parse } from 'csv-parse/sync';
 import { and, eq, sql } from 'drizzle-orm';
 import { recordAudit } from '../audit/service.ts';
 import { withTransaction, type Ctx, type TxCtx } from '../context.ts';
 import { queryRows, type Db } from '../db/client.ts';
+import { copyField, CopyWriter, rawOf } from '../db/copy.ts';
+import { CsvReader } from '../registry/csv.ts';
 import { batches, overpayments, paymentInstructions, reconciliations } from '../db/schema/index.ts';
 import { cancelLines, cancellationFiles } from './cancel.ts';
-import { ValidationError, type FieldProblem } from '../errors.ts';
+import { PayloadTooLargeError, ValidationError, type FieldProblem } from '../errors.ts';
 import { getPaymentFile } from './files.ts';
 import { messagesFor } from './messages.ts';
 
@@ -17,12 +18,14 @@ type Outcome = (typeof OUTCOMES)[number];
 
 /** At most this many problems are listed (with how many more there were): a file wrong throughout says so soon. */
 const MAX_PROBLEMS = 200;
+/** An instruction id as Madad makes it (`MDD<batch>-<line>-<attempt>`). */
+const INSTRUCTION_ID = /^MDD[0-9A-F]{10}-\d{8}-\d+$/;
+/** An answer row is at most this many bytes on average (a bank reference and a reason of some length). */
+const MAX_BYTES_PER_ROW = 512;
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
 interface Answer {
   row: number;
-  /** Refused already while reading: not checked again against the instructions. */
-  refused: boolean;
   id: string;
   status: Outcome;
   paidPkr: number;
@@ -104,54 +107,144 @@ async function settleOtherAttempts(t: TxCtx, batch: typeof batches.$inferSelect,
   return out;
 }
 
-/** Reads the bank's CSV; every problem names its row (the file's line, the header is row 1) and column. */
-function readAnswers(text: string): { answers: Answer[]; problems: FieldProblem[] } {
-  const problems: FieldProblem[] = [];
-  const bad = (row: number, column: string, message: string) => {
-    if (problems.length < MAX_PROBLEMS) problems.push({ field: `row ${row}.${column}`, message });
-    else if (problems.length === MAX_PROBLEMS) problems.push({ field: 'file', message: 'more problems follow; correct these first' });
+/** A problem list that stops growing at MAX_PROBLEMS, saying that more follow. */
+class Problems {
+  readonly list: FieldProblem[] = [];
+  get full(): boolean {
+    return this.list.length > MAX_PROBLEMS;
+  }
+  add(row: number, column: string, message: string): void {
+    if (this.list.length < MAX_PROBLEMS) this.list.push({ field: `row ${row}.${column}`, message });
+    else if (this.list.length === MAX_PROBLEMS) this.list.push({ field: 'file', message: 'more problems follow; correct these first' });
+  }
+}
+
+/** Row and column checks of one answer (the file's line; the header is row 1); null when it is refused. */
+function answerOf(row: number, r: string[], problems: Problems): Answer | null {
+  if (r.length !== RECONCILIATION_COLUMNS.length) {
+    problems.add(row, 'instruction_id', `expected ${RECONCILIATION_COLUMNS.length} columns, found ${r.length}`);
+    return null;
+  }
+  const before = problems.list.length;
+  const bad = (column: string, message: string) => problems.add(row, column, message);
+  const [id, status, amount, paidAt, bankReference, reason] = r.map((x) => x.trim()) as [string, string, string, string, string, string];
+  if (!INSTRUCTION_ID.test(id)) bad('instruction_id', `expected an instruction id such as MDD3F2A9C01B7-00000123-1, found "${id.slice(0, 40)}"`);
+  if (!(OUTCOMES as readonly string[]).includes(status)) bad('status', `expected one of ${OUTCOMES.join(', ')}, found "${status.slice(0, 40)}"`);
+  const paidPkr = /^\d{1,12}$/.test(amount) ? Number(amount) : NaN;
+  if (!Number.isSafeInteger(paidPkr)) bad('amount_paid_pkr', `expected whole rupees (0 or more, no separators), found "${amount.slice(0, 40)}"`);
+  else if (status === 'paid' && paidPkr === 0) bad('amount_paid_pkr', 'a paid instruction needs the amount paid (more than 0)');
+  else if (status !== 'paid' && paidPkr !== 0) bad('amount_paid_pkr', `a ${status} instruction paid nothing: expected 0`);
+  let at: string | null = null;
+  if (paidAt) {
+    const d = new Date(paidAt);
+    if (!ISO_WITH_OFFSET.test(paidAt) || Number.isNaN(d.getTime())) bad('paid_at', `expected an ISO 8601 time with its offset, e.g. 2026-09-02T14:30:00+05:00, found "${paidAt.slice(0, 40)}"`);
+    else at = d.toISOString();
+  } else if (status === 'paid') bad('paid_at', 'a paid instruction needs the time it was paid');
+  if (problems.list.length > before) return null;
+  return { row, id, status: status as Outcome, paidPkr, paidAt: at, bankReference, reason };
+}
+
+/** What a bank's answer arrives as: the whole text, or a stream of bytes (an upload, a file being read). */
+export type AnswerBody = string | Uint8Array | AsyncIterable<Uint8Array | string>;
+
+async function* piecesOf(body: AnswerBody): AsyncGenerator<Uint8Array | string> {
+  if (typeof body === 'string' || body instanceof Uint8Array) yield body;
+  else yield* body;
+}
+
+/**
+ * Reads the bank's CSV as it arrives, checks each row on its own (columns, id form, status, amount, date),
+ * and copies the rows that pass into `reconciliation_rows`, a table of this transaction only; the sha256 is
+ * made from the same bytes. Nothing is held but the rows not yet copied.
+ */
+async function stageAnswers(t: TxCtx, body: AnswerBody, maxBytes: number, problems: Problems): Promise<{ sha256: string; rows: number }> {
+  await t.tx.execute(sql`
+    create temp table reconciliation_rows (row int not null, id text not null, status text not null, paid_pkr bigint not null,
+      paid_at timestamptz, bank_reference text, reason text) on commit drop`);
+  const writer = await CopyWriter.open(rawOf(t.tx), 'reconciliation_rows (row, id, status, paid_pkr, paid_at, bank_reference, reason)');
+  const hash = createHash('sha256');
+  const decoder = new TextDecoder('utf-8', { fatal: false });
+  const reader = new CsvReader();
+  let header: string[] | null = null;
+  let rows = 0;
+  let bytes = 0;
+  let text: string[] = [];
+  let textBytes = 0;
+  const take = (fields: string[], line: number) => {
+    if (!header) {
+      header = fields.map((h) => h.trim().toLowerCase());
+      if (header.join(',') !== RECONCILIATION_COLUMNS.join(','))
+        throw new ValidationError('The reconciliation file has the wrong header.', [
+          { field: 'row 1', message: `expected the columns ${RECONCILIATION_COLUMNS.join(',')}; found ${header.join(',') || 'nothing'}` },
+        ]);
+      return;
+    }
+    if (fields[0] === 'TRAILER') return;
+    rows++;
+    const a = answerOf(line, fields, problems);
+    if (!a) return;
+    const row = `${a.row}\t${copyField(a.id)}\t${copyField(a.status)}\t${a.paidPkr}\t${copyField(a.paidAt)}\t${copyField(a.bankReference || null)}\t${copyField(a.reason || null)}\n`;
+    text.push(row);
+    textBytes += row.length;
   };
-  let records: string[][];
   try {
-    records = parse(text.replace(/\r\n/g, '\n'), { relax_column_count: true, skip_empty_lines: true, bom: true }) as string[][];
+    for await (const piece of piecesOf(body)) {
+      const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
+      bytes += chunk.length;
+      if (bytes > maxBytes) throw new PayloadTooLargeError(`The reconciliation file is larger than ${maxBytes.toLocaleString('en')} bytes, the most an answer to this file can be.`);
+      hash.update(chunk);
+      reader.read(decoder.decode(chunk, { stream: true }), take);
+      if (problems.full) break;
+      if (textBytes >= 1 << 20) {
+        await writer.write(Buffer.from(text.join('')));
+        text = [];
+        textBytes = 0;
+      }
+    }
+    if (!problems.full) reader.read(decoder.decode(), take);
+    if (!problems.full) reader.finish(take);
+    if (!header) throw new ValidationError('The body is empty: send the bank\u2019s reconciliation CSV.', [{ field: 'body', message: 'empty' }]);
+    if (text.length > 0) await writer.write(Buffer.from(text.join('')));
+    await writer.end();
   } catch (err) {
-    if (err instanceof CsvError) throw new ValidationError('The reconciliation file is not readable CSV.', [{ field: 'file', message: err.message }]);
+    await writer.abort(err);
     throw err;
   }
-  const header = records[0]?.map((h) => h.trim().toLowerCase()) ?? [];
-  if (header.join(',') !== RECONCILIATION_COLUMNS.join(','))
-    throw new ValidationError('The reconciliation file has the wrong header.', [
-      { field: 'row 1', message: `expected the columns ${RECONCILIATION_COLUMNS.join(',')}; found ${header.join(',') || 'nothing'}` },
-    ]);
-  const answers: Answer[] = [];
-  const seen = new Map<string, number>();
-  for (let i = 1; i < records.length; i++) {
-    const row = i + 1;
-    const r = records[i]!;
-    if (r[0] === 'TRAILER') continue;
-    if (r.length !== RECONCILIATION_COLUMNS.length) {
-      bad(row, 'instruction_id', `expected ${RECONCILIATION_COLUMNS.length} columns, found ${r.length}`);
-      continue;
-    }
-    const before = problems.length;
-    const [id, status, amount, paidAt, bankReference, reason] = r.map((x) => x.trim()) as [string, string, string, string, string, string];
-    if (!/^MDD[0-9A-F]{10}-\d{8}-\d+$/.test(id)) bad(row, 'instruction_id', `expected an instruction id such as MDD3F2A9C01B7-00000123-1, found "${id.slice(0, 40)}"`);
-    else if (seen.has(id)) bad(row, 'instruction_id', `${id} is answered twice in this file (first in row ${seen.get(id)})`);
-    seen.set(id, row);
-    if (!(OUTCOMES as readonly string[]).includes(status)) bad(row, 'status', `expected one of ${OUTCOMES.join(', ')}, found "${status.slice(0, 40)}"`);
-    const paidPkr = /^\d{1,12}$/.test(amount) ? Number(amount) : NaN;
-    if (!Number.isSafeInteger(paidPkr)) bad(row, 'amount_paid_pkr', `expected whole rupees (0 or more, no separators), found "${amount.slice(0, 40)}"`);
-    else if (status === 'paid' && paidPkr === 0) bad(row, 'amount_paid_pkr', 'a paid instruction needs the amount paid (more than 0)');
-    else if (status !== 'paid' && paidPkr !== 0) bad(row, 'amount_paid_pkr', `a ${status} instruction paid nothing: expected 0`);
-    let at: string | null = null;
-    if (paidAt) {
-      const d = new Date(paidAt);
-      if (!ISO_WITH_OFFSET.test(paidAt) || Number.isNaN(d.getTime())) bad(row, 'paid_at', `expected an ISO 8601 time with its offset, e.g. 2026-09-02T14:30:00+05:00, found "${paidAt.slice(0, 40)}"`);
-      else at = d.toISOString();
-    } else if (status === 'paid') bad(row, 'paid_at', 'a paid instruction needs the time it was paid');
-    answers.push({ row, id, status: status as Outcome, paidPkr, paidAt: at, bankReference, reason, refused: problems.length > before });
-  }
-  return { answers, problems };
+  return { sha256: hash.digest('hex'), rows };
+}
+
+/** The answers that cannot apply to the instructions as they are now, by row: what only the database knows. */
+async function checkAgainstInstructions(t: TxCtx, file: { id: string; kind: string }, problems: Problems): Promise<void> {
+  if (problems.full) return;
+  const fileColumn = file.kind === 'cancellation' ? sql`i.cancel_file_id` : sql`i.file_id`;
+  const another = file.kind === 'cancellation' ? 'cancellation' : 'payment';
+  const moves = sql.raw(
+    Object.entries(MOVES)
+      .flatMap(([from, to]) => to.map((x) => `('${from}', '${x}')`))
+      .join(', '),
+  );
+  const found = await queryRows<{ row: number; col: string; message: string }>(
+    t.tx as unknown as Db,
+    sql`
+    with twice as (select id, min(row) as first from reconciliation_rows group by id having count(*) > 1)
+    select row, col, message from (
+      select r.row, 'instruction_id' as col, r.id || ' is answered twice in this file (first in row ' || w.first || ')' as message
+      from reconciliation_rows r join twice w on w.id = r.id and r.row > w.first
+      union all
+      select r.row,
+        case when i.id is null or ${fileColumn} is distinct from ${file.id}::uuid then 'instruction_id' when r.paid_pkr > i.amount_pkr then 'amount_paid_pkr' else 'status' end,
+        case
+          when i.id is null then 'no instruction ' || r.id
+          when ${fileColumn} is distinct from ${file.id}::uuid then r.id || ${` is an instruction of another ${another} file`}
+          when r.paid_pkr > i.amount_pkr then r.paid_pkr || ' is more than the instruction''s PKR ' || i.amount_pkr
+          else r.id || ' is ' || replace(i.state, '_', ' ') || ': it cannot become ' || r.status
+        end
+      from reconciliation_rows r left join payment_instructions i on i.id = r.id
+      where i.id is null or ${fileColumn} is distinct from ${file.id}::uuid or r.paid_pkr > i.amount_pkr
+        or (not (i.state = r.status and coalesce(i.paid_pkr, 0) = r.paid_pkr) and (i.state, r.status) not in (${moves}))
+    ) p order by row limit ${MAX_PROBLEMS + 1}`,
+  );
+  for (const p of found) problems.add(p.row, p.col, p.message);
 }
 
 /** The moves a bank's answer may make, from the instruction's state now. */
@@ -168,63 +261,64 @@ const MOVES: Record<string, readonly Outcome[]> = {
  * file, an amount above the instruction, a bad status or date: each named by row and column, and nothing is
  * applied), then applied in one transaction with its report. The same file again (its sha256 is kept)
  * changes nothing and returns the first report. A partial payment is an amount below the instruction's.
+ * The answer is read as it arrives and checked in the database: memory does not grow with the file.
  */
-export async function reconcile(ctx: Ctx, input: { fileId: string; text: string }): Promise<ReconciliationReport> {
+export async function reconcile(ctx: Ctx, input: { fileId: string; text: AnswerBody }): Promise<ReconciliationReport> {
   const file = await getPaymentFile(ctx, input.fileId);
-  const sha256 = createHash('sha256').update(input.text).digest('hex');
   return withTransaction(ctx, async (t) => {
     // One reconciliation of a file at a time: the second waits, then finds the first's hash.
     await t.tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`reconcile:${file.id}`}))`);
-    const [before] = await t.tx.select().from(reconciliations).where(and(eq(reconciliations.fileId, file.id), eq(reconciliations.sha256, sha256)));
-    if (before) return { ...(before.report as ReconciliationReport), repeated: true };
+    const problems = new Problems();
+    const { sha256, rows } = await stageAnswers(t, input.text, MAX_BYTES_PER_ROW * (file.count + 1) + 64 * 1024, problems);
+    // A file applied before had no problem of its own: it is the same answer again.
+    if (problems.list.length === 0) {
+      const [before] = await t.tx.select().from(reconciliations).where(and(eq(reconciliations.fileId, file.id), eq(reconciliations.sha256, sha256)));
+      if (before) return { ...(before.report as ReconciliationReport), repeated: true };
+    }
+    // The rows that passed their own checks are checked against the instructions too: one refusal lists all.
+    await checkAgainstInstructions(t, file, problems);
+    if (problems.list.length > 0) throw refusal(problems);
 
     const reconciliationId = crypto.randomUUID();
-    const { answers, problems } = readAnswers(input.text);
     const cancelling = file.kind === 'cancellation';
-    const current = new Map<string, { file_id: string | null; cancel_file_id: string | null; state: string; amount_pkr: number; paid_pkr: number | null; line_no: number }>();
-    for (let i = 0; i < answers.length; i += 50_000) {
-      const ids = answers.slice(i, i + 50_000).map((a) => a.id);
-      const rows = await queryRows<{ id: string; file_id: string | null; cancel_file_id: string | null; state: string; amount_pkr: number; paid_pkr: number | null; line_no: number }>(
-        t.tx as unknown as Db,
-        sql`select id, file_id::text, cancel_file_id::text, state, amount_pkr, paid_pkr, line_no from payment_instructions where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`,
-      );
-      for (const r of rows) current.set(r.id, r);
-    }
-    const apply: Answer[] = [];
-    let unchanged = 0;
-    for (const a of answers) {
-      const now = current.get(a.id);
-      const bad = (column: string, message: string) => {
-        if (problems.length < MAX_PROBLEMS) problems.push({ field: `row ${a.row}.${column}`, message });
-        else if (problems.length === MAX_PROBLEMS) problems.push({ field: 'file', message: 'more problems follow; correct these first' });
-      };
-      if (a.refused) continue;
-      if (!now) bad('instruction_id', `no instruction ${a.id}`);
-      else if ((cancelling ? now.cancel_file_id : now.file_id) !== file.id) bad('instruction_id', `${a.id} is an instruction of another ${cancelling ? 'cancellation' : 'payment'} file`);
-      else if (a.paidPkr > now.amount_pkr) bad('amount_paid_pkr', `${a.paidPkr} is more than the instruction's PKR ${now.amount_pkr}`);
-      else if (now.state === a.status && (now.paid_pkr ?? 0) === a.paidPkr) unchanged++;
-      else if (!(MOVES[now.state] ?? []).includes(a.status)) bad('status', `${a.id} is ${now.state.replace('_', ' ')}: it cannot become ${a.status}`);
-      else apply.push(a);
-    }
-    if (problems.length > 0) throw new ValidationError(`The reconciliation file has ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was applied.`, problems);
-
-    for (let i = 0; i < apply.length; i += 20_000) {
-      const chunk = apply.slice(i, i + 20_000).map((a) => ({ id: a.id, st: a.status, p: a.paidPkr, at: a.paidAt, br: a.bankReference || null, rs: a.reason || null }));
-      await t.tx.execute(sql`
-        update payment_instructions i set state = x.st, paid_pkr = nullif(x.p, 0), paid_at = x.at, bank_reference = x.br, reason = x.rs,
-          updated_at = ${t.now.toISOString()}::timestamptz
-        from json_to_recordset(${JSON.stringify(chunk)}::json) as x(id text, st text, p int, at timestamptz, br text, rs text)
-        where i.id = x.id`);
+    await t.tx.execute(sql`create temp table reconciliation_moved (id text not null, status text not null, paid_pkr bigint not null, line_no int not null) on commit drop`);
+    await t.tx.execute(sql`
+      with moved as (
+        update payment_instructions i set state = r.status, paid_pkr = nullif(r.paid_pkr, 0), paid_at = r.paid_at, bank_reference = r.bank_reference,
+          reason = r.reason, updated_at = ${t.now.toISOString()}::timestamptz
+        from reconciliation_rows r
+        where i.id = r.id and not (i.state = r.status and coalesce(i.paid_pkr, 0) = r.paid_pkr)
+        returning i.id, r.status, r.paid_pkr, i.line_no)
+      insert into reconciliation_moved select id, status, paid_pkr, line_no from moved`);
+    const counts = await queryRows<{ status: Outcome; n: number; pkr: string }>(
+      t.tx as unknown as Db,
+      sql`select status, count(*)::int as n, sum(paid_pkr)::text as pkr from reconciliation_moved group by status order by status`,
+    );
+    const moved: Record<string, number> = {};
+    let applied = 0;
+    for (const c of counts) {
+      moved[c.status] = c.n;
+      applied += c.n;
     }
     const [batch] = await t.tx.select().from(batches).where(eq(batches.id, file.batchId));
     // The bank stopped these: their households are free again for the incident (the reservation goes).
-    const stopped = apply.filter((a) => a.status === 'cancelled').map((a) => current.get(a.id)!.line_no);
-    if (stopped.length > 0) await cancelLines(t.tx, batch!, stopped);
-    const late = await settleOtherAttempts(t, batch!, apply.filter((a) => a.status === 'paid').map((a) => ({ id: a.id, lineNo: current.get(a.id)!.line_no })), reconciliationId);
-    // The texts telling each household it was paid, in the same transaction.
-    await messagesFor(t, { instructionIds: apply.filter((a) => a.status === 'paid').map((a) => a.id), moment: 'paid' });
-    const moved: Record<string, number> = {};
-    for (const a of apply) moved[a.status] = (moved[a.status] ?? 0) + 1;
+    const stopped = await queryRows<{ line_no: number }>(t.tx as unknown as Db, sql`select line_no from reconciliation_moved where status = 'cancelled' order by line_no`);
+    if (stopped.length > 0) await cancelLines(t, batch!, stopped.map((r) => r.line_no));
+    // Lines paid again after failing: their other attempts are settled (a late answer to the first one).
+    const again = await queryRows<{ id: string; line_no: number }>(
+      t.tx as unknown as Db,
+      sql`select m.id, m.line_no from reconciliation_moved m
+          where m.status = 'paid' and m.line_no in (select line_no from payment_instructions where batch_id = ${file.batchId}::uuid and attempt > 1)
+          order by m.id`,
+    );
+    const late = await settleOtherAttempts(t, batch!, again.map((r) => ({ id: r.id, lineNo: r.line_no })), reconciliationId);
+    // The texts telling each household it was paid, in the same transaction (each text is made once).
+    if (moved.paid) {
+      if (cancelling) {
+        const paid = await queryRows<{ id: string }>(t.tx as unknown as Db, sql`select id from reconciliation_moved where status = 'paid'`);
+        await messagesFor(t, { instructionIds: paid.map((r) => r.id), moment: 'paid' });
+      } else await messagesFor(t, { fileId: file.id, moment: 'paid' });
+    }
     const [left] = await queryRows<{ n: number; pkr: string; partial: number; owed: string }>(
       t.tx as unknown as Db,
       sql`select count(*) filter (where state in ('exported', 'cancel_requested'))::int as n,
@@ -237,16 +331,19 @@ export async function reconcile(ctx: Ctx, input: { fileId: string; text: string 
       fileId: file.id,
       sha256,
       repeated: false,
-      rows: answers.length,
+      rows,
       moved,
-      unchanged,
-      paidPkr: apply.filter((a) => a.status === 'paid').reduce((s, a) => s + a.paidPkr, 0),
+      unchanged: rows - applied,
+      paidPkr: Number(counts.find((c) => c.status === 'paid')?.pkr ?? 0),
       partial: { instructions: left!.partial, outstandingPkr: Number(left!.owed) },
       outstanding: { instructions: left!.n, pkr: Number(left!.pkr) },
       otherAttempts: late,
     };
-    await t.tx.insert(reconciliations).values({ id: reconciliationId, fileId: file.id, sha256, rows: answers.length, report, appliedBy: `${t.actor.kind}:${t.actor.name}`, appliedAt: t.now });
+    await t.tx.insert(reconciliations).values({ id: reconciliationId, fileId: file.id, sha256, rows, report, appliedBy: `${t.actor.kind}:${t.actor.name}`, appliedAt: t.now });
     await recordAudit(t.tx, t, { action: 'payments.reconciled', subject: `payment-file:${file.id}`, jurisdiction: file.jurisdiction, summary: { ...report } });
     return report;
   });
 }
+
+const refusal = (problems: Problems) =>
+  new ValidationError(`The reconciliation file has ${problems.list.length} problem${problems.list.length === 1 ? '' : 's'}; nothing was applied.`, problems.list);

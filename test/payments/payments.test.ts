@@ -131,6 +131,12 @@ describe.each(drivers)('payment files and reconciliation of a released batch (%s
     expect(refused.body.errors[0].message).toMatch(/ISO 8601/);
     const [states] = await queryRows<{ exported: number }>(db.db, sql`select count(*) filter (where state = 'exported')::int as exported from payment_instructions`);
     expect(states!.exported).toBe(6);
+    // An answer far larger than its file could need (512 bytes a row, 3 rows here) is refused, not read to its end.
+    const huge = [header, `${ids[0]},paid,25000,2026-09-02T14:30:00+05:00,JC-1,${'x'.repeat(80_000)}`].join('\r\n');
+    const tooLarge = await call('finance', 'POST', `/api/payment-files/${wallet.id}/reconciliation`, huge);
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.body).toMatchObject({ code: 'payload_too_large' });
+    expect(tooLarge.body.detail).toMatch(/larger than 67,584 bytes, the most an answer to this file can be/);
 
     const good = [header, `${ids[0]},paid,25000,2026-09-02T14:30:00+05:00,JC-1,`, `${ids[1]},paid,20000,2026-09-02T15:00:00+05:00,JC-2,`, `${ids[2]},unclaimed,0,,,not collected in 30 days`].join('\r\n');
     const applied = await call('finance', 'POST', `/api/payment-files/${wallet.id}/reconciliation`, good);
