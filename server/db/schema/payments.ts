@@ -39,8 +39,14 @@ export const paymentInstructions = pgTable(
     uniqueIndex('payment_instructions_one_in_flight_idx')
       .on(t.batchId, t.lineNo)
       .where(sql`state in ('released', 'exported', 'cancel_requested')`),
-    index('payment_instructions_file_idx').on(t.fileId),
-    index('payment_instructions_cancel_file_idx').on(t.cancelFileId),
+    // A file is read in id order, a page after the other (its bytes, its texts): (file, id) keeps each page a
+    // range read; by file alone every page sorted the whole file again.
+    index('payment_instructions_file_idx').on(t.fileId, t.id),
+    index('payment_instructions_cancel_file_idx').on(t.cancelFileId, t.id),
+    // The instructions waiting for a file of their channel, in id order, as the export pages through them.
+    index('payment_instructions_waiting_idx')
+      .on(t.batchId, t.channel, t.id)
+      .where(sql`state = 'released' and file_id is null`),
     index('payment_instructions_batch_state_idx').on(t.batchId, t.state),
     check('payment_instructions_state_check', sql`${t.state} in ('released', 'exported', 'paid', 'failed', 'unclaimed', 'cancel_requested', 'cancelled')`),
     check('payment_instructions_paid_check', sql`${t.paidPkr} is null or (${t.paidPkr} >= 0 and ${t.paidPkr} <= ${t.amountPkr})`),
