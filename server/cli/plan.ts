@@ -48,7 +48,8 @@ export function planText(p: Plan): string {
       p.actions.map((a) => ({
         due: `${pakistanTime(a.dueAt)}${a.dueRelative ? ` (${a.dueRelative})` : ''}`,
         status: `${a.status.replace('_', ' ')}${a.overdue ? ', OVERDUE' : ''}`,
-        lead: `${a.leadAgency}${a.acceptedAt ? '' : ' (not accepted)'}`,
+        // A batch is taken on when its programme submits it.
+        lead: `${a.leadAgency}${a.acceptedAt ? '' : a.kind === 'cash' ? ' (not submitted)' : ' (not accepted)'}`,
         sector: a.sector,
         action: a.title,
         areas: a.areaCodes.join(','),
