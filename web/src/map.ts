@@ -6,8 +6,8 @@ import { cellToBoundary } from 'h3-js';
 import type { Feature, FeatureCollection, Geometry } from 'geojson';
 import { density, householdsIn, listAreas, type Alert, type AreaCount } from './api.ts';
 import type { Protection } from './format.ts';
-import { t } from './i18n.ts';
-import { baseStyle, CHOROPLETH_RAMP, classBreaks, DENSITY_RAMP, PAKISTAN_BOUNDS, severityColour, stepColour } from './map-style.ts';
+import { currentLang, t } from './i18n.ts';
+import { baseStyle, CHOROPLETH_RAMP, classBreaks, DENSITY_RAMP, labelField, PAKISTAN_BOUNDS, severityColour, stepColour } from './map-style.ts';
 
 // Under Vite the worker must be named explicitly (MapLibre 6 ships it as its own module).
 maplibregl.setWorkerUrl(workerUrl);
@@ -138,9 +138,9 @@ export class MadadMap {
       },
     });
     const labelPaint = { 'text-color': '#1d2a33', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 };
-    m.addLayer({ id: 'areas-1-label', type: 'symbol', source: 'areas-1-labels', maxzoom: 7, layout: { 'text-field': ['get', 'name'], 'text-font': ['DejaVu Sans Bold'], 'text-size': 13 }, paint: labelPaint });
-    m.addLayer({ id: 'areas-2-label', type: 'symbol', source: 'areas-2-labels', minzoom: 6.5, maxzoom: 9, layout: { 'text-field': ['get', 'name'], 'text-font': ['DejaVu Sans'], 'text-size': 11 }, paint: labelPaint });
-    m.addLayer({ id: 'areas-3-label', type: 'symbol', source: 'areas-3-labels', minzoom: 9, layout: { 'text-field': ['get', 'name'], 'text-font': ['DejaVu Sans'], 'text-size': 11 }, paint: labelPaint });
+    m.addLayer({ id: 'areas-1-label', type: 'symbol', source: 'areas-1-labels', maxzoom: 7, layout: { 'text-field': labelField(currentLang()), 'text-font': ['DejaVu Sans Bold'], 'text-size': 13 }, paint: labelPaint });
+    m.addLayer({ id: 'areas-2-label', type: 'symbol', source: 'areas-2-labels', minzoom: 6.5, maxzoom: 9, layout: { 'text-field': labelField(currentLang()), 'text-font': ['DejaVu Sans'], 'text-size': 11 }, paint: labelPaint });
+    m.addLayer({ id: 'areas-3-label', type: 'symbol', source: 'areas-3-labels', minzoom: 9, layout: { 'text-field': labelField(currentLang()), 'text-font': ['DejaVu Sans'], 'text-size': 11 }, paint: labelPaint });
     m.addLayer({
       id: 'alerts-label',
       type: 'symbol',
@@ -387,6 +387,10 @@ export class MadadMap {
     }
     const attribution = container.querySelector('.maplibregl-ctrl-attrib-inner');
     if (attribution) attribution.textContent = t('attribution');
+    // Area labels in the new language (Urdu names where the gazetteer has them).
+    void this.ready.then(() => {
+      for (const level of [1, 2, 3]) this.map.setLayoutProperty(`areas-${level}-label`, 'text-field', labelField(currentLang()));
+    });
   }
 
   resize(): void {
@@ -400,7 +404,7 @@ function labelPoints(fc: FeatureCollection): FeatureCollection {
   for (const f of fc.features) {
     if (!f.geometry) continue;
     try {
-      features.push({ ...pointOnFeature(f as Feature<Geometry>), properties: { code: f.properties?.code, name: f.properties?.name } });
+      features.push({ ...pointOnFeature(f as Feature<Geometry>), properties: { code: f.properties?.code, name: f.properties?.name, nameUr: f.properties?.nameUr ?? null } });
     } catch {
       // An empty or broken geometry simply gets no label.
     }

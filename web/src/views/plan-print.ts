@@ -70,6 +70,8 @@ export async function planPrintView(panel: HTMLElement, eventId: string): Promis
   const live = h('div', { class: 'print-map-live', 'aria-hidden': 'true' });
   const picture = h('img', { class: 'print-map-img', alt: t('planMapAlt', { title: plan.title }) });
   const figure = h('figure', { class: 'print-map' }, live, picture, h('figcaption', {}, planLegend()));
+  // The printed file's title (a PDF's document title) is the plan's.
+  document.title = t('planOf', { title: plan.title });
   const other = currentLang() === 'ur' ? 'en' : 'ur';
   panel.replaceChildren(
     h(
