@@ -1,15 +1,10 @@
 /**
- * `npm run geodata:derive [-- <folder of the Pakistan boundary layers>]`: writes the demo's district and
- * tehsil boundaries (geodata/derived/) from the COD-AB district layer and the geoBoundaries tehsil layer
- * with COD-AB district codes. Each polygon is simplified (Turf, Douglas-Peucker, tolerance below), its
- * coordinates rounded, repeated positions dropped and rings too small to keep left out; only the fields
- * the gazetteer uses are kept, names written in capitals put in title case. Prints the sha256 of every input and output for the provenance table in
- * geodata/README.md. The folder defaults to `../shared/fixtures/pakistan` beside the repository.
+ * The demo's district and tehsil boundaries (geodata/derived/), made from the COD-AB district layer and
+ * the geoBoundaries tehsil layer with COD-AB district codes: each polygon simplified (Turf,
+ * Douglas-Peucker, tolerance below), its coordinates rounded, repeated positions dropped and rings too
+ * small to keep left out; only the fields the gazetteer uses are kept, names written in capitals put in
+ * title case. Pure: the files are read and written by `npm run geodata:derive` (server/demo/derive-boundaries.ts).
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { simplify } from '@turf/turf';
 import type { Feature, FeatureCollection, MultiPolygon, Polygon, Position } from 'geojson';
 import { readBoundaries, type AreaRecord } from './boundaries.ts';
@@ -78,35 +73,24 @@ function toCollection(records: AreaRecord[]): FeatureCollection<Polygon | MultiP
 /** A name the layer writes in capitals ("TANDO ALLAH YAR") as a map label reads it ("Tando Allah Yar"); others as they are. */
 export const labelName = (name: string) => (name === name.toUpperCase() ? name.toLowerCase().replace(/(^|[\s(.-])(\p{L})/gu, (_m, a: string, b: string) => a + b.toUpperCase()) : name);
 
-const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
-
 /** One feature a line, so a new edition's diff shows which areas changed. */
 const writeCollection = (fc: FeatureCollection) => `{"type":"FeatureCollection","features":[\n${fc.features.map((f) => JSON.stringify(f)).join(',\n')}\n]}\n`;
 
-export function deriveBoundaries(sourceDir: string, outDir: string) {
-  const districtBytes = readFileSync(path.join(sourceDir, DISTRICTS_SOURCE));
-  const tehsilBytes = readFileSync(path.join(sourceDir, TEHSILS_SOURCE));
-  const districts = readBoundaries(JSON.parse(districtBytes.toString('utf8')), {
+/** The derived files' text from the two source layers (parsed JSON), with the tehsils left out and why. */
+export function deriveBoundaryFiles(districtLayer: unknown, tehsilLayer: { features: readonly { properties?: Record<string, unknown> | null }[] }) {
+  const districts = readBoundaries(districtLayer, {
     codeField: 'pcode',
     nameField: 'name',
     parentField: (p) => String(p.pcode).slice(0, 3),
     level: 2,
     source: 'derived',
   }).areas;
-  const tehsils = readTehsilsWithDerivedCodes(JSON.parse(tehsilBytes.toString('utf8')), { nameField: 'shapeName', populationField: 'pop_2023', source: 'derived' });
-  mkdirSync(outDir, { recursive: true });
-  const outputs = [
-    { file: DISTRICTS_FILE, text: writeCollection(toCollection(districts)), count: districts.length, from: DISTRICTS_SOURCE, sourceSha: sha256(districtBytes) },
-    { file: TEHSILS_FILE, text: writeCollection(toCollection(tehsils.areas)), count: tehsils.areas.length, from: TEHSILS_SOURCE, sourceSha: sha256(tehsilBytes) },
-  ];
-  for (const o of outputs) writeFileSync(path.join(outDir, o.file), o.text);
-  return { outputs: outputs.map(({ text, ...o }) => ({ ...o, bytes: Buffer.byteLength(text), sha256: sha256(text) })), warnings: tehsils.warnings };
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const repo = fileURLToPath(new URL('..', import.meta.url));
-  const sourceDir = path.resolve(process.argv[2] ?? path.join(repo, '..', 'shared', 'fixtures', 'pakistan'));
-  const { outputs, warnings } = deriveBoundaries(sourceDir, path.join(repo, 'geodata', 'derived'));
-  for (const w of warnings) console.log(`left out: ${w}`);
-  for (const o of outputs) console.log(`${o.file}: ${o.count} areas, ${o.bytes.toLocaleString('en')} bytes, sha256 ${o.sha256}\n  from ${o.from}, sha256 ${o.sourceSha}`);
+  const tehsils = readTehsilsWithDerivedCodes(tehsilLayer, { nameField: 'shapeName', populationField: 'pop_2023', source: 'derived' });
+  return {
+    files: [
+      { file: DISTRICTS_FILE, from: DISTRICTS_SOURCE, text: writeCollection(toCollection(districts)), count: districts.length },
+      { file: TEHSILS_FILE, from: TEHSILS_SOURCE, text: writeCollection(toCollection(tehsils.areas)), count: tehsils.areas.length },
+    ],
+    warnings: tehsils.warnings,
+  };
 }

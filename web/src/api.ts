@@ -13,8 +13,10 @@ import type { EventView, NewEventBody, NotificationPreview } from '../../server/
 import type { Activation as BatchActivation, Batch, BatchLine, BatchSummary, BudgetLine } from '../../server/batches/schema.ts';
 import type { EventPayments, PaymentFile, ReconciliationReport } from '../../server/payments/schema.ts';
 import type { Inbox, InboxItem } from '../../server/payments/inbox.ts';
+import type { CreateActionInput, Plan, PlanAction, PlanProgress, PlanStatus, PlanSummary, UpdateActionInput } from '../../server/plan/schema.ts';
 
 export type { AreaCollection, Batch, BatchActivation, BatchLine, BatchSummary, BudgetLine, EventPayments, EventView, Inbox, InboxItem, NewEventBody, NotificationPreview, PaymentFile, ReconciliationReport };
+export type { CreateActionInput, Plan, PlanAction, PlanProgress, PlanStatus, PlanSummary, UpdateActionInput };
 export type { Activation, Alert, AlertDetail, AlertInfo, AlertVersion, AreaCount, DryRun, Evaluation, Exposure, Household, IngestReport, Principal, Problem, Reason, Role };
 /** A rule in force as the rules page lists it. */
 export type Rule = RuleSummary;
@@ -200,15 +202,10 @@ export const getInbox = () => api<Inbox>('/api/inbox');
 export const listPaymentFiles = async (batchId: string) => (await api<{ files: PaymentFile[] }>(`/api/batches/${enc(batchId)}/payment-files`)).files;
 
 // The joint response plan of an incident, its progress by area, and the coordination summary.
-export type { Plan, PlanAction, PlanProgress, PlanSummary, PlanStatus, CreateActionInput, UpdateActionInput } from '../../server/plan/schema.ts';
-type PlanT = import('../../server/plan/schema.ts').Plan;
-type PlanActionT = import('../../server/plan/schema.ts').PlanAction;
-export const eventPlan = (eventId: string) => api<PlanT>(`/api/events/${enc(eventId)}/plan`);
-export const planProgress = (incident: string, level?: 1 | 2 | 3) =>
-  api<import('../../server/plan/schema.ts').PlanProgress>(`/api/incidents/${enc(incident)}/plan/progress${level ? `?level=${level}` : ''}`);
-export const addPlanAction = (incident: string, body: import('../../server/plan/schema.ts').CreateActionInput) =>
-  api<PlanActionT>(`/api/incidents/${enc(incident)}/plan/actions`, { json: body });
-export const updatePlanAction = (id: string, body: import('../../server/plan/schema.ts').UpdateActionInput) => api<PlanActionT>(`/api/plan-actions/${enc(id)}/updates`, { json: body });
-export const acceptPlanAction = (id: string, note?: string) => api<PlanActionT>(`/api/plan-actions/${enc(id)}/accept`, { json: note ? { note } : {} });
-export const planSummary = (level: 1 | 2 | 3 = 2) => api<import('../../server/plan/schema.ts').PlanSummary>(`/api/plans/summary?level=${level}`);
+export const eventPlan = (eventId: string) => api<Plan>(`/api/events/${enc(eventId)}/plan`);
+export const planProgress = (incident: string, level?: 1 | 2 | 3) => api<PlanProgress>(`/api/incidents/${enc(incident)}/plan/progress${level ? `?level=${level}` : ''}`);
+export const addPlanAction = (incident: string, body: CreateActionInput) => api<PlanAction>(`/api/incidents/${enc(incident)}/plan/actions`, { json: body });
+export const updatePlanAction = (id: string, body: UpdateActionInput) => api<PlanAction>(`/api/plan-actions/${enc(id)}/updates`, { json: body });
+export const acceptPlanAction = (id: string, note?: string) => api<PlanAction>(`/api/plan-actions/${enc(id)}/accept`, { json: note ? { note } : {} });
+export const planSummary = (level: 1 | 2 | 3 = 2) => api<PlanSummary>(`/api/plans/summary?level=${level}`);
 export const planExportUrl = (incident: string, format: 'csv' | 'geojson') => `/api/incidents/${enc(incident)}/plan/export?format=${format}`;
