@@ -337,7 +337,7 @@ export async function batchView(panel: HTMLElement, ctx: ViewContext, id: string
     return;
   }
   const d = ((b.figures as Figures).disclosure as Protection | undefined) ?? (b.byDistrict.some((x) => x.households === null) ? { minCell: 10 } : null);
-  const names = await ctx.map.namesOf([...b.areaCodes, ...b.byDistrict.map((x) => x.district), ...(((b.figures as Figures).cutoffs ?? []) as Figures[]).map((c) => String(c.areaCode))]);
+  const names = await ctx.map.namesOf([b.jurisdiction, ...b.areaCodes, ...b.byDistrict.map((x) => x.district), ...(((b.figures as Figures).cutoffs ?? []) as Figures[]).map((c) => String(c.areaCode))]);
   const reload = async () => {
     panel.replaceChildren();
     await batchView(panel, ctx, id);

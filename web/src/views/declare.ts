@@ -17,6 +17,8 @@ export const HAZARD_CHOICES: EventView['hazard'][] = [
 /** One line as the draft holds it: what to send, and what it resolved to (once it has). */
 interface DraftLine {
   fileLine: number;
+  /** The line as the notification wrote it, kept through corrections. */
+  written: string;
   submitted: string;
   level: string | null;
   /** The area chosen or resolved; none while the line waits for a correction. */
@@ -76,7 +78,10 @@ export async function declareView(panel: HTMLElement, ctx: ViewContext): Promise
 
   const lineRow = (l: DraftLine, i: number): HTMLElement => {
     const p = l.preview;
-    const cells: (Node | string)[] = [h('td', { class: 'n' }, String(l.fileLine)), h('td', { dir: 'auto' }, l.submitted, l.level ? h('span', { class: 'help' }, ` (${tMaybe(`lvl_${l.level}`, l.level)})`) : '')];
+    const cells: (Node | string)[] = [
+      h('td', { class: 'n' }, String(l.fileLine)),
+      h('td', { dir: 'auto' }, l.written, l.submitted !== l.written ? h('span', { class: 'help' }, ` → ${l.submitted}`) : '', l.level ? h('span', { class: 'help' }, ` (${tMaybe(`lvl_${l.level}`, l.level)})`) : ''),
+    ];
     if (l.area) {
       const chosen = p.status !== 'resolved';
       cells.push(h('td', {}, h('span', { class: 'pill st-resolved' }, chosen ? t('lineChosen') : t('lineResolved'))), h('td', {}, describe(l.area)));
@@ -132,13 +137,21 @@ export async function declareView(panel: HTMLElement, ctx: ViewContext): Promise
     refresh();
   };
 
-  const runCheck = async (body: string, name?: string) => {
+  const runCheck = async (body: string, fileName?: string, before?: DraftLine[]) => {
     result.replaceChildren();
     check.disabled = true;
     check.textContent = t('checking');
     try {
-      const answer = await resolveNotification(body, name);
-      draft = answer.lines.map((p) => ({ fileLine: p.fileLine, submitted: p.submitted, level: p.levelHint, area: p.status === 'resolved' ? p.area! : null, preview: p }));
+      const answer = await resolveNotification(body, fileName);
+      // A corrected draft keeps each line's place and wording in the notification.
+      draft = answer.lines.map((p, i) => ({
+        fileLine: before?.[i]?.fileLine ?? p.fileLine,
+        written: before?.[i]?.written ?? p.submitted,
+        submitted: p.submitted,
+        level: p.levelHint,
+        area: p.status === 'resolved' ? p.area! : null,
+        preview: p,
+      }));
       render();
       void focusAreas(ctx.map, draft.flatMap((l) => (l.area ? [l.area.code] : [])));
       (preview.querySelector('tr.line-ambiguous select, tr.line-unknown select, tr.line-unknown input') as HTMLElement | null)?.focus();
@@ -154,7 +167,7 @@ export async function declareView(panel: HTMLElement, ctx: ViewContext): Promise
     if (!text.value.trim()) return void result.replaceChildren(h('p', { class: 'error', role: 'alert' }, t('emptyList')));
     // A corrected draft is checked again as it now stands; a new paste starts over.
     const corrected = draft.length > 0 && draft.some((l) => !l.area) && text.dataset.checked === text.value;
-    void runCheck(corrected ? asCsv(draft) : text.value, corrected ? 'corrected.csv' : fileName);
+    void runCheck(corrected ? asCsv(draft) : text.value, corrected ? 'corrected.csv' : fileName, corrected ? draft : undefined);
     text.dataset.checked = text.value;
   };
 

@@ -83,7 +83,7 @@ export async function eventDetailView(panel: HTMLElement, ctx: ViewContext, id: 
   ]);
   const activationIds = [...new Set(evals.flatMap((e) => e.activations.map((a) => a.id)))];
   const activations = (await Promise.all(activationIds.map((a) => getActivation(a).catch(() => undefined)))).filter((a): a is BatchActivation => !!a);
-  const names = await ctx.map.namesOf([...event.areaCodes, ...(payments?.byDistrict.map((d) => d.key) ?? [])]);
+  const names = await ctx.map.namesOf([event.jurisdiction, ...event.areaCodes, ...(payments?.byDistrict.map((d) => d.key) ?? [])]);
 
   const actionOut = h('div', { 'aria-live': 'assertive' });
   const act = (label: string, run: () => Promise<unknown>, cls = '') =>

@@ -27,7 +27,7 @@ export const statusPill = (status: string) => h('span', { class: `pill st-${stat
 
 /** A section with a heading that screen readers can jump to. */
 export function section(id: string, title: string, ...children: (Node | string | null | undefined | false)[]): HTMLElement {
-  return h('section', { 'aria-labelledby': id, class: 'block' }, h('h2', { id }, title), ...children.filter((c): c is Node | string => !!c));
+  return h('section', { id, 'aria-labelledby': `${id}-h`, class: 'block' }, h('h2', { id: `${id}-h` }, title), ...children.filter((c): c is Node | string => !!c));
 }
 
 /** An area's name with its P-code, or the code alone when the gazetteer lacks it. */
