@@ -133,6 +133,13 @@ describe('the plan in the browser', () => {
     expect(new Set(progress.properties.map((p) => p.code))).toEqual(new Set(['PK701', 'PK722', 'PK727']));
     await page.waitForTimeout(500);
     await page.screenshot({ path: path.join(ARTIFACTS, 'plan-responder.png') });
+    // The coordination summary lists the incident and the agencies that lead its actions.
+    await page.getByRole('link', { name: 'Plans' }).first().click();
+    await page.getByRole('heading', { name: 'Coordination summary' }).waitFor();
+    await page.locator('table.plans-incidents a', { hasText: eventName }).waitFor();
+    await page.locator('table.plans-agency', { hasText: 'District administration Thatta' }).waitFor();
+    await page.locator('table.plans-area', { hasText: 'Thatta (PK727)' }).waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'plan-summary.png') });
     const seen = bodies.join('\n');
     expect(seen.length).toBeGreaterThan(1000);
     for (const cnic of identity.cnics) expect(seen.includes(cnic), 'a CNIC reached a responder').toBe(false);

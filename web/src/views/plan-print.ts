@@ -79,7 +79,7 @@ export async function planPrintView(panel: HTMLElement, eventId: string): Promis
       { class: 'print-tools no-print' },
       h('button', { type: 'button', onclick: () => window.print() }, t('planPrintNow')),
       ' ',
-      h('a', { href: `/events/${eventId}/plan/print?lang=${other}`, lang: other }, other === 'ur' ? t('planPrintUr') : t('planPrintEn')),
+      h('a', { href: `/events/${eventId}/plan/print?lang=${other}`, lang: other, dir: other === 'ur' ? 'rtl' : 'ltr' }, other === 'ur' ? t('planPrintUr') : t('planPrintEn')),
       ' ',
       h('a', { href: `/events/${eventId}/plan`, 'data-link': true }, t('backToPlan')),
     ),

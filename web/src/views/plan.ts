@@ -324,7 +324,7 @@ export async function planView(panel: HTMLElement, ctx: ViewContext, eventId: st
       { class: 'plan-links' },
       h('a', { href: `/events/${eventId}/plan/print?lang=en`, lang: 'en' }, t('planPrintEn')),
       ' · ',
-      h('a', { href: `/events/${eventId}/plan/print?lang=ur`, lang: 'ur' }, t('planPrintUr')),
+      h('a', { href: `/events/${eventId}/plan/print?lang=ur`, lang: 'ur', dir: 'rtl' }, t('planPrintUr')),
       ' · ',
       h('a', { href: planExportUrl(plan.incident, 'csv'), download: '' }, t('planExportCsv')),
     ),
