@@ -6,6 +6,7 @@ import { queryRows, type Db, type Tx } from '../db/client.ts';
 import { batches } from '../db/schema/index.ts';
 import { payersOf, registerFile, type PaymentFileRow } from './files.ts';
 import { CHANNELS } from './layouts.ts';
+import { messagesFor } from './messages.ts';
 
 type BatchRow = typeof batches.$inferSelect;
 
@@ -55,6 +56,12 @@ export async function stopPayments(ctx: Ctx, input: { batchId: string; reason: s
         where batch_id = ${b.id}::uuid and state = 'exported'`),
     );
     const files = requested > 0 ? await cancellationFiles(t, b) : [];
+    // Households told their payment was on its way, whose line is stopped now: told not to travel for it.
+    const told = await queryRows<{ id: string }>(
+      t.tx as unknown as Db,
+      sql`select i.id from payment_instructions i where i.batch_id = ${b.id}::uuid and i.line_no = any(${`{${unexported.map((r) => r.line_no).join(',')}}`}::int[])`,
+    );
+    if (told.length > 0) await messagesFor(t, { instructionIds: told.map((r) => r.id), moment: 'cancelled' });
     await recordAudit(t.tx, t, {
       action: 'payments.stopped',
       subject: `batch:${b.id}`,

@@ -10,7 +10,8 @@ import { CHANNELS, csvLine, type Channel } from './layouts.ts';
 
 /**
  * Texts to beneficiaries (SMS): one per instruction, moment and language, made in the transaction that
- * exports the instruction (`exported`: how much, where and from when) or that records it paid (`paid`).
+ * exports the instruction (`exported`: how much, where and from when), that records it paid (`paid`), or
+ * that stops a payment the household was told about (`cancelled`: do not travel to collect it).
  * The words are in server/payments/messages/: `<moment>.<language>.txt` (the text, one line after `#`
  * comments) and `phrases.<language>.txt` (each channel's words and the months). Placeholders:
  *
@@ -29,7 +30,7 @@ import { CHANNELS, csvLine, type Channel } from './layouts.ts';
  * CNIC, no account. It goes to the wallet's own number for a wallet payment, else to the household's phone
  * in the registry (as it is now, not as frozen in the batch); no phone, no text (counted).
  */
-export const MOMENTS = ['exported', 'paid'] as const;
+export const MOMENTS = ['exported', 'paid', 'cancelled'] as const;
 export type Moment = (typeof MOMENTS)[number];
 export const LANGUAGES = ['ur', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -76,6 +77,7 @@ const TEMPLATE_DIR = new URL('./messages/', import.meta.url);
 const PLACEHOLDERS: Record<Moment, readonly string[]> = {
   exported: ['programme', 'amount', 'channel_text', 'where', 'from_date', 'reference', 'helpline'],
   paid: ['programme', 'amount', 'paid_date', 'reference', 'helpline'],
+  cancelled: ['programme', 'amount', 'reference', 'helpline'],
 };
 
 /** A file's lines without `#` comments and blank lines. */
@@ -178,6 +180,16 @@ export interface MessagesMade {
   already: number;
 }
 
+/**
+ * Which of the chosen instructions a moment texts: one in a file; one the bank paid; one whose household was
+ * told it was on its way (an `exported` text) and which is now stopped.
+ */
+const MOMENT_WHERE: Record<Moment, SQL> = {
+  exported: sql`i.file_id is not null`,
+  paid: sql`i.state = 'paid'`,
+  cancelled: sql`exists (select 1 from messages m where m.instruction_id = i.id and m.moment = 'exported')`,
+};
+
 /** Instructions read, and texts written, per statement. */
 const PAGE = 20_000;
 
@@ -225,7 +237,7 @@ export async function messagesFor(ctx: Ctx, input: MessageSelection & { moment: 
             left join payment_files f on f.id = i.file_id
             left join households h on h.source = l.source and h.household_id = l.household_id
             left join areas a on a.code = l.district and a.valid_to is null
-            where ${chosen} and ${exported ? sql`i.file_id is not null` : sql`i.state = 'paid'`}
+            where ${chosen} and ${MOMENT_WHERE[input.moment]}
             order by i.id ${ids ? sql`` : sql`limit ${PAGE}`}`,
       );
       const texts: { i: string; l: Language; m: string; b: string }[] = [];

@@ -303,7 +303,11 @@ export async function reconcile(ctx: Ctx, input: { fileId: string; text: AnswerB
     const [batch] = await t.tx.select().from(batches).where(eq(batches.id, file.batchId));
     // The bank stopped these: their households are free again for the incident (the reservation goes).
     const stopped = await queryRows<{ line_no: number }>(t.tx as unknown as Db, sql`select line_no from reconciliation_moved where status = 'cancelled' order by line_no`);
-    if (stopped.length > 0) await cancelLines(t, batch!, stopped.map((r) => r.line_no));
+    if (stopped.length > 0) {
+      await cancelLines(t, batch!, stopped.map((r) => r.line_no));
+      const ids = await queryRows<{ id: string }>(t.tx as unknown as Db, sql`select id from reconciliation_moved where status = 'cancelled'`);
+      await messagesFor(t, { instructionIds: ids.map((r) => r.id), moment: 'cancelled' });
+    }
     // Lines paid again after failing: their other attempts are settled (a late answer to the first one).
     const again = await queryRows<{ id: string; line_no: number }>(
       t.tx as unknown as Db,

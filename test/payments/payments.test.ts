@@ -170,6 +170,17 @@ describe.each(drivers)('payment files and reconciliation of a released batch (%s
     expect(stopped).toMatchObject({ cancelled: 1, cancelRequested: 3 });
     expect(stopped.files.map((f) => [f.kind, f.channel, f.count, f.totalPkr])).toEqual([['cancellation', 'bank_transfer', 3, 75000]]);
     expect(await count(sql`select count(*)::int as n from reservations`)).toBe(reservedBefore - 1);
+    // The wallet household was texted that its money was on its way: now it is told not to travel for it.
+    const told = await queryRows<{ language: string; body: string; msisdn: string }>(
+      db.db,
+      sql`select m.language, m.body, m.msisdn from messages m join payment_instructions i on i.id = m.instruction_id
+          where m.moment = 'cancelled' and i.state = 'unclaimed' order by m.language`,
+    );
+    expect(told.map((m) => m.language)).toEqual(['en', 'ur']);
+    expect(told[0]!.body).toMatch(/^BISP: the payment of Rs 25,000 \(Ref MDD[0-9A-F]{10}-\d{8}-1\) has been stopped\. Do not go to collect it\./);
+    expect(told[1]!.body).toContain('روک دی گئی ہے');
+    expect(told[0]!.msisdn).toMatch(/^923\d{9}$/);
+    expect(await count(sql`select count(*)::int as n from messages where moment = 'cancelled'`)).toBe(2);
 
     const file = (await call('finance', 'GET', `/api/payment-files/${stopped.files[0]!.id}/csv`)).body as string;
     const lines = file.trimEnd().split('\r\n');

@@ -171,7 +171,7 @@ export const messages = pgTable(
     instructionId: text('instruction_id')
       .notNull()
       .references(() => paymentInstructions.id),
-    /** `exported` (the payment is on its way) or `paid`. */
+    /** `exported` (the payment is on its way), `paid`, or `cancelled` (a payment the household was told about, stopped). */
     moment: text('moment').notNull(),
     language: text('language').notNull(),
     msisdn: text('msisdn').notNull(),
@@ -184,7 +184,7 @@ export const messages = pgTable(
   (t) => [
     uniqueIndex('messages_once_idx').on(t.instructionId, t.moment, t.language),
     index('messages_waiting_idx').on(t.createdAt).where(sql`exported_at is null`),
-    check('messages_moment_check', sql`${t.moment} in ('exported', 'paid')`),
+    check('messages_moment_check', sql`${t.moment} in ('exported', 'paid', 'cancelled')`),
   ],
 );
 

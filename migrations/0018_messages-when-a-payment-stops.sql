@@ -1,0 +1,2 @@
+ALTER TABLE "messages" DROP CONSTRAINT "messages_moment_check";--> statement-breakpoint
+ALTER TABLE "messages" ADD CONSTRAINT "messages_moment_check" CHECK ("messages"."moment" in ('exported', 'paid', 'cancelled'));
