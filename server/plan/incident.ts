@@ -34,24 +34,38 @@ export function incidentVisible(actor: Pick<Actor, 'jurisdiction'>, incident: Pi
   return actor.jurisdiction === 'PK' || touches(incident.areaCodes, actor.jurisdiction);
 }
 
+const eventIncident = (key: string, e: typeof events.$inferSelect): Incident => ({
+  key,
+  kind: 'event',
+  title: e.name,
+  hazard: e.hazard,
+  open: e.status !== 'closed',
+  areaCodes: e.areaCodes,
+  startedAt: e.declaredAt ?? e.createdAt,
+  eventIds: [e.id],
+  alertIds: [],
+});
+
+/** Reads incidents by their keys (events in one query, each alert chain on its own); unknown keys are left out. */
+export async function loadIncidents(db: Db | Tx, keys: readonly string[]): Promise<Map<string, Incident>> {
+  const out = new Map<string, Incident>();
+  const valid = [...new Set(keys)].filter((k) => INCIDENT_PATTERN.test(k));
+  const eventIds = valid.filter((k) => k.startsWith('event:')).map((k) => k.slice('event:'.length));
+  if (eventIds.length) for (const e of await db.select().from(events).where(inArray(events.id, eventIds))) out.set(`event:${e.id}`, eventIncident(`event:${e.id}`, e));
+  for (const key of valid.filter((k) => k.startsWith('alert-chain:'))) {
+    const found = await loadIncident(db, key);
+    if (found) out.set(key, found);
+  }
+  return out;
+}
+
 /** Reads an incident by its key, or null when there is no such event or chain. */
 export async function loadIncident(db: Db | Tx, key: string): Promise<Incident | null> {
   if (!INCIDENT_PATTERN.test(key)) return null;
   const [kind, id] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)] as ['event' | 'alert-chain', string];
   if (kind === 'event') {
     const [e] = await db.select().from(events).where(eq(events.id, id));
-    if (!e) return null;
-    return {
-      key,
-      kind,
-      title: e.name,
-      hazard: e.hazard,
-      open: e.status !== 'closed',
-      areaCodes: e.areaCodes,
-      startedAt: e.declaredAt ?? e.createdAt,
-      eventIds: [e.id],
-      alertIds: [],
-    };
+    return e ? eventIncident(key, e) : null;
   }
   const chain = await db
     .select({ id: alerts.id, hazard: alerts.hazard, sent: alerts.sent, state: alerts.state, areaCodes: alerts.areaCodes, infos: alerts.infos })

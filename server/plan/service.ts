@@ -8,7 +8,7 @@ import { queryRows, type Db, type Tx } from '../db/client.ts';
 import { planActions, planUpdates } from '../db/schema/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
 import { cashActions } from './cash.ts';
-import { incidentInScope, incidentVisible, loadIncident, stageTimes, triggerFor, type Incident } from './incident.ts';
+import { incidentInScope, incidentVisible, loadIncident, loadIncidents, stageTimes, triggerFor, type Incident } from './incident.ts';
 import { canMove, CLOSED, isOverdue, MOVES, NEEDS_REASON, relativeDue } from './machine.ts';
 import { PLAN_STATUSES, type CreateActionInput, type Plan, type PlanAction, type PlanStatus, type PlanUpdate, type UpdateActionInput, createActionBody } from './schema.ts';
 
@@ -96,11 +96,17 @@ export function countActions(actions: PlanAction[]) {
 }
 
 /** Every action of an incident (stored and cash), sorted by due time, for a viewer who may see it. */
-export async function actionsOf(db: Db, incident: Incident, viewer: Pick<Actor, 'agency'>, now: Date): Promise<PlanAction[]> {
-  const rows = await db.select().from(planActions).where(eq(planActions.incident, incident.key)).orderBy(asc(planActions.dueAt), asc(planActions.createdAt), asc(planActions.id));
-  const history = await historyOf(db, rows.map((r) => r.id));
+export async function actionsOf(
+  db: Db,
+  incident: Incident,
+  viewer: Pick<Actor, 'agency'>,
+  now: Date,
+  options: { history?: boolean; rows?: ActionRow[]; cash?: boolean } = {},
+): Promise<PlanAction[]> {
+  const rows = options.rows ?? (await db.select().from(planActions).where(eq(planActions.incident, incident.key)).orderBy(asc(planActions.dueAt), asc(planActions.createdAt), asc(planActions.id)));
+  const history = options.history === false ? new Map<string, UpdateRow[]>() : await historyOf(db, rows.map((r) => r.id));
   const stored = rows.map((r) => toAction(r, history.get(r.id) ?? [], viewer, now));
-  const cash = await cashActions(db, incident.key, viewer.agency, now);
+  const cash = options.cash === false ? [] : await cashActions(db, incident.key, viewer.agency, now);
   const order = (a: PlanAction) => a.dueAt ?? '9999';
   return [...stored, ...cash].sort((a, b) => order(a).localeCompare(order(b)) || a.triggerAt.localeCompare(b.triggerAt) || a.id.localeCompare(b.id));
 }
@@ -346,11 +352,8 @@ export async function reassignAction(ctx: Ctx, id: string, input: { leadAgency: 
 /** Open incidents with a plan (stored actions or batches) that touch the actor's jurisdiction. */
 export async function openIncidents(ctx: Ctx): Promise<Incident[]> {
   const list = await queryRows<{ incident: string }>(ctx.db, sql`select incident from plan_actions union select incident from batches`);
-  const out: Incident[] = [];
-  for (const { incident } of list) {
-    const found = await loadIncident(ctx.db, incident);
-    if (found && found.open && incidentVisible(ctx.actor, found)) out.push(found);
-  }
+  const found = await loadIncidents(ctx.db, list.map((r) => r.incident));
+  const out = [...found.values()].filter((i) => i.open && incidentVisible(ctx.actor, i));
   return out.sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime() || a.key.localeCompare(b.key));
 }
 

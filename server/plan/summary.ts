@@ -1,4 +1,6 @@
+import { inArray } from 'drizzle-orm';
 import type { Ctx } from '../context.ts';
+import { batches, planActions } from '../db/schema/index.ts';
 import { areaNames, incidentInScope } from './incident.ts';
 import type { PlanAction, PlanProgress, PlanSummary } from './schema.ts';
 import { actionsOf, openIncidents } from './service.ts';
@@ -89,8 +91,15 @@ export async function planSummary(ctx: Ctx, level: 1 | 2 | 3 = 2): Promise<PlanS
   const byArea = new Map<string, Tally>();
   const money = new Map<string, { agency: string; jurisdiction: string; committedPkr: number; releasedPkr: number; paidPkr: number; incidents: Set<string> }>();
   const totals = zero();
+  // Every stored action of these incidents in one read; the summary needs no history.
+  const rows = incidents.length ? await ctx.db.select().from(planActions).where(inArray(planActions.incident, incidents.map((i) => i.key))) : [];
+  const rowsOf = new Map<string, typeof rows>();
+  for (const r of rows) rowsOf.set(r.incident, [...(rowsOf.get(r.incident) ?? []), r]);
+  const paying = new Set(
+    incidents.length ? (await ctx.db.selectDistinct({ incident: batches.incident }).from(batches).where(inArray(batches.incident, incidents.map((i) => i.key)))).map((b) => b.incident) : [],
+  );
   for (const incident of incidents) {
-    const actions = await actionsOf(ctx.db, incident, ctx.actor, ctx.now);
+    const actions = await actionsOf(ctx.db, incident, ctx.actor, ctx.now, { history: false, rows: rowsOf.get(incident.key) ?? [], cash: paying.has(incident.key) });
     const t = zero();
     for (const a of actions) {
       add(t, a, ctx.now);
