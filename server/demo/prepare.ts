@@ -118,7 +118,8 @@ export async function prepareDemo(database: Database, log: Logger, now: Date, de
     sspaManager2: actors.get('sspa.manager2')!,
     sindhFinance: actors.get('sindh.finance')!,
   };
-  const walk = await walkDemo(ctx, people, deliver);
+  const steps: Record<string, [seconds: number, cpuSeconds: number]> = {};
+  const walk = await walkDemo(ctx, people, deliver, (step) => (steps[step] = [lap(), cpuSeconds()]));
   await database.db.insert(settings).values({ key: 'demo_prepared', value: now.toISOString() });
   log.info(
     {
@@ -129,6 +130,7 @@ export async function prepareDemo(database: Database, log: Logger, now: Date, de
       files: walk.files.length,
       reconciled: walk.reconciliations.map((r) => r.moved),
       plan: walk.plan.byStatus,
+      steps,
       seconds: lap(),
       cpuSeconds: cpuSeconds(),
     },

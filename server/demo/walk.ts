@@ -80,7 +80,7 @@ export function bankAnswer(fileText: string, paidAt: Date): string {
  * submitted, approved by two people and released, its payment files are made, and the bank's answer to
  * each file is applied (most paid, some failed, a few outstanding).
  */
-export async function walkDemo(ctx: Ctx, people: DemoPeople, deliver: Deliver): Promise<DemoWalk> {
+export async function walkDemo(ctx: Ctx, people: DemoPeople, deliver: Deliver, mark: (step: string) => void = () => {}): Promise<DemoWalk> {
   const db = ctx.db;
   const letter = readFileSync(new URL('./pdma-sindh-notification.txt', import.meta.url), 'utf8');
   const preview = await previewNotification(as(ctx, people.pdma), { text: letter, fileName: 'pdma-sindh-notification.txt' });
@@ -93,7 +93,9 @@ export async function walkDemo(ctx: Ctx, people: DemoPeople, deliver: Deliver): 
     areas: readNotificationFile(letter, 'pdma-sindh-notification.txt').map(({ area, level }) => (level ? { area, level } : { area })),
     alertIds: [],
   });
+  mark('declared');
   await deliverAll(db, deliver);
+  mark('evaluated, plan copied, batches built');
 
   const built = await db.select().from(batches).where(eq(batches.subjectId, event.id)).orderBy(asc(batches.builtAt));
   const federal = built.find((b) => b.ruleId === DEMO_FEDERAL_RULE);
@@ -108,6 +110,7 @@ export async function walkDemo(ctx: Ctx, people: DemoPeople, deliver: Deliver): 
   await approveBatch(as(ctx, people.sindhFinance), { id: sindh.id, comment: 'Within the SSPA flood budget line', linesSha256: sindh.linesSha256 });
   const released = await releaseBatch(as(ctx, people.sindhFinance), { id: sindh.id });
   await deliverAll(db, deliver);
+  mark('submitted, approved, released, instructions made');
 
   const exported = await exportPaymentFiles(as(ctx, people.sindhFinance), { batchId: sindh.id });
   const paidAt = new Date(ctx.now.getTime() - 60_000);
@@ -119,7 +122,9 @@ export async function walkDemo(ctx: Ctx, people: DemoPeople, deliver: Deliver): 
     reconciliations.push(await reconcile(as(ctx, people.sindhFinance), { fileId: file.id, text: bankAnswer(body, paidAt) }));
   }
 
+  mark('files exported and reconciled');
   const plan = await walkPlan(ctx, people, `event:${event.id}`);
+  mark('plan moved on');
 
   const figures = sindh.figures as { heldByOthers?: Record<string, { households: number; pkr: number }> };
   const heldByOthers = figures.heldByOthers?.BISP?.households ?? 0;
