@@ -213,6 +213,9 @@ describe('every role’s job in the web app (Chromium)', () => {
       await page.getByRole('heading', { name: /SSPA: sindh-flood-kafaalat/ }).waitFor();
       expect(await page.locator('#b-figures .dedup').textContent()).toMatch(/Duplicates across programmes/);
       expect(await page.locator('#b-figures table.held').textContent()).toMatch(/BISP\s*[\d,]+/);
+      // Nothing is left to pay, so nothing is offered to submit.
+      expect(await page.locator('#b-actions').textContent()).toMatch(/pays nothing/);
+      expect(await page.getByRole('button', { name: 'Submit for approval' }).count()).toBe(0);
       await shot(page, 'batch-sindh-dedup');
       await page.getByRole('link', { name: /Back to the event/ }).click();
       await page.locator('table.activations a', { hasText: 'BISP' }).click();

@@ -127,7 +127,8 @@ function actionsBlock(b: Batch, reload: () => Promise<void>): HTMLElement | null
     }
   };
   const parts: HTMLElement[] = [];
-  if (can.manage() && b.status === 'draft') {
+  if (can.manage() && b.status === 'draft' && b.totalPkr === 0) parts.push(h('p', { class: 'help' }, t('paysNothing')));
+  else if (can.manage() && b.status === 'draft') {
     const submit: HTMLButtonElement = h('button', { type: 'button', onclick: () => run(submit, () => submitBatch(b.id)) }, t('submitBatch'));
     parts.push(h('div', { class: 'actions' }, submit));
   }
@@ -227,7 +228,7 @@ function fileCard(f: PaymentFile): HTMLElement {
       [t('instructions'), num(f.count)],
       [t('totalPkr'), pkr(f.totalPkr)],
       ['sha256', h('code', { class: 'sha' }, f.sha256)],
-      [t('madeBy'), `${f.madeBy} · `],
+      [t('madeBy'), h('span', {}, `${f.madeBy} · `, timeEl(f.madeAt))],
     ]),
     h('p', {}, h('a', { href: f.download, download: '', class: 'button' }, t('downloadFile'))),
     f.kind === 'payment' ? h('div', { class: 'recon' }, h('label', { for: inputId }, t('reconUpload')), input, apply, out) : '',

@@ -1,4 +1,4 @@
-import { createEvent, declareEvent, resolveNotification, type EventView, type NotificationPreview } from '../api.ts';
+import { createEvent, resolveNotification, type EventView, type NotificationPreview } from '../api.ts';
 import { h, uid } from '../dom.ts';
 import { t, tMaybe } from '../i18n.ts';
 import { navigate } from '../router.ts';
@@ -214,6 +214,3 @@ export async function declareView(panel: HTMLElement, ctx: ViewContext): Promise
   );
   name.focus();
 }
-
-/** Declares a stored draft (from the event's page). */
-export const declareDraft = (id: string) => declareEvent(id);
