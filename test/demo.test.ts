@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoPassword, DEMO_HOUSEHOLDS } from '../server/demo/prepare.ts';
+import { demoBanner, demoPassword, DEMO_HOUSEHOLDS, DEMO_STEPS, DEMO_USERS } from '../server/demo/prepare.ts';
 import { parseEnv } from '../server/env.ts';
 import { startServer, type Running } from '../server/serve.ts';
 import { silentLog } from './harness/app.ts';
@@ -13,9 +13,11 @@ describe('the demo a new user meets', () => {
   let cookie = '';
   let csrf = '';
 
+  // The first start walks the whole path over 200,000 households: about 40 CPU seconds, so a machine busy
+  // with other work takes minutes of wall time (the demo's log prints both for each step).
   beforeAll(async () => {
     running = await startServer(parseEnv({ MADAD_DATA_DIR: dir, PORT: '0', MADAD_JOBS: '0', MADAD_DEMO: '1' }), silentLog);
-  });
+  }, 600_000);
   afterAll(async () => {
     await running.shutdown('test over');
     rmSync(dir, { recursive: true, force: true });
@@ -112,6 +114,15 @@ describe('the demo a new user meets', () => {
     const progress = await as('responder', `/api/incidents/${plan.incident}/plan/progress`);
     expect(progress.points.map((p: { location: { name: string } }) => p.location.name)).toContain('Government Boys High School, Thatta');
     expect(JSON.stringify(plan)).not.toMatch(/\b\d{5}-?\d{7}-?\d\b/); // no CNIC reaches a responder
+  });
+
+  it('tells the console which account to sign in with for each step, each one a demo account that signs in', async () => {
+    const banner = demoBanner(running.url);
+    for (const s of DEMO_STEPS) {
+      expect(DEMO_USERS.map((u) => u.username)).toContain(s.username);
+      expect(banner).toContain(`${s.username.padEnd(14)} ${s.step}`);
+      await as(s.username, '/api/auth/me');
+    }
   });
 
   it('does not prepare twice', async () => {

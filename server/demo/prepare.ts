@@ -139,12 +139,26 @@ export async function prepareDemo(database: Database, log: Logger, now: Date, de
   return true;
 }
 
+/** The path the demo walked and what is left to do, in order, with the account for each step. */
+export const DEMO_STEPS: { username: string; step: string }[] = [
+  { username: 'pdma.sindh', step: 'Events: the flood PDMA Sindh declared from its letter (8 districts by name), its alerts, evaluations and plan' },
+  { username: 'sindh.finance', step: 'Inbox and the Sindh batch: net of the households BISP holds, approved by two people, released, payment files, the bank\u2019s answer' },
+  { username: 'bisp.manager2', step: 'Inbox: approve the federal BISP batch of the three coastal districts (it waits for you)' },
+  { username: 'finance', step: 'the federal batch: release it, make its payment files, apply the bank\u2019s answer' },
+  { username: 'pdma.sindh', step: 'Plans: add an action (a camp on the map), report progress with a note, print the plan in English or Urdu' },
+  { username: 'responder', step: 'the plan and the map of households and payments by district, never a name, CNIC, phone or account' },
+  { username: 'auditor', step: 'the audit trail of every step above' },
+];
+
 /** The console lines a new user reads: where to go, and which account to sign in with for each step. */
 export function demoBanner(url: string): string {
+  const steps = DEMO_STEPS.map((s, i) => `  ${i + 1}. ${s.username.padEnd(14)} ${s.step}`);
   const rows = DEMO_USERS.map((u) => `  ${u.username.padEnd(14)} ${demoPassword(u.username).padEnd(24)} ${u.roles[0]!.padEnd(16)} ${u.does}`);
   return [
-    `Demo accounts (DEMO ONLY, public passwords). Open ${url} and sign in as:`,
-    `  ${'username'.padEnd(14)} ${'password'.padEnd(24)} ${'role'.padEnd(16)} what to do`,
+    `Demo (DEMO ONLY, public passwords). Open ${url} and sign in, step by step, as:`,
+    ...steps,
+    '',
+    `  ${'username'.padEnd(14)} ${'password'.padEnd(24)} ${'role'.padEnd(16)} in the demo`,
     ...rows,
     '',
   ].join('\n');
