@@ -55,7 +55,7 @@ const SERVER_IMPORTS: Record<string, string[]> = {
   users: ['access', 'audit', 'context', 'db', 'errors', 'http'],
   tokens: ['access', 'audit', 'context', 'db', 'errors', 'http'],
   routes: ['db', 'errors', 'http', 'outbox'],
-  exchange: ['access', 'audit', 'batches', 'context', 'db', 'errors', 'http', 'registry'],
+  exchange: ['access', 'audit', 'batches', 'context', 'db', 'errors', 'households', 'http', 'registry'],
   // composition: reactions and jobs, the demo, the app, the server, the CLI
   jobs: ['alerts', 'auth', 'batches', 'context', 'db', 'feeds', 'outbox', 'payments', 'plan', 'rules'],
   demo: ['access', 'alerts', 'areas', 'batches', 'context', 'db', 'events', 'households', 'payments', 'plan', 'registry', 'rules', 'users'],

@@ -1,5 +1,5 @@
 import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { batchDeps } from '../batches/deps.ts';
 import type { Database } from '../db/client.ts';
@@ -8,6 +8,7 @@ import { decideChangeSet, getChangeSet, stageChangeSet, type Decision } from '..
 import { exportTo, manifestOf, purgeExpiredExports } from '../exchange/export.ts';
 import { registryOverlap } from '../exchange/overlap.ts';
 import { importExternalPayments } from '../exchange/payments.ts';
+import { importSharedRegistry } from '../exchange/registry-import.ts';
 import { RegistryCache } from '../registry/registry-index.ts';
 import { actingAs, AS_HELP, refusing, uuidOf } from './batches.ts';
 import { cliCtx, printTable, withDatabase } from './context.ts';
@@ -86,6 +87,22 @@ export function registerExchangeCommands(program: Command): void {
         }
       }),
     );
+  exchange
+    .command('import-registry <agreement> <file>')
+    .description('load the other party\u2019s registry (e.g. PSER) as its own source through the registry import, under an identified agreement that shares it with you')
+    .requiredOption('--source <registry>', 'the registry shared, e.g. PSER')
+    .option('--as <username>', AS_HELP)
+    .action((agreement: string, file: string, o: { source: string; as?: string }) => {
+      if (!existsSync(file)) throw new CliError(`no such file: ${file}`);
+      return withDatabase(async (database) => {
+        const r = await refusing(async () =>
+          importSharedRegistry(await ctxOf(database, o.as), { agreementId: uuidOf(agreement, 'an agreement'), source: o.source, database, file: () => createReadStream(file), name: file }),
+        );
+        process.stdout.write(`${r.rows} rows of ${o.source} read: ${r.added} new, ${r.updated} updated, ${r.unchanged} unchanged, ${r.refused} refused (${r.seconds.toFixed(1)} s).\n`);
+        for (const p of r.problems.slice(0, 50)) process.stderr.write(`row ${p.row}, ${p.column}: ${p.reason}\n`);
+        if (r.refused !== 0) process.exitCode = 1;
+      });
+    });
   exchange
     .command('changes <agreement> <file>')
     .description('stage a survey\u2019s changes to households (CSV by linkage key) for the registry\u2019s keeper to decide')

@@ -70,18 +70,18 @@ export async function matchLinkageKeys(db: Db | Tx, key: Buffer, jurisdiction: s
   if (wanted.size === 0) return out;
   const keyOf = linkageKeys(key);
   const bySource = source ? sql`and source = ${source}` : sql``;
-  let after = 0;
-  for (;;) {
+  const [span] = await queryRows<{ lo: string | number | null; hi: string | number | null }>(db as Db, sql`select min(id) as lo, max(id) as hi from households`);
+  const hi = Number(span?.hi ?? 0);
+  // Ranges of ids by the primary key, as an export reads them.
+  for (let after = Number(span?.lo ?? 1) - 1; after < hi && out.size < wanted.size; after += 50_000) {
     const rows = await queryRows<{ id: number | string; cnic: string; area: string }>(
       db as Db,
-      sql`select id, cnic, ${householdArea} as area from households where ${householdArea} like ${prefixPattern(jurisdiction)} ${bySource} and id > ${after} order by id limit 50000`,
+      sql`select id, cnic, ${householdArea} as area from households where id > ${after} and id <= ${after + 50_000} and ${householdArea} like ${prefixPattern(jurisdiction)} ${bySource} order by id`,
     );
     for (const r of rows) {
       const k = keyOf(r.cnic);
       if (wanted.has(k) && !out.has(k)) out.set(k, { id: Number(r.id), cnic: r.cnic, area: r.area });
     }
-    if (rows.length < 50_000 || out.size === wanted.size) break;
-    after = Number(rows.at(-1)!.id);
   }
   return out;
 }

@@ -8,6 +8,7 @@
  * N-row registries (`GET /api/registry/overlap`). Prints each step with its time, the process's peak RSS
  * and the machine's load; a scratch database is made and dropped.
  */
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -80,7 +81,9 @@ try {
   const load = loadavg()[0]!;
   const file = path.join(dir, 'nser.csv');
   const out = createWriteStream(file);
-  const write = (b: Buffer) => new Promise<void>((resolve, reject) => (out.write(b) ? resolve() : out.once('drain', resolve).once('error', reject)));
+  const write = async (b: Buffer) => {
+    if (!out.write(b)) await once(out, 'drain');
+  };
   const [made, exportMs] = await time(() => exportTo(systemCtx(db, 'bench-export', new Date()), { agreementId: agreement.id, format: 'csv' }, write));
   await new Promise<void>((resolve) => out.end(resolve));
   const afterExport = peakRss();

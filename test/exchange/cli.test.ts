@@ -72,7 +72,7 @@ describe('madad agreements, madad exchange, madad registry overlap', () => {
     const punjab = regs.nser.filter((h) => h.areaCode.startsWith('PK6'));
     expect(manifest).toMatchObject({ agreement: id, source: 'NSER', recipient: 'PSPA', rows: punjab.length, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
     const text = bytes.toString('utf8');
-    expect(text.split('\r\n')[0]).toBe('linkage_key,household_id,district,tehsil,pmt_score');
+    expect(text.split('\n')[0]).toBe('linkage_key,household_id,district,tehsil,pmt_score');
     expect(text).toContain(`${linkageKey(key, punjab[0]!.cnic)},${punjab[0]!.householdId},`);
     for (const h of regs.nser) for (const v of [h.cnic, h.headName, h.phone]) expect(text.includes(v), `${h.householdId}`).toBe(false);
   }, 240_000);

@@ -2,12 +2,15 @@ import { createHash } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../server/db/client.ts';
-import { batches, batchLines, exchangeExportChunks, householdFieldSources, households, reservations } from '../../server/db/schema/index.ts';
+import { agreements, batches, batchLines, exchangeExportChunks, householdFieldSources, households, reservations } from '../../server/db/schema/index.ts';
 import { declareEvent } from '../../server/events/service.ts';
 import { linkageKey } from '../../server/exchange/fields.ts';
+import { sliceText } from '../../server/exchange/export.ts';
+import type { Share } from '../../server/exchange/agreements.ts';
 import { testApp } from '../harness/app.ts';
 import { createTestDatabase, drivers, type TestDatabase } from '../harness/databases.ts';
-import { makeEvent, setupCtx } from '../harness/factories.ts';
+import { Readable } from 'node:stream';
+import { household, makeEvent, registryCsv, setupCtx } from '../harness/factories.ts';
 import { cnicOf, loadFloodRules, NOW, seedFloodRegistry, settle } from '../batches/setup.ts';
 import { PUNJAB_DISTRICT, SINDH_DISTRICT, seedAreas } from '../rules/setup.ts';
 import { importTwoRegistries, officer, type TwoRegistries } from './setup.ts';
@@ -121,7 +124,7 @@ describe.each(drivers)('registry exchange under agreements, on %s', (driver) => 
     const { id, key } = await inForce();
     const res = await call(pspa, 'GET', `/api/agreements/${id}/export?source=NSER&format=csv`);
     expect(res.status, res.text).toBe(200);
-    const lines = res.text.trimEnd().split('\r\n');
+    const lines = res.text.trimEnd().split('\n');
     expect(lines[0]).toBe(['linkage_key', ...FIELDS].join(','));
     const punjab = regs.nser.filter((h) => h.areaCode.startsWith('PK6'));
     expect(lines.length - 1).toBe(punjab.length);
@@ -135,12 +138,20 @@ describe.each(drivers)('registry exchange under agreements, on %s', (driver) => 
       expect(Number(row![5])).toBeCloseTo(h.pmtScore, 1);
     }
     expect(res.headers.get('x-madad-sha256')).toBe(createHash('sha256').update(res.text).digest('hex'));
+    // PostgreSQL writes the lines itself (pgcrypto's hmac, COPY); the same bytes as the page-by-page writer.
+    const [row] = await db.db.select().from(agreements).where(eq(agreements.id, id));
+    let paged = '';
+    for await (const piece of sliceText(db.db, row!, { source: 'NSER', from: 'BISP', to: 'PSPA', fields: FIELDS as Share['fields'] }, 'csv')) paged += piece;
+    expect(paged).toBe(res.text);
+    let pagedJson = '';
+    for await (const piece of sliceText(db.db, row!, { source: 'NSER', from: 'BISP', to: 'PSPA', fields: FIELDS as Share['fields'] }, 'ndjson')) pagedJson += piece;
     const manifest = await call(pspa, 'GET', `/api/exchange/exports/${res.headers.get('x-madad-export-id')}`);
     expect(manifest.json).toMatchObject({ agreement: id, source: 'NSER', recipient: 'PSPA', rows: punjab.length, sha256: res.headers.get('x-madad-sha256'), format: 'csv' });
     const again = await call(pspa, 'GET', `/api/exchange/exports/${manifest.json.export}/file`);
     expect(again.text).toBe(res.text);
     const ndjson = await call(bisp.federal, 'GET', `/api/agreements/${id}/export?source=NSER&format=ndjson`);
     const first = JSON.parse(ndjson.text.split('\n')[0]!);
+    expect(ndjson.text).toBe(pagedJson);
     expect(Object.keys(first)).toEqual(['linkage_key', ...FIELDS]);
     expect(typeof first.pmt_score).toBe('number');
     const [audits] = await queryRows<{ made: number; downloads: number }>(
@@ -156,7 +167,7 @@ describe.each(drivers)('registry exchange under agreements, on %s', (driver) => 
   it('gives each agreement its own keys: one agreement\u2019s keys link nothing in another', async () => {
     const one = await inForce();
     const two = await inForce();
-    const keysOf = async (id: string) => new Set((await call(pspa, 'GET', `/api/agreements/${id}/export?source=NSER`)).text.split('\r\n').slice(1, -1).map((l) => l.split(',')[0]));
+    const keysOf = async (id: string) => new Set((await call(pspa, 'GET', `/api/agreements/${id}/export?source=NSER`)).text.split('\n').slice(1, -1).map((l) => l.split(',')[0]));
     const a = await keysOf(one.id);
     const b = await keysOf(two.id);
     expect(a.size).toBeGreaterThan(100);
@@ -269,6 +280,26 @@ describe.each(drivers)('registry exchange under agreements, on %s', (driver) => 
     const [untouched] = await db.db.select().from(households).where(eq(households.householdId, h2!.householdId));
     expect(untouched!.femaleHeaded).toBe(h2!.flags.femaleHeaded);
     expect((await call(bisp.federal, 'POST', `/api/change-sets/${staged.json.changeSetId}/decisions`, { decisions: [{ row: 2, decision: 'merge' }] })).status).toBe(400);
+  });
+
+  it('loads the other party\u2019s registry as its own source under an identified agreement; a row of another source or a column not shared refuses the file', async () => {
+    const all = ['household_id', 'cnic', 'head_name', 'lat', 'lon', 'household_size', 'pmt_score', 'female_headed', 'has_disabled', 'has_elderly', 'children_under5'];
+    const pseudonymous = await inForce();
+    const identified = await inForce({ linkage: 'identified', shares: [{ source: 'PSER', from: 'PSPA', to: 'BISP', fields: all }] });
+    const ctx = (await import('../../server/context.ts')).systemCtx(db.db, 'exchange-test', now);
+    const rows = [household('PSER-NEW-1', 31.1, 72.1, 22, 4, 'PSER'), household('PSER-NEW-2', 31.12, 72.12, 35, 6, 'PSER')];
+    const file = (list: Record<string, string>[]) => () => Readable.from([Buffer.from(registryCsv(list))]);
+    const { importSharedRegistry } = await import('../../server/exchange/registry-import.ts');
+    await expect(importSharedRegistry(ctx, { agreementId: pseudonymous.id, source: 'PSER', database: db, file: file(rows), name: 'pser.csv' })).rejects.toThrow(/pseudonymous/);
+    const refused = await importSharedRegistry(ctx, { agreementId: identified.id, source: 'PSER', database: db, file: file([rows[0]!, { ...rows[1]!, source: 'NSER' }, { ...rows[1]!, household_id: 'PSER-NEW-3', phone: '03001234567' }]), name: 'pser.csv' }).catch((e) => e);
+    expect(refused.fields).toEqual([
+      { field: 'row 3.source', message: expect.stringContaining('the agreement shares PSER') },
+      { field: 'row 4.phone', message: expect.stringContaining('not shared') },
+    ]);
+    const [none] = await queryRows<{ n: number }>(db.db, sql`select count(*)::int as n from households where household_id like 'PSER-NEW-%'`);
+    expect(none!.n).toBe(0);
+    const report = await importSharedRegistry(ctx, { agreementId: identified.id, source: 'PSER', database: db, file: file(rows), name: 'pser.csv' });
+    expect(report).toMatchObject({ rows: 2, added: 2, refused: 0 });
   });
 
   it('never lets a CNIC, name or phone of the registries leave under a pseudonymous agreement: every byte of every response', () => {
