@@ -207,5 +207,14 @@ describe.each(drivers)('payment files and reconciliation of a released batch (%s
     await expect(db.db.execute(sql`update payment_instructions set state = 'released' where state = 'paid'`)).rejects.toThrow();
     await expect(db.db.execute(sql`update payment_instructions set amount_pkr = 1`)).rejects.toThrow();
     await expect(db.db.execute(sql`delete from payment_files`)).rejects.toThrow();
+    // Each statement's new lines, instructions and texts must have their parent; a parent with rows is never deleted.
+    const refusal = (q: ReturnType<typeof sql>) => db.db.execute(q).then(() => 'accepted', (e: any) => String(e.cause?.message ?? e.message));
+    const stray = '00000000-0000-4000-8000-000000000000';
+    expect(await refusal(sql`insert into batch_lines select ${stray}::uuid, line_no + 1000, source, household_id, dedup_key, cnic, head_name, province, district, tehsil, pmt, requested_pkr, amount_pkr, payer_idx, shares_pkr, payment_channel, payment_account, reasons_idx, net_text, state from batch_lines limit 2`)).toMatch(/a row of a batch that does not exist/);
+    expect(await refusal(sql`insert into payment_instructions (id, batch_id, line_no, attempt, channel, amount_pkr, state, created_at, updated_at) values ('MDD0000000000-00000001-1', ${stray}::uuid, 1, 1, 'biometric_cash', 1, 'released', now(), now())`)).toMatch(/a row of a batch that does not exist/);
+    expect(await refusal(sql`insert into messages (instruction_id, moment, language, msisdn, body, created_at) values ('MDD0000000000-00000001-1', 'paid', 'en', '923001234567', 'x', now())`)).toMatch(/an instruction that does not exist/);
+    expect(await refusal(sql`delete from batches where id = ${batchId}::uuid`)).toMatch(/never deleted/);
+    expect(await refusal(sql`delete from payment_instructions where id in (select instruction_id from messages)`)).toMatch(/never deleted/);
+    expect(await refusal(sql`update messages set instruction_id = (select id from payment_instructions order by id desc limit 1) where instruction_id <> (select id from payment_instructions order by id desc limit 1)`)).toMatch(/never moves/);
   });
 });
