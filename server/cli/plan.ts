@@ -27,6 +27,9 @@ async function incidentOf(ctx: Ctx, given: string): Promise<string> {
   throw new CliError(`expected an event id (a UUID) or an incident (event:<id> or alert-chain:<id>), got ${JSON.stringify(given)}`);
 }
 
+/** Rupees as the reader may see them (the CLI reads exact figures; `hidden` is never printed there). */
+const rupees = (n: number | null) => (n === null ? 'hidden' : pkrText(n));
+
 /** Rows as aligned plain-text lines (as printTable prints them). */
 function tableLines(rows: Record<string, string>[], columns: string[]): string[] {
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
@@ -53,7 +56,7 @@ export function planText(p: Plan): string {
         sector: a.sector,
         action: a.title,
         areas: a.areaCodes.join(','),
-        money: a.money ? `${pkrText(a.money.committedPkr)} committed, ${pkrText(a.money.releasedPkr)} released, ${pkrText(a.money.paidPkr)} paid` : a.budget.length ? a.budget.map((b) => `${b.funder} ${pkrText(b.pkr)}`).join('; ') : '',
+        money: a.money ? `${rupees(a.money.committedPkr)} committed, ${rupees(a.money.releasedPkr)} released, ${rupees(a.money.paidPkr)} paid` : a.budget.length ? a.budget.map((b) => `${b.funder} ${pkrText(b.pkr)}`).join('; ') : '',
         id: a.id,
       })),
       ['due', 'status', 'lead', 'sector', 'action', 'areas', 'money', 'id'],
@@ -130,7 +133,7 @@ names alerts shares their chain's incident, and its plan.`,
         if (s.money.length) {
           process.stdout.write('\n');
           printTable(
-            s.money.map((m) => ({ payer: `${m.agency} (${m.jurisdiction})`, committed: pkrText(m.committedPkr), released: pkrText(m.releasedPkr), paid: pkrText(m.paidPkr) })),
+            s.money.map((m) => ({ payer: `${m.agency} (${m.jurisdiction})`, committed: rupees(m.committedPkr), released: rupees(m.releasedPkr), paid: rupees(m.paidPkr) })),
             ['payer', 'committed', 'released', 'paid'],
           );
         }

@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
+import { canSeeIdentity, type Actor } from '../access/principal.ts';
 import { queryRows, type Db } from '../db/client.ts';
+import { disclosureFor, protectAmount, protectCount } from '../registry/disclosure.ts';
 import { isOverdue, relativeDue } from './machine.ts';
 import type { PlanAction, PlanStatus } from './schema.ts';
 
@@ -40,12 +42,21 @@ function statusOf(b: BatchRow, live: number, paid: number): PlanStatus {
   return live > 0 && paid >= live ? 'done' : 'in_progress';
 }
 
+/** What a reader is shown of the ledger's figures: exact, or protected as everywhere (`minCell`). */
+export interface FigurePolicy {
+  /** MADAD_MIN_CELL; absent (the CLI, the operator at the database) means exact figures. */
+  minCell?: number;
+}
+
 /**
  * The cash actions of an incident: one per batch, its targets (live lines), reached (lines whose latest
  * instruction is paid) and money (committed shares of live lines, released shares, paid shares) per payer,
- * all read from the ledger on every call, never typed in or stored.
+ * all read from the ledger on every call, never typed in or stored. Roles without identity access get the
+ * counts and rupees protected as the batches show them (server/registry/disclosure.ts): null under the
+ * smallest cell, else rounded.
  */
-export async function cashActions(db: Db, incident: string, viewerAgency: string, now: Date): Promise<PlanAction[]> {
+export async function cashActions(db: Db, incident: string, viewer: Pick<Actor, 'agency' | 'roles'>, now: Date, policy: FigurePolicy = {}): Promise<PlanAction[]> {
+  const disclosure = policy.minCell ? disclosureFor(canSeeIdentity(viewer as Actor), policy.minCell) : null;
   const batches = await queryRows<BatchRow>(
     db,
     sql`select b.id::text, b.activation_id::text, b.rule_id, b.rule_version, b.rule_version_id::text, b.programme, b.purpose, b.stage, b.kind,
@@ -56,10 +67,10 @@ export async function cashActions(db: Db, incident: string, viewerAgency: string
   );
   if (batches.length === 0) return [];
   const ids = `{${batches.map((b) => b.id).join(',')}}`;
-  const lines = await queryRows<{ batch_id: string; live: number; paid: number }>(
+  const lines = await queryRows<{ batch_id: string; live: number; paid: number; largest: number | null }>(
     db,
     sql`select l.batch_id::text, count(*) filter (where l.state = 'live')::int as live,
-          count(*) filter (where i.state = 'paid')::int as paid
+          count(*) filter (where i.state = 'paid')::int as paid, max(l.amount_pkr)::int as largest
         from batch_lines l
         left join lateral (select pi.state from payment_instructions pi where pi.batch_id = l.batch_id and pi.line_no = l.line_no
                            order by pi.attempt desc limit 1) i on true
@@ -83,12 +94,22 @@ export async function cashActions(db: Db, incident: string, viewerAgency: string
     sql`select batch_id::text, idx::int, released_pkr::text as released from batch_payers where batch_id = any(${ids}::uuid[])`,
   );
   return batches.map((b): PlanAction => {
-    const counts = lines.find((l) => l.batch_id === b.id) ?? { live: 0, paid: 0 };
+    const counts = lines.find((l) => l.batch_id === b.id) ?? { live: 0, paid: 0, largest: 0 };
+    // Rupees rounded to the largest line times the count rounding, so a sum does not give a hidden count back.
+    const unit = Math.max(1, counts.largest ?? 0);
+    const live = (n: number) => protectAmount(n, counts.live, unit, disclosure);
     const byPayer = b.payers.map((p, idx) => {
       const s = shares.find((x) => x.batch_id === b.id && x.idx === idx);
       const r = released.find((x) => x.batch_id === b.id && x.idx === idx);
       return { agency: p.agency, jurisdiction: p.jurisdiction, committedPkr: Number(s?.committed ?? 0), releasedPkr: Number(r?.released ?? 0), paidPkr: Number(s?.paid ?? 0) };
     });
+    const sum = (k: 'committedPkr' | 'releasedPkr' | 'paidPkr') => byPayer.reduce((t, p) => t + p[k], 0);
+    const shown = byPayer.map((p) => ({
+      ...p,
+      committedPkr: live(p.committedPkr),
+      releasedPkr: live(p.releasedPkr),
+      paidPkr: protectAmount(p.paidPkr, counts.paid, unit, disclosure),
+    }));
     const status = statusOf(b, counts.live, counts.paid);
     const triggerAt = date(b.activated_at)!;
     const stepsDue = (b.steps ?? []).map((s) => s.dueAt).filter((d): d is string => typeof d === 'string').sort();
@@ -111,15 +132,15 @@ export async function cashActions(db: Db, incident: string, viewerAgency: string
       dueAt: dueAt?.toISOString() ?? null,
       dueHours: due.hours,
       dueRelative: due.text,
-      targets: { households: counts.live, people: null },
-      reached: { households: payment ? counts.paid : null, people: null },
-      budget: byPayer.map((p) => ({ funder: p.agency, pkr: p.committedPkr })),
+      targets: { households: protectCount(counts.live, disclosure), people: null },
+      reached: { households: payment ? protectCount(counts.paid, disclosure) : null, people: null },
+      budget: shown.flatMap((p) => (p.committedPkr === null ? [] : [{ funder: p.agency, pkr: p.committedPkr }])),
       money: payment
         ? {
-            committedPkr: byPayer.reduce((s, p) => s + p.committedPkr, 0),
-            releasedPkr: byPayer.reduce((s, p) => s + p.releasedPkr, 0),
-            paidPkr: byPayer.reduce((s, p) => s + p.paidPkr, 0),
-            byPayer,
+            committedPkr: live(sum('committedPkr')),
+            releasedPkr: live(sum('releasedPkr')),
+            paidPkr: protectAmount(sum('paidPkr'), counts.paid, unit, disclosure),
+            byPayer: shown,
           }
         : null,
       status,
@@ -132,7 +153,7 @@ export async function cashActions(db: Db, incident: string, viewerAgency: string
       rule: { id: b.rule_id, version: b.rule_version, versionId: b.rule_version_id },
       activationId: b.activation_id,
       batchId: b.id,
-      mine: viewerAgency === b.programme,
+      mine: viewer.agency.trim().toLowerCase() === b.programme.trim().toLowerCase(),
       history: [],
     };
   });

@@ -3,6 +3,7 @@ import type { Feature, FeatureCollection, Geometry, MultiPolygon, Polygon } from
 import { recordAuditAlone } from '../audit/service.ts';
 import type { Ctx } from '../context.ts';
 import { areas } from '../db/schema/index.ts';
+import type { FigurePolicy } from './cash.ts';
 import type { Plan, PlanAction } from './schema.ts';
 import { getPlan } from './service.ts';
 
@@ -119,8 +120,8 @@ export async function planGeoJson(ctx: Ctx, plan: Plan): Promise<FeatureCollecti
 export type PlanExport = { format: 'csv'; text: string; plan: Plan } | { format: 'geojson'; geojson: FeatureCollection; plan: Plan };
 
 /** An incident's plan exported as CSV (HXL) or GeoJSON; the export is audited. */
-export async function exportPlan(ctx: Ctx, incident: string, format: 'csv' | 'geojson'): Promise<PlanExport> {
-  const plan = await getPlan(ctx, incident);
+export async function exportPlan(ctx: Ctx, incident: string, format: 'csv' | 'geojson', figures: FigurePolicy = {}): Promise<PlanExport> {
+  const plan = await getPlan(ctx, incident, figures);
   await recordAuditAlone(ctx, {
     action: 'plan.exported',
     subject: `incident:${plan.incident}`,

@@ -39,6 +39,8 @@ const levelQuery = z.object({
  * summary across open incidents, per-area progress for the map, and exports (CSV with HXL, GeoJSON).
  */
 export function planRoutes(deps: RouteDeps) {
+  // The ledger's figures are protected for roles without identity access, as the batches show them.
+  const figures = () => ({ minCell: deps.registry.policy.minCell });
   return newRouter()
     .openapi(
       createRoute({
@@ -52,7 +54,7 @@ export function planRoutes(deps: RouteDeps) {
       }),
       async (c) => {
         const ctx = ctxOf(c, deps);
-        return c.json(planSchema.parse(await getPlan(ctx, await incidentOfEvent(ctx, c.req.valid('param').id))), 200);
+        return c.json(planSchema.parse(await getPlan(ctx, await incidentOfEvent(ctx, c.req.valid('param').id), figures())), 200);
       },
     )
     .openapi(
@@ -65,7 +67,7 @@ export function planRoutes(deps: RouteDeps) {
         request: { params: incidentParam },
         responses: { 200: json(planSchema, 'The plan'), ...errorResponses },
       }),
-      async (c) => c.json(planSchema.parse(await getPlan(ctxOf(c, deps), c.req.valid('param').incident)), 200),
+      async (c) => c.json(planSchema.parse(await getPlan(ctxOf(c, deps), c.req.valid('param').incident, figures())), 200),
     )
     .openapi(
       createRoute({
@@ -109,7 +111,7 @@ export function planRoutes(deps: RouteDeps) {
       }),
       async (c) => {
         const { incident } = c.req.valid('param');
-        const out = await exportPlan(ctxOf(c, deps), incident, c.req.valid('query').format);
+        const out = await exportPlan(ctxOf(c, deps), incident, c.req.valid('query').format, figures());
         const name = `madad-plan-${incident.replace(':', '-').slice(0, 24)}`;
         if (out.format === 'csv')
           return c.body(out.text, 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${name}.csv"`, 'cache-control': 'no-store' }) as never;
@@ -181,6 +183,6 @@ export function planRoutes(deps: RouteDeps) {
         request: { query: levelQuery },
         responses: { 200: json(planSummarySchema, 'The summary'), ...errorResponses },
       }),
-      async (c) => c.json(planSummarySchema.parse(await planSummary(ctxOf(c, deps), (c.req.valid('query').level as 1 | 2 | 3 | undefined) ?? 2)), 200),
+      async (c) => c.json(planSummarySchema.parse(await planSummary(ctxOf(c, deps), (c.req.valid('query').level as 1 | 2 | 3 | undefined) ?? 2, figures())), 200),
     );
 }

@@ -81,7 +81,9 @@ export const reassignBody = z.object({ leadAgency: agency('leadAgency'), note: t
 export const exportQuery = z.object({ format: z.enum(['csv', 'geojson'], { error: 'format is csv or geojson' }).default('csv') });
 
 const figures = z.object({ households: z.number().int().nullable(), people: z.number().int().nullable() });
-const payerMoney = z.object({ agency: z.string(), jurisdiction: z.string(), committedPkr: z.number().int(), releasedPkr: z.number().int(), paidPkr: z.number().int() });
+/** Rupees from the ledger: null where the reader's role sees the figure hidden (too few households behind it). */
+const ledgerPkr = z.number().int().nullable();
+const payerMoney = z.object({ agency: z.string(), jurisdiction: z.string(), committedPkr: ledgerPkr, releasedPkr: ledgerPkr, paidPkr: ledgerPkr });
 
 export const planUpdateSchema = z
   .object({
@@ -117,9 +119,9 @@ export const planActionSchema = z
     reached: figures,
     budget: z.array(z.object({ funder: z.string(), pkr: z.number().int() })),
     money: z
-      .object({ committedPkr: z.number().int(), releasedPkr: z.number().int(), paidPkr: z.number().int(), byPayer: z.array(payerMoney) })
+      .object({ committedPkr: ledgerPkr, releasedPkr: ledgerPkr, paidPkr: ledgerPkr, byPayer: z.array(payerMoney) })
       .nullable()
-      .openapi({ description: 'For a cash action: committed, released and paid, per payer, from the ledger' }),
+      .openapi({ description: 'For a cash action: committed, released and paid, per payer, from the ledger (protected as batches are for roles without identity access)' }),
     status: z.enum(PLAN_STATUSES),
     statusReason: z.string().nullable(),
     overdue: z.boolean().openapi({ description: 'Due before now and neither done nor cancelled: derived, never stored' }),
@@ -192,7 +194,7 @@ export const planSummarySchema = z
     byAgency: z.array(z.object({ agency: z.string() }).extend(tally.shape)),
     byArea: z.array(z.object({ areaCode: z.string(), name: z.string().nullable() }).extend(tally.shape)),
     money: z.array(payerMoney.extend({ incidents: z.number().int() })),
-    totals: tally.extend({ committedPkr: z.number().int(), releasedPkr: z.number().int(), paidPkr: z.number().int() }),
+    totals: tally.extend({ committedPkr: ledgerPkr, releasedPkr: ledgerPkr, paidPkr: ledgerPkr }),
   })
   .openapi('PlanSummary');
 

@@ -7,7 +7,7 @@ import { withTransaction, type Ctx } from '../context.ts';
 import { queryRows, type Db, type Tx } from '../db/client.ts';
 import { planActions, planUpdates } from '../db/schema/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
-import { cashActions } from './cash.ts';
+import { cashActions, type FigurePolicy } from './cash.ts';
 import { incidentInScope, incidentVisible, loadIncident, loadIncidents, stageTimes, triggerFor, type Incident } from './incident.ts';
 import { canMove, CLOSED, isOverdue, MOVES, NEEDS_REASON, relativeDue } from './machine.ts';
 import { PLAN_STATUSES, type CreateActionInput, type Plan, type PlanAction, type PlanStatus, type PlanUpdate, type UpdateActionInput, createActionBody } from './schema.ts';
@@ -99,23 +99,26 @@ export function countActions(actions: PlanAction[]) {
 export async function actionsOf(
   db: Db,
   incident: Incident,
-  viewer: Pick<Actor, 'agency'>,
+  viewer: Pick<Actor, 'agency' | 'roles'>,
   now: Date,
-  options: { history?: boolean; rows?: ActionRow[]; cash?: boolean } = {},
+  options: { history?: boolean; rows?: ActionRow[]; cash?: boolean; figures?: FigurePolicy } = {},
 ): Promise<PlanAction[]> {
   const rows = options.rows ?? (await db.select().from(planActions).where(eq(planActions.incident, incident.key)).orderBy(asc(planActions.dueAt), asc(planActions.createdAt), asc(planActions.id)));
   const history = options.history === false ? new Map<string, UpdateRow[]>() : await historyOf(db, rows.map((r) => r.id));
   const stored = rows.map((r) => toAction(r, history.get(r.id) ?? [], viewer, now));
-  const cash = options.cash === false ? [] : await cashActions(db, incident.key, viewer.agency, now);
+  const cash = options.cash === false ? [] : await cashActions(db, incident.key, viewer, now, options.figures);
   const order = (a: PlanAction) => a.dueAt ?? '9999';
   return [...stored, ...cash].sort((a, b) => order(a).localeCompare(order(b)) || a.triggerAt.localeCompare(b.triggerAt) || a.id.localeCompare(b.id));
 }
 
-/** The whole plan of an incident the actor may see: every action, whoever leads it, and no identity data. */
-export async function getPlan(ctx: Ctx, incidentKey: string): Promise<Plan> {
+/**
+ * The whole plan of an incident the actor may see: every action, whoever leads it, and no identity data; the
+ * cash actions' figures as `figures` lets the actor's role see them.
+ */
+export async function getPlan(ctx: Ctx, incidentKey: string, figures: FigurePolicy = {}): Promise<Plan> {
   const incident = await incidentInScope(ctx, incidentKey);
   const times = await stageTimes(ctx.db, incident);
-  const actions = await actionsOf(ctx.db, incident, ctx.actor, ctx.now);
+  const actions = await actionsOf(ctx.db, incident, ctx.actor, ctx.now, { figures });
   return {
     incident: incident.key,
     kind: incident.kind,

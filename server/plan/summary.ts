@@ -1,6 +1,9 @@
 import { inArray } from 'drizzle-orm';
 import type { Ctx } from '../context.ts';
 import { batches, planActions } from '../db/schema/index.ts';
+import { canSeeIdentity } from '../access/principal.ts';
+import { disclosureFor, protectAmount } from '../registry/disclosure.ts';
+import type { FigurePolicy } from './cash.ts';
 import { areaNames, incidentInScope } from './incident.ts';
 import type { PlanAction, PlanProgress, PlanSummary } from './schema.ts';
 import { actionsOf, openIncidents } from './service.ts';
@@ -43,7 +46,7 @@ function add(t: Tally, a: PlanAction, now: Date) {
  */
 export async function planProgress(ctx: Ctx, incidentKey: string, level?: 1 | 2 | 3): Promise<PlanProgress> {
   const incident = await incidentInScope(ctx, incidentKey);
-  const actions = await actionsOf(ctx.db, incident, ctx.actor, ctx.now);
+  const actions = await actionsOf(ctx.db, incident, ctx.actor, ctx.now, { history: false });
   const byArea = new Map<string, Tally & { points: number }>();
   for (const a of actions) {
     const codes = [...new Set(a.areaCodes.map((c) => atLevel(c, level)))];
@@ -84,12 +87,15 @@ export async function planProgress(ctx: Ctx, incidentKey: string, level?: 1 | 2 
  * actions due, overdue, blocked, done and unaccepted by incident, by lead agency and by area (districts by
  * default), and the money committed, released and paid by payer, from the ledger.
  */
-export async function planSummary(ctx: Ctx, level: 1 | 2 | 3 = 2): Promise<PlanSummary> {
+export async function planSummary(ctx: Ctx, level: 1 | 2 | 3 = 2, figures: FigurePolicy = {}): Promise<PlanSummary> {
+  const disclosure = figures.minCell ? disclosureFor(canSeeIdentity(ctx.actor), figures.minCell) : null;
   const incidents = await openIncidents(ctx);
   const byIncident: PlanSummary['incidents'] = [];
   const byAgency = new Map<string, Tally>();
   const byArea = new Map<string, Tally>();
-  const money = new Map<string, { agency: string; jurisdiction: string; committedPkr: number; releasedPkr: number; paidPkr: number; incidents: Set<string> }>();
+  // Summed exact, then protected once for the reader (a sum of rounded parts would round badly).
+  type Money = { agency: string; jurisdiction: string; committedPkr: number; releasedPkr: number; paidPkr: number; households: number; paid: number; unit: number; incidents: Set<string> };
+  const money = new Map<string, Money>();
   const totals = zero();
   // Every stored action of these incidents in one read; the summary needs no history.
   const rows = incidents.length ? await ctx.db.select().from(planActions).where(inArray(planActions.incident, incidents.map((i) => i.key))) : [];
@@ -99,6 +105,7 @@ export async function planSummary(ctx: Ctx, level: 1 | 2 | 3 = 2): Promise<PlanS
     incidents.length ? (await ctx.db.selectDistinct({ incident: batches.incident }).from(batches).where(inArray(batches.incident, incidents.map((i) => i.key)))).map((b) => b.incident) : [],
   );
   for (const incident of incidents) {
+    // Exact figures here; the money is protected below, once summed.
     const actions = await actionsOf(ctx.db, incident, ctx.actor, ctx.now, { history: false, rows: rowsOf.get(incident.key) ?? [], cash: paying.has(incident.key) });
     const t = zero();
     for (const a of actions) {
@@ -115,10 +122,14 @@ export async function planSummary(ctx: Ctx, level: 1 | 2 | 3 = 2): Promise<PlanS
       if (a.money && a.status !== 'cancelled')
         for (const p of a.money.byPayer) {
           const key = `${p.agency}|${p.jurisdiction}`;
-          const m = money.get(key) ?? { agency: p.agency, jurisdiction: p.jurisdiction, committedPkr: 0, releasedPkr: 0, paidPkr: 0, incidents: new Set<string>() };
-          m.committedPkr += p.committedPkr;
-          m.releasedPkr += p.releasedPkr;
-          m.paidPkr += p.paidPkr;
+          const m = money.get(key) ?? { agency: p.agency, jurisdiction: p.jurisdiction, committedPkr: 0, releasedPkr: 0, paidPkr: 0, households: 0, paid: 0, unit: 1, incidents: new Set<string>() };
+          const households = a.targets.households ?? 0;
+          m.committedPkr += p.committedPkr ?? 0;
+          m.releasedPkr += p.releasedPkr ?? 0;
+          m.paidPkr += p.paidPkr ?? 0;
+          m.households += households;
+          m.paid += a.reached.households ?? 0;
+          if (households) m.unit = Math.max(m.unit, Math.ceil((p.committedPkr ?? 0) / households));
           m.incidents.add(incident.key);
           money.set(key, m);
         }
@@ -127,17 +138,21 @@ export async function planSummary(ctx: Ctx, level: 1 | 2 | 3 = 2): Promise<PlanS
   }
   const names = await areaNames(ctx.db, [...byArea.keys()]);
   const moneyList = [...money.values()].sort((a, b) => a.agency.localeCompare(b.agency) || a.jurisdiction.localeCompare(b.jurisdiction));
+  const all = moneyList.reduce(
+    (t, m) => ({ committedPkr: t.committedPkr + m.committedPkr, releasedPkr: t.releasedPkr + m.releasedPkr, paidPkr: t.paidPkr + m.paidPkr, households: t.households + m.households, paid: t.paid + m.paid, unit: Math.max(t.unit, m.unit) }),
+    { committedPkr: 0, releasedPkr: 0, paidPkr: 0, households: 0, paid: 0, unit: 1 },
+  );
+  const shown = (m: Omit<Money, 'agency' | 'jurisdiction' | 'incidents'>) => ({
+    committedPkr: protectAmount(m.committedPkr, m.households, m.unit, disclosure),
+    releasedPkr: protectAmount(m.releasedPkr, m.households, m.unit, disclosure),
+    paidPkr: protectAmount(m.paidPkr, m.paid, m.unit, disclosure),
+  });
   return {
     generatedAt: ctx.now.toISOString(),
     incidents: byIncident,
     byAgency: [...byAgency].sort(([a], [b]) => a.localeCompare(b)).map(([agency, t]) => ({ agency, ...t })),
     byArea: [...byArea].sort(([a], [b]) => a.localeCompare(b)).map(([areaCode, t]) => ({ areaCode, name: names.get(areaCode) ?? null, ...t })),
-    money: moneyList.map(({ incidents: set, ...m }) => ({ ...m, incidents: set.size })),
-    totals: {
-      ...totals,
-      committedPkr: moneyList.reduce((s, m) => s + m.committedPkr, 0),
-      releasedPkr: moneyList.reduce((s, m) => s + m.releasedPkr, 0),
-      paidPkr: moneyList.reduce((s, m) => s + m.paidPkr, 0),
-    },
+    money: moneyList.map((m) => ({ agency: m.agency, jurisdiction: m.jurisdiction, ...shown(m), incidents: m.incidents.size })),
+    totals: { ...totals, ...shown(all) },
   };
 }

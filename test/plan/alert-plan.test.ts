@@ -126,7 +126,7 @@ describe.each(drivers)('the plan of an alert chain: readiness, then activation (
     );
     expect(plan.body.triggers.map((t: Json) => t.stage)).toEqual(['readiness', 'activation']);
     // Co-financed: the cash action names each payer's share from the ledger.
-    const cash = plan.body.actions.find((a: Json) => a.kind === 'cash' && a.sector === 'cash');
+    const cash = (await call('bisp', `/api/incidents/${chain}/plan`)).body.actions.find((a: Json) => a.kind === 'cash' && a.sector === 'cash');
     expect(cash.money.byPayer.map((p: Json) => `${p.agency} ${p.jurisdiction} ${p.committedPkr}`).sort()).toEqual([
       'BISP federal 75000',
       'provincial-government PK6 25000',

@@ -279,8 +279,10 @@ describe.each(drivers)('the joint response plan of a declared flood (%s)', (driv
     expect(cells[tags.indexOf('#adm3+code')]).toBe(SINDH_DISTRICT.tehsil);
     expect(cells[tags.indexOf('#targeted+hh')]).toBe('6');
     expect(cells[tags.indexOf('#value+pkr+budget')]).toBe('250000');
-    const bispCash = rows.find((r) => r.includes('BISP pays'))!.split(',');
-    expect(bispCash[tags.indexOf('#value+pkr+committed')]).toBe('150000');
+    // The ledger's rupees: exact for a programme manager, left empty (hidden) for a responder.
+    expect(rows.find((r) => r.includes('BISP pays'))!.split(',')[tags.indexOf('#value+pkr+committed')]).toBe('');
+    const exact = (await call('bisp', 'GET', `/api/incidents/${incident}/plan/export?format=csv`)).text.split('\r\n');
+    expect(exact.find((r) => r.includes('BISP pays'))!.split(',')[tags.indexOf('#value+pkr+committed')]).toBe('150000');
 
     const geo = await call('responder', 'GET', `/api/incidents/${incident}/plan/export?format=geojson`);
     expect(geo.status).toBe(200);
@@ -304,7 +306,7 @@ describe.each(drivers)('the joint response plan of a declared flood (%s)', (driv
     expect(district.shareDone).toBeCloseTo(district.done / district.due, 3);
     expect(progress.body.points).toMatchObject([{ location: { name: 'GHS Testabad camp' }, status: 'planned' }]);
 
-    const summary = await request(later, 'sindhDma', 'GET', '/api/plans/summary');
+    const summary = await request(later, 'bisp', 'GET', '/api/plans/summary');
     expect(summary.status).toBe(200);
     expect(summary.body.incidents.map((i: Json) => i.incident)).toContain(incident);
     const bisp = summary.body.byAgency.find((a: Json) => a.agency === 'BISP');
@@ -312,6 +314,13 @@ describe.each(drivers)('the joint response plan of a declared flood (%s)', (driv
     expect(summary.body.byAgency.find((a: Json) => a.agency === 'NDMA')).toMatchObject({ overdue: 1 });
     expect(summary.body.money.find((m: Json) => m.agency === 'BISP')).toMatchObject({ jurisdiction: 'federal', committedPkr: 150_000, releasedPkr: 150_000, paidPkr: 50_000 });
     expect(summary.body.byArea.map((a: Json) => a.areaCode)).toContain(SINDH_DISTRICT.code);
+    // A DMA officer sees the same actions, and the money as the batches show it to roles without identity
+    // access: six households are fewer than the smallest cell (10), so the rupees are hidden, not exact.
+    const dma = await request(later, 'sindhDma', 'GET', '/api/plans/summary');
+    expect(dma.body.byAgency).toEqual(summary.body.byAgency);
+    expect(dma.body.money.find((m: Json) => m.agency === 'BISP')).toMatchObject({ committedPkr: null, releasedPkr: null, paidPkr: null });
+    const seen = (await plan('responder')).actions.find((a: Json) => a.kind === 'cash' && a.leadAgency === 'BISP');
+    expect(seen).toMatchObject({ targets: { households: null }, reached: { households: null }, money: { committedPkr: null, paidPkr: null }, budget: [] });
     // Punjab has no open incident here.
     expect((await call('punjabDma', 'GET', '/api/plans/summary')).body.incidents).toEqual([]);
   });
