@@ -158,6 +158,8 @@ async function* piecesOf(body: AnswerBody): AsyncGenerator<Uint8Array | string> 
  * made from the same bytes. Nothing is held but the rows not yet copied.
  */
 async function stageAnswers(t: TxCtx, body: AnswerBody, maxBytes: number, problems: Problems): Promise<{ sha256: string; rows: number }> {
+  // A caller's transaction may reconcile several files: each starts with a table of its own.
+  await t.tx.execute(sql`drop table if exists pg_temp.reconciliation_rows, pg_temp.reconciliation_moved`);
   await t.tx.execute(sql`
     create temp table reconciliation_rows (row int not null, id text not null, status text not null, paid_pkr bigint not null,
       paid_at timestamptz, bank_reference text, reason text) on commit drop`);
