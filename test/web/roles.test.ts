@@ -351,6 +351,8 @@ describe('every role’s job in the web app (Chromium)', () => {
     await page.locator('#ev-acts table.activations').waitFor();
     expect(await page.getByRole('button', { name: 'Declare the event' }).count()).toBe(0);
     await page.locator('#ev-pay').waitFor();
+    // The plan of the event, summed up on its page.
+    await expect.poll(() => page.locator('#ev-plan').textContent()).toMatch(/\d+ actions: \d+ overdue/);
     await shot(page, 'responder-event');
     await page.locator('table.activations a', { hasText: 'BISP' }).click();
     await page.waitForURL(`**/batches/${federalBatchId}`);

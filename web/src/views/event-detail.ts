@@ -1,4 +1,4 @@
-import { closeEvent, declareEvent, eventEvaluations, eventPayments, getActivation, getAlert, getEvent, type BatchActivation, type Evaluation, type EventPayments, type EventView } from '../api.ts';
+import { closeEvent, declareEvent, eventEvaluations, eventPayments, eventPlan, getActivation, getAlert, getEvent, type BatchActivation, type Evaluation, type EventPayments, type EventView, type Plan } from '../api.ts';
 import { h } from '../dom.ts';
 import { num, pkr } from '../format.ts';
 import { t, tMaybe } from '../i18n.ts';
@@ -65,6 +65,20 @@ function paymentsBlock(p: EventPayments | undefined, names: Map<string, string>)
   );
 }
 
+function planBlock(eventId: string, plan: Plan | undefined): HTMLElement {
+  const link = h('p', {}, h('a', { href: `/events/${eventId}/plan`, 'data-link': true }, t('openPlan')));
+  if (!plan) return section('ev-plan', t('planTitleShort'), link);
+  const c = plan.counts;
+  const byStatus = Object.entries(c.byStatus).filter(([, n]) => n > 0);
+  return section(
+    'ev-plan',
+    t('planTitleShort'),
+    h('p', { class: c.overdue || c.blocked ? 'summary warn' : 'summary' }, t('eventPlanCounts', { total: c.total, overdue: c.overdue, blocked: c.blocked, unaccepted: c.unaccepted })),
+    byStatus.length ? h('ul', { class: 'counts' }, byStatus.map(([st, n]) => h('li', {}, h('span', { class: 'count' }, String(n)), ' ', tMaybe(`plan_${st}`, st.replace(/_/g, ' '))))) : '',
+    link,
+  );
+}
+
 /** One event: its areas on the map, its notification, alerts, evaluations with reasons, activations and batches, money and plan. */
 export async function eventDetailView(panel: HTMLElement, ctx: ViewContext, id: string): Promise<void> {
   const status = h('p', { role: 'status' }, t('loading'));
@@ -76,9 +90,10 @@ export async function eventDetailView(panel: HTMLElement, ctx: ViewContext, id: 
     status.replaceWith(errorBox(err));
     return;
   }
-  const [evals, payments, alerts] = await Promise.all([
+  const [evals, payments, plan, alerts] = await Promise.all([
     eventEvaluations(id).catch(() => [] as Evaluation[]),
     eventPayments(id).catch(() => undefined),
+    eventPlan(id).catch(() => undefined),
     Promise.all(event.alertIds.map((a) => getAlert(a).catch(() => undefined))),
   ]);
   const activationIds = [...new Set(evals.flatMap((e) => e.activations.map((a) => a.id)))];
@@ -123,7 +138,6 @@ export async function eventDetailView(panel: HTMLElement, ctx: ViewContext, id: 
       [t('createdAt'), timeEl(event.createdAt)],
     ]),
     actions,
-    h('p', {}, h('a', { href: `/events/${event.id}/plan`, 'data-link': true }, t('openPlan'))),
     section(
       'ev-areas',
       t('notifiedAreas', { n: event.areaCodes.length }),
@@ -142,6 +156,7 @@ export async function eventDetailView(panel: HTMLElement, ctx: ViewContext, id: 
     evaluationsBlock(evals),
     activationsBlock(activations),
     paymentsBlock(payments, names),
+    planBlock(event.id, plan),
   );
   ctx.map.setAffected(event.areaCodes);
   void focusAreas(ctx.map, event.areaCodes);
