@@ -69,7 +69,7 @@ const table: RouteCase[] = [
   // Registry exchange under agreements (server/exchange/): the cases live beside its tests.
   ...(EXCHANGE_ROUTES as RouteCase[]),
   // The web app (server/http/web.ts): its pages and files are public; the data behind them needs sign-in.
-  ...['/', '/login', '/alerts', '/alerts/:id', '/rules', '/events', '/events/new', '/events/:id', '/inbox', '/batches/:id', '/budgets'].map(
+  ...['/', '/login', '/alerts', '/alerts/:id', '/rules', '/events', '/events/new', '/events/:id', '/inbox', '/batches/:id', '/budgets', '/plans', '/events/:id/plan', '/events/:id/plan/print'].map(
     (path): RouteCase => ({
       method: 'GET',
       path,
