@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { and, eq } from 'drizzle-orm';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batches } from '../../server/db/schema/index.ts';
+import { batches, households } from '../../server/db/schema/index.ts';
 import { parseEnv } from '../../server/env.ts';
 import { ensureWebBuild } from '../../server/http/web-build.ts';
 import { importRegistry } from '../../server/registry/import.ts';
@@ -365,14 +365,16 @@ describe('every role’s job in the web app (Chromium)', () => {
     // The plan of the event, and the households on the map: density, then pseudonymous points close in.
     await page.goto(`${running.url}/events/${eventId}/plan`);
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
-    await page.waitForTimeout(1500);
+    await page.locator('main h1').first().waitFor();
+    const [home] = await running.database.db.select({ lat: households.lat, lon: households.lon }).from(households).where(eq(households.district, 'PK727')).limit(1);
+    const center: [number, number] = [home!.lon, home!.lat];
     await page.getByRole('link', { name: 'Map', exact: true }).click();
     await page.getByLabel('Household density (H3)').check();
-    await page.evaluate(() => window.__madadMap!.jumpTo({ center: [68.0, 24.6], zoom: 7 }));
+    await page.evaluate((c) => window.__madadMap!.jumpTo({ center: c, zoom: 7 }), center);
     expect(await renderedFeatures(page, 'density-fill')).toBeGreaterThan(0);
     await page.getByLabel('Households (zoom in)').check();
-    await page.evaluate(() => window.__madadMap!.jumpTo({ center: [68.0, 24.6], zoom: 10.5 }));
-    await renderedFeatures(page, 'households-circle').catch(() => 0);
+    await page.evaluate((c) => window.__madadMap!.jumpTo({ center: c, zoom: 11 }), center);
+    expect(await renderedFeatures(page, 'households-circle')).toBeGreaterThan(0);
     await shot(page, 'responder-map');
 
     const texts = [{ url: 'page text', type: 'text/plain', text: await page.locator('body').innerText() }, ...bodies];
