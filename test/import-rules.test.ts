@@ -46,7 +46,7 @@ const SERVER_IMPORTS: Record<string, string[]> = {
   rules: ['access', 'alerts', 'areas', 'audit', 'context', 'db', 'errors', 'http', 'outbox', 'registry'],
   batches: ['access', 'audit', 'context', 'db', 'errors', 'http', 'outbox', 'registry', 'rules'],
   payments: ['access', 'audit', 'batches', 'context', 'db', 'errors', 'http', 'registry'],
-  plan: ['access', 'audit', 'batches', 'context', 'db', 'errors', 'http'],
+  plan: ['access', 'audit', 'batches', 'context', 'db', 'errors', 'http', 'registry'],
   inbox: ['batches', 'http', 'payments', 'plan'],
   feeds: ['access', 'alerts', 'audit', 'context', 'db', 'errors', 'http'],
   households: ['access', 'audit', 'context', 'db', 'http', 'registry'],
