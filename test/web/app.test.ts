@@ -1,32 +1,15 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, identityOf, launchBrowser, newPage as openPage, recordBodies, signIn as signInAs, startWebServer, type Identity, type WebServer } from '../harness/browser.ts';
 import { synthAreas, synthCsv } from '../../server/registry/synth.ts';
-import { parseEnv } from '../../server/env.ts';
-import { ensureWebBuild } from '../../server/http/web-build.ts';
 import { importRegistry } from '../../server/registry/import.ts';
-import { startServer, type Running } from '../../server/serve.ts';
-import { silentLog } from '../harness/app.ts';
+import type { Running } from '../../server/serve.ts';
 import { capMessage, LOWER_SINDH_POLYGON } from '../harness/cap.ts';
-import { makeUser, TEST_PASSWORD, unique } from '../harness/factories.ts';
+import { makeUser, unique } from '../harness/factories.ts';
 import { loadTestDistricts } from '../harness/gazetteer.ts';
 
-const CHROMIUM = process.env.MADAD_CHROMIUM ?? '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 /** The CSV of the synthetic registry, kept so the test knows every CNIC and head name it must never see. */
 async function registryCsv(areas: Awaited<ReturnType<typeof synthAreas>>): Promise<string> {
@@ -35,29 +18,16 @@ async function registryCsv(areas: Awaited<ReturnType<typeof synthAreas>>): Promi
   return text;
 }
 
-function identityOf(csv: string): { cnics: string[]; names: string[] } {
-  const lines = csv.trim().split('\n');
-  const header = lines[0]!.split(',');
-  const cnicAt = header.indexOf('cnic');
-  const nameAt = header.indexOf('head_name');
-  const rows = lines.slice(1).map((l) => l.split(','));
-  return { cnics: rows.map((r) => r[cnicAt]!).filter(Boolean), names: rows.map((r) => r[nameAt]!).filter((n) => n && n.length > 5) };
-}
 
-let dataDir: string;
+let web: WebServer;
 let running: Running;
 let browser: Browser;
-let identity: { cnics: string[]; names: string[] };
+let identity: Identity;
 const users = { dma: '', responder: '' };
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'madad-web-'));
-  await mkdir(ARTIFACTS, { recursive: true });
-  const [, started] = await Promise.all([
-    ensureWebBuild({ quiet: true }),
-    startServer(parseEnv({ PORT: '0', MADAD_DATA_DIR: dataDir, MADAD_DEMO: '0', MADAD_JOBS: '0', LOG_LEVEL: 'silent' }), silentLog),
-  ]);
-  running = started;
+  web = await startWebServer('madad-web-');
+  running = web.running;
   const db = running.database.db;
   await loadTestDistricts(db);
   const csv = await registryCsv(await synthAreas(db));
@@ -65,37 +35,18 @@ beforeAll(async () => {
   await importRegistry(running.database, Readable.from([csv]));
   users.dma = (await makeUser(db, { roles: ['dma_officer'], jurisdiction: 'PK7' })).username;
   users.responder = (await makeUser(db, { roles: ['responder'], jurisdiction: 'PK7' })).username;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await running?.shutdown('test done');
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await web?.stop();
 });
 
 /** A fresh browser context; `errors` collects script errors and console errors (MapLibre reports style errors there). */
-async function newPage(): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    // The 401 of "who am I?" before signing in is expected.
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) errors.push(m.text());
-  });
-  return { context, page, errors };
-}
+const newPage = () => openPage(browser);
 
-async function signIn(page: Page, username: string): Promise<void> {
-  await page.goto(`${running.url}/`);
-  await page.waitForURL('**/login');
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(TEST_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Main' }).waitFor();
-}
+const signIn = (page: Page, username: string) => signInAs(page, running.url, username);
 
 /** Waits until the map has drawn features in `layer` matching `filter` (a property name and value). */
 async function renderedFeatures(page: Page, layer: string, property?: string, value?: string): Promise<number> {
@@ -197,16 +148,7 @@ describe('the web app in Chromium', () => {
 
   it('shows a responder no identity data anywhere: not in the page, not in any response', async () => {
     const { context, page, errors } = await newPage();
-    const bodies: { url: string; type: string; text: string }[] = [];
-    page.on('response', async (r) => {
-      const type = r.headers()['content-type'] ?? '';
-      if (/^(font|image)\//.test(type)) return;
-      try {
-        bodies.push({ url: r.url(), type, text: await r.text() });
-      } catch {
-        // Redirects and aborted requests have no body.
-      }
-    });
+    const bodies = recordBodies(page);
     await signIn(page, users.responder);
     // A responder may not post alerts or dry-run rules, so the app does not offer it.
     await page.getByRole('link', { name: 'Alerts', exact: true }).click();

@@ -1,55 +1,35 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, identityOf, launchBrowser, newPage as openPage, recordBodies, signIn as signInAs, startWebServer, type Identity, type WebServer } from '../harness/browser.ts';
 import { queryRows } from '../../server/db/client.ts';
-import { parseEnv } from '../../server/env.ts';
-import { ensureWebBuild } from '../../server/http/web-build.ts';
 import { importRegistry } from '../../server/registry/import.ts';
 import { synthAreas, synthCsv } from '../../server/registry/synth.ts';
-import { startServer, type Running } from '../../server/serve.ts';
-import { silentLog } from '../harness/app.ts';
-import { makeEvent, makeRule, makeUser, TEST_PASSWORD } from '../harness/factories.ts';
+import type { Running } from '../../server/serve.ts';
+import { makeEvent, makeRule, makeUser } from '../harness/factories.ts';
 import { loadTestDistricts } from '../harness/gazetteer.ts';
 
-const CHROMIUM = process.env.MADAD_CHROMIUM ?? '/usr/lib/chromium/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
-const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-let dataDir: string;
+let web: WebServer;
 let running: Running;
 let browser: Browser;
 let eventId = '';
 let eventName = '';
-const identity = { cnics: [] as string[], names: [] as string[] };
+let identity: Identity;
 const users = { dma: '', responder: '' };
 
-/** The registry's CNICs and head names, which no response a responder gets may carry. */
-function identityOf(csv: string) {
-  const [head, ...rows] = csv.trim().split('\n').map((l) => l.split(','));
-  const cnic = head!.indexOf('cnic');
-  const name = head!.indexOf('head_name');
-  identity.cnics = rows.map((r) => r[cnic]!).filter(Boolean);
-  identity.names = rows.map((r) => r[name]!).filter((n) => n && n.length > 5);
-}
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'madad-plan-web-'));
-  await mkdir(ARTIFACTS, { recursive: true });
-  const [, started] = await Promise.all([
-    ensureWebBuild({ quiet: true }),
-    startServer(parseEnv({ PORT: '0', MADAD_DATA_DIR: dataDir, MADAD_DEMO: '0', MADAD_JOBS: '0', LOG_LEVEL: 'silent' }), silentLog),
-  ]);
-  running = started;
+  web = await startWebServer('madad-plan-web-');
+  running = web.running;
   const db = running.database.db;
   await loadTestDistricts(db);
   let csv = '';
   for await (const chunk of synthCsv({ households: 3000, seed: 20260827, areas: await synthAreas(db) })) csv += String(chunk);
-  identityOf(csv);
+  identity = identityOf(csv);
   await importRegistry(running.database, Readable.from([csv]));
   // Both flood rules, the federal one without its 2023 end, so the declaration copies their pre-agreed actions.
   await makeRule(db, { from: 'flood-relief-2022', change: (y) => y.replace(/^valid_to: .*$/m, '') });
@@ -64,39 +44,21 @@ beforeAll(async () => {
     if ((row?.n ?? 0) > 0) break;
     await new Promise((r) => setTimeout(r, 250));
   }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await running?.shutdown('test done');
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await web?.stop();
 });
 
-async function newPage(): Promise<{ context: BrowserContext; page: Page; errors: string[]; bodies: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  const errors: string[] = [];
-  const bodies: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) errors.push(m.text());
-  });
-  page.on('response', (res) => {
-    if (res.url().includes('/api/')) void res.text().then((b) => bodies.push(b), () => undefined);
-  });
-  return { context, page, errors, bodies };
+/** A fresh page; `bodies` holds every response it receives, for the check that no identity is in any. */
+async function newPage() {
+  const opened = await openPage(browser, { timeout: 30_000 });
+  return { ...opened, bodies: recordBodies(opened.page) };
 }
 
-async function signIn(page: Page, username: string): Promise<void> {
-  await page.goto(`${running.url}/`);
-  await page.waitForURL('**/login');
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(TEST_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Main' }).waitFor();
-}
+const signIn = (page: Page, username: string) => signInAs(page, running.url, username);
 
 /** What the map holds in a source (querySourceFeatures) once it has drawn `layer` (queryRenderedFeatures). */
 async function drawn(page: Page, layer: string, source: string): Promise<{ rendered: number; properties: Record<string, unknown>[] }> {
@@ -140,7 +102,7 @@ describe('the plan in the browser', () => {
     await page.locator('table.plans-agency', { hasText: 'District administration Thatta' }).waitFor();
     await page.locator('table.plans-area', { hasText: 'Thatta (PK727)' }).waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, 'plan-summary.png') });
-    const seen = bodies.join('\n');
+    const seen = bodies.filter((b) => b.url.includes('/api/')).map((b) => b.text).join('\n');
     expect(seen.length).toBeGreaterThan(1000);
     for (const cnic of identity.cnics) expect(seen.includes(cnic), 'a CNIC reached a responder').toBe(false);
     for (const name of identity.names.slice(0, 500)) expect(seen.includes(name), `the name ${name} reached a responder`).toBe(false);

@@ -1,20 +1,16 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { and, eq } from 'drizzle-orm';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, identityOf, launchBrowser, newPage as openPage, recordBodies, signIn as signInAs, startWebServer, type WebServer } from '../harness/browser.ts';
 import { batches, households } from '../../server/db/schema/index.ts';
-import { parseEnv } from '../../server/env.ts';
-import { ensureWebBuild } from '../../server/http/web-build.ts';
 import { importRegistry } from '../../server/registry/import.ts';
 import { synthAreas, synthCsv } from '../../server/registry/synth.ts';
 import { RECONCILIATION_COLUMNS } from '../../server/payments/reconcile.ts';
-import { startServer, type Running } from '../../server/serve.ts';
-import { silentLog } from '../harness/app.ts';
-import { makeRule, makeUser, TEST_PASSWORD } from '../harness/factories.ts';
+import type { Running } from '../../server/serve.ts';
+import { makeRule, makeUser } from '../harness/factories.ts';
 import { loadTestDistricts, loadTestTehsils } from '../harness/gazetteer.ts';
 
 // Each role's path through the web app, in Chromium, on one server and one browser: a DMA officer declares a
@@ -22,14 +18,11 @@ import { loadTestDistricts, loadTestTehsils } from '../harness/gazetteer.ts';
 // releases, makes the payment files and applies the bank's answer, and a responder reads the event, the
 // batch and the map without ever receiving a name, CNIC, phone or account.
 
-const CHROMIUM = process.env.MADAD_CHROMIUM ?? '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
-const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 /** The notification as a PDMA letter lists it: two districts by level word, one name that is also a tehsil, a misspelling and a city that is no district. */
 const NOTIFICATION = ['District Thatta', 'District Sujawal', 'Badin', 'Tando Muhamad Khan', 'Karachi'].join('\n');
 
-let dataDir: string;
+let web: WebServer;
 let running: Running;
 let browser: Browser;
 let identity: { cnics: string[]; names: string[]; phones: string[]; accounts: string[] };
@@ -38,23 +31,10 @@ let eventId = '';
 let sindhBatchId = '';
 let federalBatchId = '';
 
-function identityOf(csv: string) {
-  const lines = csv.trim().split('\n');
-  const header = lines[0]!.split(',');
-  const at = (name: string) => header.indexOf(name);
-  const rows = lines.slice(1).map((l) => l.split(','));
-  const col = (name: string, min = 0) => rows.map((r) => r[at(name)] ?? '').filter((v) => v.length > min);
-  return { cnics: col('cnic'), names: col('head_name', 5), phones: col('phone', 6), accounts: col('payment_account', 8) };
-}
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'madad-roles-'));
-  await mkdir(ARTIFACTS, { recursive: true });
-  const [, started] = await Promise.all([
-    ensureWebBuild({ quiet: true }),
-    startServer(parseEnv({ PORT: '0', MADAD_DATA_DIR: dataDir, MADAD_DEMO: '0', MADAD_JOBS: '0', LOG_LEVEL: 'silent' }), silentLog),
-  ]);
-  running = started;
+  web = await startWebServer('madad-roles-');
+  running = web.running;
   const db = running.database.db;
   await loadTestDistricts(db);
   await loadTestTehsils(db);
@@ -70,36 +50,18 @@ beforeAll(async () => {
   users.pmB = (await makeUser(db, { roles: ['program_manager'], jurisdiction: 'PK', agency: 'BISP' })).username;
   users.finance = (await makeUser(db, { roles: ['finance_officer'], jurisdiction: 'PK', agency: 'Finance Division' })).username;
   users.responder = (await makeUser(db, { roles: ['responder'], jurisdiction: 'PK7', agency: 'Sindh Rural Support' })).username;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchBrowser();
 }, 240_000);
 
 afterAll(async () => {
   await browser?.close();
-  await running?.shutdown('test done');
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await web?.stop();
 });
 
-async function newPage(): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1500, height: 950 }, locale: 'en-GB', timezoneId: 'UTC', acceptDownloads: true });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    // A refused request (401 before sign-in, the 400 of a wrong reconciliation file) is logged by the browser.
-    if (m.type() === 'error' && !/status of (401|400)/.test(m.text())) errors.push(m.text());
-  });
-  return { context, page, errors };
-}
+// A refused request (401 before sign-in, the 400 of a wrong reconciliation file) is logged by the browser.
+const newPage = () => openPage(browser, { viewport: { width: 1500, height: 950 }, expected: /status of (401|400)/, acceptDownloads: true });
 
-async function signIn(page: Page, username: string): Promise<void> {
-  await page.goto(`${running.url}/`);
-  await page.waitForURL('**/login');
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(TEST_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Main' }).waitFor();
-}
+const signIn = (page: Page, username: string) => signInAs(page, running.url, username);
 
 async function renderedFeatures(page: Page, layer: string): Promise<number> {
   const handle = await page.waitForFunction(
@@ -335,16 +297,7 @@ describe('every role’s job in the web app (Chromium)', () => {
 
   it('shows a responder the event, the batch totals and the map, and never any identity', { timeout: 120_000 }, async () => {
     const { context, page, errors } = await newPage();
-    const bodies: { url: string; type: string; text: string }[] = [];
-    page.on('response', async (r) => {
-      const type = r.headers()['content-type'] ?? '';
-      if (/^(font|image)\//.test(type)) return;
-      try {
-        bodies.push({ url: r.url(), type, text: await r.text() });
-      } catch {
-        // Redirects have no body.
-      }
-    });
+    const bodies = recordBodies(page);
     await signIn(page, users.responder);
     await page.getByRole('link', { name: 'Events', exact: true }).click();
     await page.locator('table.events a', { hasText: 'Monsoon floods, lower Sindh' }).click();
