@@ -230,13 +230,14 @@ export async function messagesFor(ctx: Ctx, input: MessageSelection & { moment: 
       }>(
         t.tx as unknown as Db,
         sql`select i.id, i.batch_id::text, b.jurisdiction, i.channel, i.account, i.amount_pkr, i.paid_pkr, i.paid_at, f.made_at,
-              b.programme, l.district, a.name as district_name, h.phone
+              b.programme, l.district, h.phone,
+              (select a.name from areas a where a.code = l.district and a.valid_to is null limit 1) as district_name
             from payment_instructions i
             join batches b on b.id = i.batch_id
             join batch_lines l on l.batch_id = i.batch_id and l.line_no = i.line_no
             left join payment_files f on f.id = i.file_id
-            left join households h on h.source = l.source and h.household_id = l.household_id
-            left join areas a on a.code = l.district and a.valid_to is null
+            -- A wallet is texted at its own number: the registry's phone is read only for the other channels.
+            left join households h on i.channel <> 'mobile_wallet' and h.source = l.source and h.household_id = l.household_id
             where ${chosen} and ${MOMENT_WHERE[input.moment]}
             order by i.id ${ids ? sql`` : sql`limit ${PAGE}`}`,
       );
