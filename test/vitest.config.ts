@@ -6,7 +6,8 @@ export default defineConfig({
   test: {
     include: ['{server,triggers,geodata,web,test}/**/*.test.ts'],
     exclude: ['**/node_modules/**', 'test/bench/**'],
-    testTimeout: 60_000,
+    // A test that starts command-line processes takes several seconds for each when the cores are busy.
+    testTimeout: 180_000,
     hookTimeout: 180_000,
     pool: 'forks',
   },
