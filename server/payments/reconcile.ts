@@ -283,18 +283,19 @@ export async function reconcile(ctx: Ctx, input: { fileId: string; text: AnswerB
 
     const reconciliationId = crypto.randomUUID();
     const cancelling = file.kind === 'cancellation';
-    await t.tx.execute(sql`create temp table reconciliation_moved (id text not null, status text not null, paid_pkr bigint not null, line_no int not null) on commit drop`);
+    await t.tx.execute(sql`create temp table reconciliation_moved (row int not null, id text not null, status text not null, paid_pkr bigint not null, line_no int not null) on commit drop`);
     await t.tx.execute(sql`
       with moved as (
         update payment_instructions i set state = r.status, paid_pkr = nullif(r.paid_pkr, 0), paid_at = r.paid_at, bank_reference = r.bank_reference,
           reason = r.reason, updated_at = ${t.now.toISOString()}::timestamptz
         from reconciliation_rows r
         where i.id = r.id and not (i.state = r.status and coalesce(i.paid_pkr, 0) = r.paid_pkr)
-        returning i.id, r.status, r.paid_pkr, i.line_no)
-      insert into reconciliation_moved select id, status, paid_pkr, line_no from moved`);
+        returning r.row, i.id, r.status, r.paid_pkr, i.line_no)
+      insert into reconciliation_moved select row, id, status, paid_pkr, line_no from moved`);
     const counts = await queryRows<{ status: Outcome; n: number; pkr: string }>(
       t.tx as unknown as Db,
-      sql`select status, count(*)::int as n, sum(paid_pkr)::text as pkr from reconciliation_moved group by status order by status`,
+      // In the order the file first gives each state, as a person reading it down would count them.
+      sql`select status, count(*)::int as n, sum(paid_pkr)::text as pkr from reconciliation_moved group by status order by min(row)`,
     );
     const moved: Record<string, number> = {};
     let applied = 0;
