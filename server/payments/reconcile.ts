@@ -20,6 +20,8 @@ type Outcome = (typeof OUTCOMES)[number];
 const MAX_PROBLEMS = 200;
 /** An instruction id as Madad makes it (`MDD<batch>-<line>-<attempt>`). */
 const INSTRUCTION_ID = /^MDD[0-9A-F]{10}-\d{8}-\d+$/;
+/** Up to this many instructions paid by one answer, their texts are made by id rather than by reading the whole file. */
+const PAID_BY_ID = 100_000;
 /** An answer row is at most this many bytes on average (a bank reference and a reason of some length). */
 const MAX_BYTES_PER_ROW = 512;
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -320,8 +322,9 @@ export async function reconcile(ctx: Ctx, input: { fileId: string; text: AnswerB
     );
     const late = await settleOtherAttempts(t, batch!, again.map((r) => ({ id: r.id, lineNo: r.line_no })), reconciliationId);
     // The texts telling each household it was paid, in the same transaction (each text is made once).
+    // A later, smaller answer names its instructions; a first answer to a large file reads the file's pages.
     if (moved.paid) {
-      if (cancelling) {
+      if (cancelling || moved.paid <= PAID_BY_ID) {
         const paid = await queryRows<{ id: string }>(t.tx as unknown as Db, sql`select id from reconciliation_moved where status = 'paid'`);
         await messagesFor(t, { instructionIds: paid.map((r) => r.id), moment: 'paid' });
       } else await messagesFor(t, { fileId: file.id, moment: 'paid' });
