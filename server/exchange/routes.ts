@@ -138,7 +138,7 @@ export function exchangeRoutes(deps: RouteDeps, batches: Pick<BatchDeps, 'dedupK
         summary: 'Sign for your agency; the second signature returns the agreement\u2019s key, this once',
         middleware: [allow('program_manager')],
         request: { params: idParam, ...body(signBody) },
-        responses: { 200: json(signedSchema, 'Signed'), ...errorResponses, 409: conflictResponse },
+        responses: { 200: json(signedSchema, 'Signed'), ...errorResponses, 409: conflictResponse, 413: tooLargeResponse },
       }),
       async (c) => {
         const { agreement, linkKey } = await signAgreement(ctxOf(c, deps), c.req.valid('param').id, c.req.valid('json'));
@@ -153,7 +153,7 @@ export function exchangeRoutes(deps: RouteDeps, batches: Pick<BatchDeps, 'dedupK
         summary: 'Revoke an agreement: every exchange under it stops at once, and its kept exports are deleted',
         middleware: [allow('program_manager')],
         request: { params: idParam, ...body(revokeBody) },
-        responses: { 200: json(agreementSchema, 'Revoked'), ...errorResponses },
+        responses: { 200: json(agreementSchema, 'Revoked'), ...errorResponses, 413: tooLargeResponse },
       }),
       async (c) => c.json(toAgreement(await revokeAgreement(ctxOf(c, deps), c.req.valid('param').id, c.req.valid('json').reason), deps.clock()), 200),
     )
@@ -273,7 +273,7 @@ export function exchangeRoutes(deps: RouteDeps, batches: Pick<BatchDeps, 'dedupK
         summary: 'Merge or refuse households of a change set (a federal programme manager of the registry\u2019s owner); merged fields record their source',
         middleware: [allow('program_manager')],
         request: { params: idParam, ...body(decisionsBody) },
-        responses: { 200: json(decidedSchema, 'Decided'), ...errorResponses, 409: conflictResponse },
+        responses: { 200: json(decidedSchema, 'Decided'), ...errorResponses, 409: conflictResponse, 413: tooLargeResponse },
       }),
       async (c) => c.json(await decideChangeSet(ctxOf(c, deps), c.req.valid('param').id, c.req.valid('json').decisions), 200),
     )
