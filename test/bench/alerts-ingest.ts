@@ -6,11 +6,20 @@
  * round is stored rather than answered "unchanged"; files are shuffled per round with a seeded generator.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { sql } from 'drizzle-orm';
+import pino from 'pino';
 import postgres from 'postgres';
 import { parseAlerts } from '../../server/alerts/parse/index.ts';
 import { ingestBody, type IngestResult } from '../../server/alerts/store.ts';
 import { systemCtx } from '../../server/context.ts';
-import { openDatabase, type Database } from '../../server/db/client.ts';
+import { openDatabase, queryRows, type Database } from '../../server/db/client.ts';
+import { verifyAudit } from '../../server/audit/service.ts';
+import { batchDeps } from '../../server/batches/deps.ts';
+import { reactions } from '../../server/jobs/reactions.ts';
+import { outboxCounts } from '../../server/outbox/drain.ts';
+import { OutboxDrainer } from '../../server/outbox/drainer.ts';
+import { RegistryCache } from '../../server/registry/registry-index.ts';
+import { loadRules, SHIPPED_RULES_DIR } from '../../server/rules/loader.ts';
 import { loadTestDistricts } from '../harness/gazetteer.ts';
 import { numberArg } from './args.ts';
 
@@ -104,53 +113,103 @@ for (const body of bodies) {
 const parseMs = performance.now() - parseStart;
 rows.push(['parse only', '-', `${bodies.length}`, `${parsed}`, `${(parseMs / 1000).toFixed(2)}`, rate(parsed, parseMs), '']);
 
-async function storeAll(label: string, database: Database): Promise<void> {
+/** A fresh database with the real district gazetteer (so area resolution does the work it does in production) and, for evaluation, the shipped rules. */
+async function prepared(database: Database, withRules: boolean): Promise<void> {
   await database.migrate();
-  // The real district gazetteer, so area resolution does the work it does in production.
   await loadTestDistricts(database.db);
+  if (withRules) await loadRules(systemCtx(database.db, 'bench', new Date('2026-01-01T00:00:00Z')), SHIPPED_RULES_DIR);
+}
+
+const NOW = new Date('2026-08-26T05:00:00Z');
+
+async function ingestAll(database: Database) {
   const tally: Record<IngestResult, number> = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
-  const start = performance.now();
   for (const body of bodies) {
     try {
-      const report = await ingestBody(systemCtx(database.db, 'bench', new Date('2026-08-26T05:00:00Z')), { body });
+      const report = await ingestBody(systemCtx(database.db, 'bench', NOW), { body });
       for (const item of report.items) tally[item.result]++;
     } catch {
       // refused as a whole (the XXE sample): counted in the parse row
     }
   }
+  return tally;
+}
+
+const results = (t: Record<IngestResult, number>) => `${t.created} created, ${t.updated} updated, ${t.unchanged} unchanged, ${t.rejected} rejected`;
+
+async function storeOnly(label: string, database: Database): Promise<void> {
+  await prepared(database, false);
+  const start = performance.now();
+  const tally = await ingestAll(database);
   const ms = performance.now() - start;
   const stored = tally.created + tally.updated;
+  rows.push(['parse + store', label, `${bodies.length}`, `${stored}`, `${(ms / 1000).toFixed(2)}`, rate(stored, ms), results(tally)]);
+}
+
+/**
+ * Parse + store with a server's drainer running beside the ingest (woken by each commit's NOTIFY, as in
+ * `madad serve`), timed until the outbox is empty: every change evaluated against the shipped rules, and
+ * whatever a fired stage sets off (its plan actions and batch, here over an empty registry) delivered too.
+ */
+async function storeAndEvaluate(label: string, database: Database): Promise<void> {
+  await prepared(database, true);
+  const deps = batchDeps(database, new RegistryCache(database), { MADAD_DEDUP_KEY: 'bench-dedup-key-of-at-least-thirty-two-characters' });
+  const drainer = new OutboxDrainer(database, reactions(deps), pino({ level: 'silent' }));
+  await drainer.listen();
+  const start = performance.now();
+  const tally = await ingestAll(database);
+  for (;;) {
+    await drainer.poll();
+    if ((await outboxCounts(database.db, new Date())).pending === 0) break;
+  }
+  const ms = performance.now() - start;
+  await drainer.stop();
+  deps.registry.close();
+  const stored = tally.created + tally.updated;
+  const [made] = await queryRows<{ evaluations: number; activations: number; failed: number }>(
+    database.db,
+    sql`select (select count(*)::int from evaluations) as evaluations, (select count(*)::int from activations) as activations,
+               (select count(*)::int from outbox where failed_at is not null or attempts > 1) as failed`,
+  );
+  const audit = await verifyAudit(database.db);
   rows.push([
-    'parse + store',
+    'parse + store + evaluation',
     label,
     `${bodies.length}`,
     `${stored}`,
     `${(ms / 1000).toFixed(2)}`,
     rate(stored, ms),
-    `${tally.created} created, ${tally.updated} updated, ${tally.unchanged} unchanged, ${tally.rejected} rejected`,
+    `${results(tally)}; ${made!.evaluations} evaluations, ${made!.activations} activations, ${made!.failed} outbox rows retried; audit ${audit.ok ? `verified (${audit.entries} entries)` : 'BROKEN'}`,
   ]);
 }
 
-const pglite = await openDatabase({});
-try {
-  await storeAll('PGlite (memory)', pglite);
-} finally {
-  await pglite.close();
+for (const stage of [storeOnly, storeAndEvaluate]) {
+  const pglite = await openDatabase({});
+  try {
+    await stage('PGlite (memory)', pglite);
+  } finally {
+    await pglite.close();
+  }
 }
 
 const adminUrl = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL;
 if (adminUrl) {
-  const name = `madad_bench_alerts_${process.pid}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString(), max: 4 });
   try {
-    await storeAll('PostgreSQL', database);
+    for (const stage of [storeOnly, storeAndEvaluate]) {
+      const name = `madad_bench_alerts_${process.pid}_${stage.name.toLowerCase()}`;
+      await admin.unsafe(`create database ${name}`);
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      const database = await openDatabase({ url: url.toString(), max: 4 });
+      try {
+        await stage('PostgreSQL', database);
+      } finally {
+        await database.close();
+        await admin.unsafe(`drop database if exists ${name} with (force)`);
+      }
+    }
   } finally {
-    await database.close();
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
     await admin.end();
   }
 }
