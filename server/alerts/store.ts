@@ -5,12 +5,13 @@ import { AreaCatalog } from '../areas/catalog.ts';
 import { commonJurisdiction } from '../access/jurisdiction.ts';
 import { actorOf } from '../access/principal.ts';
 import type { Publisher } from '../access/senders.ts';
-import { recordAudit } from '../audit/service.ts';
+import { recordAudit, recordAudits, type AuditEntry } from '../audit/service.ts';
 import { withTransaction, type Ctx, type TxCtx } from '../context.ts';
+import type { Tx } from '../db/client.ts';
 import { alertBodies, alerts } from '../db/schema/index.ts';
 import { ForbiddenError } from '../errors.ts';
 import { faultSummary } from '../http/problem.ts';
-import { enqueue } from '../outbox/enqueue.ts';
+import { enqueue, enqueueAll } from '../outbox/enqueue.ts';
 import type { Payload } from '../outbox/topics.ts';
 import { effectOnReferenced, initialState } from './lifecycle.ts';
 import { parseAlerts, type MessageResult, type NormalizedAlert } from './parse/index.ts';
@@ -51,7 +52,7 @@ export interface IngestInput {
 /** A message that may not be stored, with the reason its item gives. */
 class MessageRefused extends Error {}
 
-/** A body's bytes, stored with the first message that is stored (so a body refused whole leaves nothing). */
+/** A body's bytes, stored with the first message that is stored (so a body refused whole leaves nothing); `id` once written. */
 interface BodyToStore {
   bytes: Uint8Array;
   contentType: string | undefined;
@@ -63,14 +64,20 @@ interface Accepted {
   warnings: string[];
   codes: string[];
   unresolved: { valueName: string; value: string }[];
+  contentHash: string;
 }
 
 /**
- * Parses a body of one or more messages and stores each in a transaction of its own, so one bad message
- * in a feed never blocks the good ones. A body refused as a whole (DOCTYPE, malformed XML or JSON) stores
- * nothing and throws a ValidationError naming the line or field. Each message is checked against its
- * publisher (sender, jurisdiction) before anything is written, and against the stored alerts it would
- * change inside its transaction; a refused message is a rejected item naming why.
+ * Parses a body of one or more messages and stores them, so that one bad message in a feed never blocks
+ * the good ones. A body refused as a whole (DOCTYPE, malformed XML or JSON) stores nothing and throws a
+ * ValidationError naming the line or field. Each message is checked against its publisher (sender,
+ * jurisdiction) before anything is written, and against the stored alerts it would change under its lock;
+ * a refused message is a rejected item naming why.
+ *
+ * The messages of a body are stored in one transaction (`storeTogether`): a feed of 500 items is a dozen
+ * statements, not a dozen per item. If that transaction fails (a message the database refuses, a deadlock
+ * with another writer), nothing of it is kept and each message is stored again in a transaction of its
+ * own, so the failure stays with the message that caused it.
  */
 export async function ingestBody(ctx: Ctx, { body, contentType, publisher }: IngestInput): Promise<IngestReport> {
   if (!publisher && ctx.actor.kind !== 'system') throw new ForbiddenError(`${actorOf(ctx.actor)} may publish alerts only as the senders it is bound to.`);
@@ -81,7 +88,7 @@ export async function ingestBody(ctx: Ctx, { body, contentType, publisher }: Ing
   const messages = outcome.messages.map(plausible);
   if (messages.every(isRejected)) return { format: outcome.format, items: messages.map(rejected) };
 
-  const catalog = await AreaCatalog.load(ctx.db);
+  const catalog = await AreaCatalog.current(ctx.db);
   const who = actorOf(ctx.actor);
   const checked: (IngestItem | Accepted)[] = [];
   for (const message of messages) {
@@ -100,20 +107,34 @@ export async function ingestBody(ctx: Ctx, { body, contentType, publisher }: Ing
       ...message.warnings,
       ...foreignReferences(alert).map((r) => `Reference ${r.sender},${r.identifier} names another sender: it never acts on that sender's alerts (CAP 1.2 §3.2.1).`),
     ];
-    checked.push({ alert, warnings, codes, unresolved });
+    checked.push({ alert, warnings, codes, unresolved, contentHash: contentHashOf(alert) });
   }
 
   const stored: BodyToStore = { bytes: body, contentType };
+  const accepted = checked.filter((e): e is Accepted => 'alert' in e);
+  let together: Map<Accepted, IngestItem> | undefined;
+  if (accepted.length) {
+    try {
+      together = await storeTogether(ctx, catalog, stored, accepted, publisher);
+    } catch {
+      // Nothing of the body was kept: each message is stored below in a transaction of its own.
+    }
+  }
   const items: IngestItem[] = [];
   for (const entry of checked) {
     if (!('alert' in entry)) {
       items.push(entry);
       continue;
     }
+    const done = together?.get(entry);
+    if (done) {
+      items.push(done);
+      continue;
+    }
     // A body may hold hundreds of messages: other requests (health checks included) run between them.
     if (items.length) await new Promise<void>((resolve) => setImmediate(resolve));
     try {
-      items.push(await storeAlert(ctx, catalog, stored, entry, publisher));
+      items.push(await storeAlone(ctx, catalog, stored, entry, publisher));
     } catch (err) {
       items.push({
         result: 'rejected',
@@ -161,118 +182,186 @@ function contentHashOf(alert: NormalizedAlert): string {
   return createHash('sha256').update(canonicalJson(alert)).digest('hex');
 }
 
-async function storeAlert(ctx: Ctx, catalog: AreaCatalog, body: BodyToStore, message: Accepted, publisher: Publisher | undefined): Promise<IngestItem> {
-  const { alert, warnings, codes, unresolved } = message;
-  const contentHash = contentHashOf(alert);
-  const item = await withTransaction(ctx, async (t) => {
-    const { tx, now } = t;
-    const changes: Payload<'alert.changed'>[] = [];
-    // One writer per (sender, identifier) at a time; concurrent pushes of the same message queue here.
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`alert:${alert.sender}:${alert.identifier}`}))`);
-    const [existing] = await tx.select().from(alerts).where(and(eq(alerts.sender, alert.sender), eq(alerts.identifier, alert.identifier)));
-    if (existing && existing.contentHash === contentHash) {
-      return { result: 'unchanged' as const, id: existing.id, state: existing.state };
-    }
+type AlertRow = typeof alerts.$inferSelect;
+type AlertValues = typeof alerts.$inferInsert;
 
-    let { state, reason } = initialState(alert, now);
-    let stateChangedBy: string | null = null;
-    // The messages this one references: it supersedes, cancels or ends them, and joins their chain.
-    const referenced = alert.references.length
-      ? await tx
-          .select()
-          .from(alerts)
-          .where(sql`(${alerts.sender}, ${alerts.identifier}) in (${sql.join(alert.references.map((r) => sql`(${r.sender}, ${r.identifier})`), sql`, `)})`)
-      : [];
-    // Read under the lock, so the check holds for what is written: another sender's alert is never changed,
-    // nor one outside the publisher's jurisdiction (a Sindh feed re-sending PMD's Punjab identifier).
-    const refusal = refusalOfStored(alert, [...(existing ? [existing] : []), ...referenced], publisher, actorOf(ctx.actor));
-    if (refusal) throw new MessageRefused(refusal);
-    // A later message may already be here (an Update can arrive before its original): then this one is already
-    // superseded. Only one of the same sender: another sender's reference never acts (CAP 1.2 §3.2.1).
-    const laterRefs = await tx
-      .select()
-      .from(alerts)
-      .where(and(eq(alerts.sender, alert.sender), sql`${alerts.references} @> ${JSON.stringify([{ sender: alert.sender, identifier: alert.identifier }])}::jsonb`));
-    const later = laterRefs.sort((a, b) => b.sent.getTime() - a.sent.getTime())[0];
-    if (later && state === 'active') {
-      const effect = effectOnReferenced(later.state as never, later.msgType as never);
-      if (effect) {
-        state = effect.state;
-        reason = effect.reason;
-        stateChangedBy = later.id;
-      }
-    }
-    const chainId = existing?.chainId ?? referenced[0]?.chainId ?? later?.chainId ?? crypto.randomUUID();
-    const bodyId = body.id ?? (await storeBody(t, body));
-    const values = {
-      chainId,
-      sender: alert.sender,
-      identifier: alert.identifier,
-      source: alert.source,
-      format: alert.format,
-      sent: new Date(alert.sent),
-      status: alert.status,
-      msgType: alert.msgType,
-      scope: alert.scope,
-      references: alert.references,
-      incidents: alert.incidents,
-      responseType: alert.responseType ?? [],
-      hazard: alert.hazard,
-      severity: alert.severity,
-      urgency: alert.urgency,
-      certainty: alert.certainty,
-      metrics: alert.metrics,
-      infos: alert.infos,
-      effective: alert.effective ? new Date(alert.effective) : null,
-      onset: alert.onset ? new Date(alert.onset) : null,
-      expires: alert.expires ? new Date(alert.expires) : null,
-      geometry: alert.area.geometry,
-      areaDescriptions: alert.area.descriptions,
-      geocodes: alert.area.geocodes,
-      areaCodes: codes,
-      unresolved,
-      notes: [...alert.notes, ...(alert.note ? [`sender's note: ${alert.note}`] : [])],
-      contentHash,
-      bodyId,
-      state,
-      stateReason: reason ?? null,
-      stateChangedBy,
-      receivedAt: now,
-      updatedAt: now,
-    };
-    let id: string;
-    if (existing) {
-      await tx
-        .update(alerts)
-        .set({ ...values, version: existing.version + 1 })
-        .where(eq(alerts.id, existing.id));
-      id = existing.id;
-      changes.push({ alertId: id, chainId, change: 'updated' });
-    } else {
-      const [row] = await tx.insert(alerts).values(values).returning({ id: alerts.id });
-      id = row!.id;
-      changes.push({ alertId: id, chainId, change: 'created' });
-    }
-    if (later && stateChangedBy) await tx.update(alerts).set({ chainId }).where(eq(alerts.chainId, later.chainId));
+/** The stored alerts a message acts on, read under its lock. */
+interface Related {
+  /** The alert of the same sender and identifier, which it replaces. */
+  existing: AlertRow | undefined;
+  /** The alerts it references: it supersedes, cancels or ends them, and joins their chain. */
+  referenced: AlertRow[];
+  /** Alerts of its own sender that reference it (an Update that arrived before its original). */
+  laterRefs: AlertRow[];
+}
 
-    const effect = effectOnReferenced(state, alert.msgType);
-    const activeReferenced = referenced.filter((r) => r.state === 'active');
-    if (effect && activeReferenced.length) {
-      await tx
-        .update(alerts)
-        .set({ state: effect.state, stateReason: effect.reason, stateChangedBy: id, updatedAt: now })
-        .where(inArray(alerts.id, activeReferenced.map((r) => r.id)));
-      for (const r of activeReferenced) changes.push({ alertId: r.id, chainId, change: effect.state as 'superseded' | 'cancelled' | 'ended' });
+/** What storing one message writes besides its own row, for the caller to append: its outbox changes and its audit entry. */
+interface Stored {
+  item: IngestItem;
+  changes: Payload<'alert.changed'>[];
+  audit?: AuditEntry;
+}
+
+const keyOf = (sender: string, identifier: string) => `${sender}\n${identifier}`;
+const lockKey = (alert: NormalizedAlert) => `alert:${alert.sender}:${alert.identifier}`;
+
+/** The rows a message acts on: its own, those it references, and its own sender's that reference it. */
+function relatedQuery(tx: Tx, messages: readonly NormalizedAlert[]) {
+  const keys = new Map<string, { sender: string; identifier: string }>();
+  for (const m of messages) for (const k of [m, ...m.references]) keys.set(keyOf(k.sender, k.identifier), k);
+  const pairs = sql.join([...keys.values()].map((k) => sql`(${k.sender}, ${k.identifier})`), sql`, `);
+  const own = sql.join(messages.map((m) => sql`(${m.sender}, ${m.identifier})`), sql`, `);
+  const senders = sql.join([...new Set(messages.map((m) => m.sender))].map((s) => sql`${s}`), sql`, `);
+  return tx
+    .select()
+    .from(alerts)
+    .where(
+      sql`(${alerts.sender}, ${alerts.identifier}) in (${pairs})
+          or (${alerts.sender} in (${senders}) and exists (select 1 from jsonb_array_elements(${alerts.references}) r
+                     where r->>'sender' = ${alerts.sender} and (r->>'sender', r->>'identifier') in (${own})))`,
+    );
+}
+
+/** What of `rows` one message acts on (as `relatedQuery` for that message alone would return them). */
+function relatedOf(alert: NormalizedAlert, rows: readonly AlertRow[]): Related {
+  const refs = new Set(alert.references.map((r) => keyOf(r.sender, r.identifier)));
+  const refersToIt = (row: AlertRow) =>
+    row.sender === alert.sender && (row.references as { sender: string; identifier: string }[]).some((r) => r.sender === alert.sender && r.identifier === alert.identifier);
+  return {
+    existing: rows.find((r) => r.sender === alert.sender && r.identifier === alert.identifier),
+    referenced: rows.filter((r) => refs.has(keyOf(r.sender, r.identifier))),
+    laterRefs: rows.filter(refersToIt),
+  };
+}
+
+/**
+ * Decides and writes one message in `t`, given the stored alerts it acts on: its row, and the state and
+ * chain of the alerts it changes. The outbox changes and the audit entry are returned, not written, so a
+ * body's messages append them together. A message that may not change what is stored throws
+ * MessageRefused before it writes anything.
+ */
+async function storeOne(
+  t: TxCtx,
+  catalog: AreaCatalog,
+  body: BodyToStore,
+  message: Accepted,
+  publisher: Publisher | undefined,
+  related: Related,
+  insert: (values: AlertValues) => Promise<void>,
+): Promise<Stored & { wroteOthers: boolean }> {
+  const { alert, warnings, codes, unresolved, contentHash } = message;
+  const { tx, now } = t;
+  const { existing, referenced, laterRefs } = related;
+  const item = (fields: Pick<IngestItem, 'result' | 'id' | 'state'>): IngestItem => ({
+    ...fields,
+    sender: alert.sender,
+    identifier: alert.identifier,
+    warnings,
+    ...(unresolved.length ? { unresolved } : {}),
+  });
+  if (existing && existing.contentHash === contentHash) {
+    return { item: item({ result: 'unchanged', id: existing.id, state: existing.state }), changes: [], wroteOthers: false };
+  }
+  const changes: Payload<'alert.changed'>[] = [];
+  let { state, reason } = initialState(alert, now);
+  let stateChangedBy: string | null = null;
+  // Read under the lock, so the check holds for what is written: another sender's alert is never changed,
+  // nor one outside the publisher's jurisdiction (a Sindh feed re-sending PMD's Punjab identifier).
+  const refusal = refusalOfStored(alert, [...(existing ? [existing] : []), ...referenced], publisher, actorOf(t.actor));
+  if (refusal) throw new MessageRefused(refusal);
+  // A later message may already be here (an Update can arrive before its original): then this one is already
+  // superseded. Only one of the same sender: another sender's reference never acts (CAP 1.2 §3.2.1).
+  const later = [...laterRefs].sort((a, b) => b.sent.getTime() - a.sent.getTime())[0];
+  if (later && state === 'active') {
+    const effect = effectOnReferenced(later.state as never, later.msgType as never);
+    if (effect) {
+      state = effect.state;
+      reason = effect.reason;
+      stateChangedBy = later.id;
     }
-    // Referenced messages from other chains join this one.
-    const otherChains = [...new Set(referenced.map((r) => r.chainId).filter((c) => c !== chainId))];
-    if (otherChains.length) await tx.update(alerts).set({ chainId }).where(inArray(alerts.chainId, otherChains));
-    // Trigger evaluation reacts to these, delivered by the outbox if and only if this transaction commits.
-    for (const change of changes) await enqueue(t, 'alert.changed', change);
-    const result = existing ? ('updated' as const) : ('created' as const);
+  }
+  const chainId = existing?.chainId ?? referenced[0]?.chainId ?? later?.chainId ?? crypto.randomUUID();
+  body.id ??= await storeBody(t, body);
+  const bodyId = body.id;
+  const values = {
+    chainId,
+    sender: alert.sender,
+    identifier: alert.identifier,
+    source: alert.source,
+    format: alert.format,
+    sent: new Date(alert.sent),
+    status: alert.status,
+    msgType: alert.msgType,
+    scope: alert.scope,
+    references: alert.references,
+    incidents: alert.incidents,
+    responseType: alert.responseType ?? [],
+    hazard: alert.hazard,
+    severity: alert.severity,
+    urgency: alert.urgency,
+    certainty: alert.certainty,
+    metrics: alert.metrics,
+    infos: alert.infos,
+    effective: alert.effective ? new Date(alert.effective) : null,
+    onset: alert.onset ? new Date(alert.onset) : null,
+    expires: alert.expires ? new Date(alert.expires) : null,
+    geometry: alert.area.geometry,
+    areaDescriptions: alert.area.descriptions,
+    geocodes: alert.area.geocodes,
+    areaCodes: codes,
+    unresolved,
+    notes: [...alert.notes, ...(alert.note ? [`sender's note: ${alert.note}`] : [])],
+    contentHash,
+    bodyId,
+    state,
+    stateReason: reason ?? null,
+    stateChangedBy,
+    receivedAt: now,
+    updatedAt: now,
+  };
+  let id: string;
+  let wroteOthers = false;
+  if (existing) {
+    await tx
+      .update(alerts)
+      .set({ ...values, version: existing.version + 1 })
+      .where(eq(alerts.id, existing.id));
+    id = existing.id;
+    changes.push({ alertId: id, chainId, change: 'updated' });
+  } else {
+    id = crypto.randomUUID();
+    await insert({ id, ...values });
+    changes.push({ alertId: id, chainId, change: 'created' });
+  }
+  if (later && stateChangedBy) {
+    await tx.update(alerts).set({ chainId }).where(eq(alerts.chainId, later.chainId));
+    wroteOthers = true;
+  }
+
+  const effect = effectOnReferenced(state, alert.msgType);
+  const activeReferenced = referenced.filter((r) => r.state === 'active');
+  if (effect && activeReferenced.length) {
+    await tx
+      .update(alerts)
+      .set({ state: effect.state, stateReason: effect.reason, stateChangedBy: id, updatedAt: now })
+      .where(inArray(alerts.id, activeReferenced.map((r) => r.id)));
+    for (const r of activeReferenced) changes.push({ alertId: r.id, chainId, change: effect.state as 'superseded' | 'cancelled' | 'ended' });
+    wroteOthers = true;
+  }
+  // Referenced messages from other chains join this one.
+  const otherChains = [...new Set(referenced.map((r) => r.chainId).filter((c) => c !== chainId))];
+  if (otherChains.length) {
+    await tx.update(alerts).set({ chainId }).where(inArray(alerts.chainId, otherChains));
+    wroteOthers = true;
+  }
+  const result = existing ? ('updated' as const) : ('created' as const);
+  return {
+    item: item({ result, id, state }),
+    changes,
+    wroteOthers,
     // Who pushed each stored message: the actor of the entry is the pusher, and the summary says it again
     // beside what was pushed, so an entry read alone answers "who made this alert".
-    await recordAudit(tx, t, {
+    audit: {
       action: 'alert.ingest',
       subject: `alert:${id}`,
       jurisdiction: commonJurisdiction(codes, catalog.list),
@@ -285,22 +374,102 @@ async function storeAlert(ctx: Ctx, catalog: AreaCatalog, body: BodyToStore, mes
         areaCodes: codes,
         references: alert.references.map((r) => `${r.sender},${r.identifier}`),
         bodyId,
-        pushedBy: actorOf(ctx.actor),
+        pushedBy: actorOf(t.actor),
       },
-    });
-    return { result, id, state, bodyId };
-  });
-  // Known to be committed only now: later messages of the body reuse it.
-  body.id ??= item.bodyId;
-  return {
-    result: item.result,
-    id: item.id,
-    state: item.state,
-    sender: alert.sender,
-    identifier: alert.identifier,
-    warnings,
-    ...(unresolved.length ? { unresolved } : {}),
+    },
   };
+}
+
+/**
+ * Stores every accepted message of a body in one transaction, in the body's order, with the same
+ * decisions as one transaction each: the messages' locks are taken together (in one order, so two bodies
+ * never wait on each other in a cycle), the stored alerts they act on are read in one query, new rows are
+ * inserted together, and the audit entries and outbox changes appended together at the end. A message
+ * that acts on what an earlier message of the body wrote (the same identifier, a reference between them,
+ * a chain one of them moved) reads its rows again after the earlier writes. Throws if anything fails, and
+ * then nothing of the body is kept; a refused message is its rejected item, and writes nothing.
+ */
+async function storeTogether(ctx: Ctx, catalog: AreaCatalog, body: BodyToStore, accepted: Accepted[], publisher: Publisher | undefined): Promise<Map<Accepted, IngestItem>> {
+  const run = async (t: TxCtx) => {
+    const { tx } = t;
+    const out = new Map<Accepted, IngestItem>();
+    const keys = [...new Set(accepted.map((m) => lockKey(m.alert)))];
+    // One writer per (sender, identifier) at a time; concurrent pushes of the same message queue here.
+    await tx.execute(
+      sql`select pg_advisory_xact_lock(h) from (select distinct hashtext(k) as h from unnest(array[${sql.join(
+        keys.map((k) => sql`${k}`),
+        sql`, `,
+      )}]::text[]) as k order by h) as ordered`,
+    );
+    const prefetched = await relatedQuery(tx, accepted.map((m) => m.alert));
+    const pending: AlertValues[] = [];
+    const flush = async () => {
+      if (pending.length) await tx.insert(alerts).values(pending.splice(0));
+    };
+    // What the body has written so far, to know when a message must read its rows again.
+    const written = new Set<string>();
+    let movedOthers = false;
+    const changes: Payload<'alert.changed'>[] = [];
+    const entries: AuditEntry[] = [];
+    for (const message of accepted) {
+      const { alert } = message;
+      const touches = [keyOf(alert.sender, alert.identifier), ...alert.references.map((r) => keyOf(r.sender, r.identifier))].some((k) => written.has(k));
+      const referencedByEarlier = written.has(`ref:${keyOf(alert.sender, alert.identifier)}`);
+      let related: Related;
+      if (movedOthers || touches || referencedByEarlier) {
+        await flush();
+        related = relatedOf(alert, await relatedQuery(tx, [alert]));
+      } else related = relatedOf(alert, prefetched);
+      try {
+        const stored = await storeOne(t, catalog, body, message, publisher, related, async (v) => void pending.push(v));
+        out.set(message, stored.item);
+        changes.push(...stored.changes);
+        if (stored.audit) entries.push(stored.audit);
+        if (stored.item.result !== 'unchanged') {
+          written.add(keyOf(alert.sender, alert.identifier));
+          for (const r of alert.references) written.add(`ref:${keyOf(r.sender, r.identifier)}`);
+        }
+        movedOthers ||= stored.wroteOthers;
+      } catch (err) {
+        if (!(err instanceof MessageRefused)) throw err;
+        out.set(message, { result: 'rejected', sender: alert.sender, identifier: alert.identifier, reason: err.message, warnings: message.warnings });
+      }
+    }
+    await flush();
+    // Trigger evaluation reacts to these, delivered by the outbox if and only if this transaction commits.
+    await enqueueAll(t, changes.map((payload) => ({ topic: 'alert.changed' as const, payload })));
+    await recordAudits(tx, t, entries);
+    return out;
+  };
+  const before = body.id;
+  try {
+    // Inside a caller's transaction, a savepoint: a failure here leaves the caller's work as it was.
+    return ctx.tx ? await ctx.tx.transaction((tx) => run({ ...ctx, db: tx, tx })) : await withTransaction(ctx, run);
+  } catch (err) {
+    body.id = before;
+    throw err;
+  }
+}
+
+/** Stores one message in a transaction of its own: the path of a body whose messages could not be stored together. */
+async function storeAlone(ctx: Ctx, catalog: AreaCatalog, body: BodyToStore, message: Accepted, publisher: Publisher | undefined): Promise<IngestItem> {
+  const before = body.id;
+  try {
+    return await withTransaction(ctx, async (t) => {
+      const { tx } = t;
+      // One writer per (sender, identifier) at a time; concurrent pushes of the same message queue here.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${lockKey(message.alert)}))`);
+      const related = relatedOf(message.alert, await relatedQuery(tx, [message.alert]));
+      const stored = await storeOne(t, catalog, body, message, publisher, related, async (v) => void (await tx.insert(alerts).values(v)));
+      await enqueueAll(t, stored.changes.map((payload) => ({ topic: 'alert.changed' as const, payload })));
+      if (stored.audit) await recordAudit(tx, t, stored.audit);
+      return stored.item;
+    });
+  } catch (err) {
+    // The body's row was rolled back with the message: the next message stores it again.
+    body.id = before;
+    throw err;
+  }
 }
 
 /** Ends alerts whose `expires` has passed; run by a scheduled job. Returns how many expired. */

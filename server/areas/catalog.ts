@@ -1,8 +1,8 @@
 import { bbox as turfBbox, booleanIntersects } from '@turf/turf';
 import type { Geometry, MultiPolygon, Polygon } from 'geojson';
-import { isNull } from 'drizzle-orm';
+import { isNull, sql } from 'drizzle-orm';
 import { normaliseAreaName } from '../../geodata/area-names.ts';
-import type { Db } from '../db/client.ts';
+import { queryRows, type Db } from '../db/client.ts';
 import { areas } from '../db/schema/index.ts';
 
 export interface CatalogArea {
@@ -14,13 +14,23 @@ export interface CatalogArea {
   bbox: number[];
 }
 
+/** What identifies the current gazetteer: every import that changes it adds rows, so the highest id moves. */
+interface GazetteerVersion {
+  top: string;
+  current: number;
+}
+
+/** The catalog last loaded per database handle, with the version it was loaded at. */
+const cached = new WeakMap<Db, { version: string; catalog: Promise<AreaCatalog> }>();
+
 /**
  * The current gazetteer in memory for resolving what people and senders write: P-codes, area names and
- * geometry. Loaded per use (a few hundred rows); geometry is fetched only for the areas a shape's box touches.
+ * geometry. Geometry is fetched only for the areas a shape's box touches, once per catalog.
  */
 export class AreaCatalog {
   private byCode = new Map<string, CatalogArea>();
   private byKey = new Map<string, CatalogArea[]>();
+  private geometries = new Map<string, Polygon | MultiPolygon>();
 
   private constructor(
     private readonly db: Db,
@@ -40,6 +50,25 @@ export class AreaCatalog {
       .from(areas)
       .where(isNull(areas.validTo));
     return new AreaCatalog(db, list);
+  }
+
+  /**
+   * The catalog as `load` would read it, kept per database between calls and read again only when the
+   * gazetteer changed (an import in this process or another: one small query asks). Alert ingest calls this
+   * for every body, and a feed sends hundreds of bodies for the same few hundred areas.
+   */
+  static async current(db: Db): Promise<AreaCatalog> {
+    const [row] = await queryRows<GazetteerVersion>(
+      db,
+      sql`select coalesce(max(${areas.id}), 0)::text as top, (count(*) filter (where ${areas.validTo} is null))::int as current from ${areas}`,
+    );
+    const version = `${row?.top ?? 0}:${row?.current ?? 0}`;
+    const hit = cached.get(db);
+    if (hit?.version === version) return hit.catalog;
+    const catalog = AreaCatalog.load(db);
+    cached.set(db, { version, catalog });
+    catalog.catch(() => cached.delete(db));
+    return catalog;
   }
 
   get size(): number {
@@ -86,10 +115,20 @@ export class AreaCatalog {
       (a) => a.level === level && a.bbox[0]! <= box[2] && a.bbox[2]! >= box[0] && a.bbox[1]! <= box[3] && a.bbox[3]! >= box[1],
     );
     if (candidates.length === 0) return [];
-    const rows = await this.db.query.areas.findMany({
-      columns: { code: true, geometry: true },
-      where: (t, { and, inArray, isNull: none }) => and(inArray(t.code, candidates.map((c) => c.code)), none(t.validTo)),
-    });
-    return rows.filter((r) => booleanIntersects(geometry, r.geometry as Polygon | MultiPolygon)).map((r) => r.code).sort();
+    const missing = candidates.map((c) => c.code).filter((c) => !this.geometries.has(c));
+    if (missing.length) {
+      const rows = await this.db.query.areas.findMany({
+        columns: { code: true, geometry: true },
+        where: (t, { and, inArray, isNull: none }) => and(inArray(t.code, missing), none(t.validTo)),
+      });
+      for (const r of rows) this.geometries.set(r.code, r.geometry as Polygon | MultiPolygon);
+    }
+    return candidates
+      .filter((c) => {
+        const area = this.geometries.get(c.code);
+        return area !== undefined && booleanIntersects(geometry, area);
+      })
+      .map((c) => c.code)
+      .sort();
   }
 }

@@ -20,21 +20,37 @@ export interface AuditEntry {
  * makes that a compile-time rule), so a change and its audit entry land together or not at all. Actor,
  * time and request id come from `ctx`. The advisory lock orders concurrent appends.
  */
-export async function recordAudit(tx: Tx, ctx: Ctx, entry: AuditEntry): Promise<void> {
+export function recordAudit(tx: Tx, ctx: Ctx, entry: AuditEntry): Promise<void> {
+  return recordAudits(tx, ctx, [entry]);
+}
+
+/**
+ * Appends several entries of one change in order, each chained to the one before, under one lock and in
+ * one insert: the chain is the same as `recordAudit` once per entry would make (a body of 500 alerts makes
+ * 500 entries). The rows of one multi-row insert take their `seq` in the order they are listed.
+ */
+export async function recordAudits(tx: Tx, ctx: Ctx, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext('audit_log'))`);
   const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1);
-  const prevHash = last?.hash ?? GENESIS_HASH;
-  // Made storable once, before hashing, and stored as made: what PostgreSQL returns hashes the same.
-  const fields = storableFields({
-    at: ctx.now,
-    actor: actorOf(ctx.actor),
-    action: entry.action,
-    subject: entry.subject,
-    jurisdiction: entry.jurisdiction,
-    summary: entry.summary,
-    requestId: ctx.requestId ?? null,
+  let prevHash = last?.hash ?? GENESIS_HASH;
+  const rows = entries.map((entry) => {
+    // Made storable once, before hashing, and stored as made: what PostgreSQL returns hashes the same.
+    const fields = storableFields({
+      at: ctx.now,
+      actor: actorOf(ctx.actor),
+      action: entry.action,
+      subject: entry.subject,
+      jurisdiction: entry.jurisdiction,
+      summary: entry.summary,
+      requestId: ctx.requestId ?? null,
+    });
+    const hash = entryHash(prevHash, fields);
+    const row = { ...fields, at: ctx.now, prevHash, hash };
+    prevHash = hash;
+    return row;
   });
-  await tx.insert(auditLog).values({ ...fields, at: ctx.now, prevHash, hash: entryHash(prevHash, fields) });
+  await tx.insert(auditLog).values(rows);
 }
 
 /** Appends in the caller's transaction or one of its own, for what changes nothing else (a read, a failed login). */

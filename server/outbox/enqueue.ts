@@ -12,15 +12,29 @@ export const OUTBOX_CHANNEL = 'madad_outbox';
  * if and only if the change commits. The NOTIFY wakes a drainer at once, in this process or another;
  * without it the drain job's next run finds the row.
  */
-export async function enqueue<T extends Topic>(ctx: TxCtx, topic: T, payload: Payload<T>): Promise<void> {
-  const checked = TOPICS[topic].parse(payload);
-  await ctx.tx.insert(outbox).values({
-    topic,
-    payload: checked,
-    actor: actorOf(ctx.actor),
-    requestId: ctx.requestId ?? null,
-    createdAt: ctx.now,
-    availableAt: ctx.now,
-  });
-  await ctx.tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, ${topic})`);
+export function enqueue<T extends Topic>(ctx: TxCtx, topic: T, payload: Payload<T>): Promise<void> {
+  return enqueueAll(ctx, [{ topic, payload } as Change]);
+}
+
+export type Change = { [T in Topic]: { topic: T; payload: Payload<T> } }[Topic];
+
+/**
+ * Writes several changes of one transaction in one insert, in order (rows are drained in the order of
+ * their ids, which a multi-row insert takes in the order listed), with one NOTIFY per topic: PostgreSQL
+ * folds identical notifications of a transaction into one anyway.
+ */
+export async function enqueueAll(ctx: TxCtx, changes: readonly Change[]): Promise<void> {
+  if (changes.length === 0) return;
+  const actor = actorOf(ctx.actor);
+  await ctx.tx.insert(outbox).values(
+    changes.map(({ topic, payload }) => ({
+      topic,
+      payload: TOPICS[topic].parse(payload),
+      actor,
+      requestId: ctx.requestId ?? null,
+      createdAt: ctx.now,
+      availableAt: ctx.now,
+    })),
+  );
+  for (const topic of new Set(changes.map((c) => c.topic))) await ctx.tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, ${topic})`);
 }
