@@ -8,14 +8,15 @@ import { batchScope } from '../access/scope.ts';
 import { recordAudit } from '../audit/service.ts';
 import { withTransaction, type Ctx, type TxCtx } from '../context.ts';
 import { queryRows, type Db, type Tx } from '../db/client.ts';
-import { copyIn, rawOf, type Raw } from '../db/copy.ts';
+import { CopyWriter, rawOf, type Raw } from '../db/copy.ts';
 import { activations, alerts, batches, batchLines, batchPayers, evaluations, events, reservations, ruleVersions } from '../db/schema/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
-import { caseloadWithLines } from '../rules/caseload.ts';
+import { caseloadInWorker } from '../rules/caseload.ts';
 import { areaGeometry } from '../rules/subjects.ts';
 import { budgetFigures, ensureBudgetLines, signingJurisdiction } from './budgets.ts';
 import type { BatchDeps } from './deps.ts';
 import { requireBatchManager } from './approvals.ts';
+import { sortInSteps, Steps } from './steps.ts';
 import { freeReservations, lockReservations } from './reservations.ts';
 
 
@@ -139,6 +140,24 @@ class Pieces {
   };
 }
 
+/** Not text: where a generator of COPY pieces lets other requests have their turn. */
+const TURN = Buffer.alloc(0);
+
+/** `copyIn` (server/db/copy.ts) for pieces that may be `TURN`: there the event loop gets a turn. */
+async function copyInSteps(raw: Raw, target: string, pieces: Iterable<Buffer>, reuse: (piece: Buffer) => void, steps: Steps): Promise<void> {
+  const writer = await CopyWriter.open(raw, target);
+  try {
+    for (const piece of pieces) {
+      if (piece === TURN) await steps.pause();
+      else await writer.write(piece, reuse);
+    }
+  } catch (error) {
+    await writer.abort(error);
+    throw error;
+  }
+  await writer.end();
+}
+
 /** Identity and payment details of the lines' households at this moment, by line position. */
 interface People {
   householdId: string[];
@@ -149,23 +168,23 @@ interface People {
 }
 
 /** Positions of `ids` in id order, the order the households lie in their table, so a read walks it forward. */
-function inIdOrder(ids: readonly string[]): Uint32Array {
+async function inIdOrder(ids: Float64Array, steps: Steps): Promise<Uint32Array> {
   const n = ids.length;
   const order = new Uint32Array(n);
   const packed = new Float64Array(n);
   let packable = n <= 2 ** 22;
   for (let i = 0; i < n && packable; i++) {
-    const id = Number(ids[i]);
+    const id = ids[i]!;
     if (!(id < 2 ** 31)) packable = false;
     // id and position in one exact double: sorting numbers is native, sorting with a comparator is not.
     packed[i] = id * 2 ** 22 + i;
   }
   if (packable) {
-    packed.sort();
-    for (let i = 0; i < n; i++) order[i] = packed[i]! % 2 ** 22;
+    const sorted = await sortInSteps(packed, steps);
+    for (let i = 0; i < n; i++) order[i] = sorted[i]! % 2 ** 22;
     return order;
   }
-  const byId = Array.from({ length: n }, (_, i) => i).sort((a, b) => Number(ids[a]) - Number(ids[b]));
+  const byId = Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[a]! - ids[b]!);
   order.set(byId);
   return order;
 }
@@ -176,10 +195,10 @@ function inIdOrder(ids: readonly string[]): Uint32Array {
  * piece asked for before this one's keys are computed, so the server reads while the keys are made. (Not
  * COPY: postgres.js 3.4 can leave the connection paused after a COPY TO, porsager/postgres#1016.)
  */
-async function identities(tx: Tx, ids: readonly string[], keyOf: (cnic: string) => string): Promise<People & { keys: string[] }> {
+async function identities(tx: Tx, ids: Float64Array, keyOf: (cnic: string) => string, steps: Steps): Promise<People & { keys: string[] }> {
   const n = ids.length;
   const people = { householdId: new Array<string>(n), cnic: new Array<string>(n), headName: new Array<string>(n), channel: new Array<string | null>(n), account: new Array<string | null>(n), keys: new Array<string>(n) };
-  const order = inIdOrder(ids);
+  const order = await inIdOrder(ids, steps);
   const raw = rawOf(tx);
   type Row = [string, string, string, string, string | null, string | null];
   const ask = (from: number): Promise<Row[]> | null => {
@@ -204,7 +223,8 @@ async function identities(tx: Tx, ids: readonly string[], keyOf: (cnic: string) 
     const part = order.subarray(i, i + IDENTITY_CHUNK);
     let k = 0;
     for (const [id, householdId, cnic, headName, channel, account] of rows) {
-      while (k < part.length && ids[part[k]!] !== id) k++;
+      const want = Number(id);
+      while (k < part.length && ids[part[k]!] !== want) k++;
       if (k === part.length) break;
       const pos = part[k++]!;
       people.householdId[pos] = householdId;
@@ -214,6 +234,8 @@ async function identities(tx: Tx, ids: readonly string[], keyOf: (cnic: string) 
       people.account[pos] = account;
       people.keys[pos] = keyOf(cnic);
       found++;
+      // An HMAC is a few microseconds: 250,000 of them would hold the thread for most of a second.
+      if (steps.due()) await steps.pause();
     }
     if (!pending) pending = ask(i + IDENTITY_CHUNK);
   }
@@ -364,13 +386,27 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
   // The caseload as the dry run computes it, but without the rule's ceiling: the budget lines' headroom
   // decides below, after netting, so that what another programme already paid is not counted twice.
   const unbounded: Rule = { ...rule, funding: { ...rule.funding, ceiling_pkr: Number.MAX_SAFE_INTEGER } };
-  const area = decision.areaCodes.length || geometry ? { codes: decision.areaCodes, geometry: deps.registry.storedArea(geometry) } : null;
-  const via = tx as unknown as Db;
-  const { index, rows } = area ? await deps.registry.select(area, via) : { index: await deps.registry.get(via), rows: new Uint32Array(0) };
-  const caseload = caseloadWithLines(index, { rule: unbounded, decision: { ...decision, stage }, geometry, now, rows });
+  // What is left on the main thread walks millions of lines several times: each loop gives other requests
+  // their turn every few milliseconds (steps.ts). PGlite answers on this thread too: its reads and COPYs
+  // of the build hold it for as long as they take.
+  const steps = new Steps();
+  // Weighed in a spatial worker: at millions of households the main thread would stop answering for
+  // seconds. The lines come back as typed arrays by line; a line's household facts are read from the
+  // index's columns at its row (the worker read the same shared memory).
+  const { index, caseload } = await caseloadInWorker(
+    deps.registry,
+    { rule: unbounded, decision: { ...decision, stage }, geometry: deps.registry.storedArea(geometry), now },
+    { lines: true, db: tx as unknown as Db },
+  );
   const lines = caseload.lines;
-  const count = lines.length;
-  const people = await identities(tx, lines.map((l) => l.householdId), (cnic) => key.of(cnic));
+  const count = lines.row.length;
+  const columns = index.columns();
+  const rowAt = lines.row;
+  const codeOf = (kind: 'province' | 'district' | 'tehsil', i: number) => columns.codes[columns[kind][rowAt[i]!]!]!;
+  const payersOf = (i: number) => caseload.payerLists[lines.payers[i]!]!;
+  const ids = new Float64Array(count);
+  for (let i = 0; i < count; i++) ids[i] = index.ids[rowAt[i]!]!;
+  const people = await identities(tx, ids, (cnic) => key.of(cnic), steps);
 
   // Per line, by position in the caseload: its dedup key, amount after netting, and what netting said.
   const keys = people.keys;
@@ -378,12 +414,15 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
   const dropped = new Uint8Array(count);
   const netText = new Map<number, string>();
   const paidBy = new Map<number, readonly PaidBy[]>();
-  for (let i = 0; i < count; i++) amount[i] = prepared ? 0 : lines[i]!.amount;
+  if (!prepared) amount.set(lines.amount);
   // The lines in key order: a key the batch lists twice (one family in two registries) sits side by side,
   // and the reservations go in in their primary key's order.
-  const byKey = inKeyOrder(keys);
+  const byKey = await inKeyOrder(keys, steps);
   const repeated = new Set<string>();
-  for (let j = 1; j < count; j++) if (keys[byKey[j]!] === keys[byKey[j - 1]!]) repeated.add(keys[byKey[j]!]!);
+  for (let j = 1; j < count; j++) {
+    if (keys[byKey[j]!] === keys[byKey[j - 1]!]) repeated.add(keys[byKey[j]!]!);
+    if (steps.due()) await steps.pause();
+  }
 
   // Builds of one incident and purpose take turns: each sees what the one before reserved. The reservations'
   // primary key is the guard behind the lock (a build that somehow missed a row cannot insert its own).
@@ -400,8 +439,10 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
     // that asks for nothing): the rest keep their amount and pay first. Only those lines go through dedupe,
     // in their order; each result carries its line's position back.
     const subject: (CandidateLine & { at: number })[] = [];
-    for (let i = 0; i < count; i++)
+    for (let i = 0; i < count; i++) {
       if (amount[i] === 0 || repeated.has(keys[i]!) || ledgered.has(keys[i]!)) subject.push({ householdKey: keys[i]!, programme: rule.programme, amount: amount[i]!, at: i });
+      if (steps.due()) await steps.pause();
+    }
     const result = dedupe(subject, existing);
     for (const k of result.kept) {
       const i = (k as typeof k & { at: number }).at;
@@ -423,26 +464,41 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
 
   // Shares of the netted amount, then the budget lines' headroom, poorest first. Lines share their payers'
   // list (one per province and amount), so the split is made once per list and amount.
-  const payerLists = [...new Set(lines.map((l) => l.payers))];
   const concrete = new Map<string, { agency: string; jurisdiction: string; share_bp: number }>();
-  for (const list of payerLists) for (const p of list) concrete.set(payerKey(p), p);
+  const payerUsed = new Uint8Array(caseload.payerLists.length);
+  for (let i = 0; i < count; i++) payerUsed[lines.payers[i]!] = 1;
+  caseload.payerLists.forEach((list, k) => {
+    if (payerUsed[k]) for (const p of list) concrete.set(payerKey(p), p);
+  });
   const budgets = prepared ? new Map() : await ensureBudgetLines(tx, t, rule, [...concrete.values()]);
   const figures = await budgetFigures(tx, [...budgets.values()].map((b) => b.id));
   const headroom = new Map([...budgets].map(([k, b]) => [k, figures.get(b.id)!.headroomPkr]));
-  const splits = new Map<readonly unknown[], Map<number, Shares>>();
+  const splits = new Map<number, Map<number, Shares>>();
   const sharesAt = (i: number): Shares => {
     const a = amount[i]!;
     if (a === 0) return none;
-    const payers = lines[i]!.payers;
-    let byAmount = splits.get(payers);
-    if (!byAmount) splits.set(payers, (byAmount = new Map()));
+    const list = lines.payers[i]!;
+    let byAmount = splits.get(list);
+    if (!byAmount) splits.set(list, (byAmount = new Map()));
     let shares = byAmount.get(a);
-    if (!shares) byAmount.set(a, (shares = Object.freeze(splitByShares(a, payers).map((p) => ({ payer: payerKey(p), amount: p.amount })))));
+    if (!shares) byAmount.set(a, (shares = Object.freeze(splitByShares(a, payersOf(i)).map((p) => ({ payer: payerKey(p), amount: p.amount })))));
     return shares;
   };
   const live: { at: number; shares: Shares }[] = [];
-  for (let i = 0; i < count; i++) if (!dropped[i]) live.push({ at: i, shares: sharesAt(i) });
-  const fit = fitBudgets(live, headroom);
+  // What every live line asks of each payer: when it is within every headroom, the fit below (poorest
+  // first, until a payer's headroom is reached) cuts nothing, and its pass over every line is skipped.
+  const asked = new Map<string, number>();
+  for (let i = 0; i < count; i++) {
+    if (!dropped[i]) {
+      const shares = sharesAt(i);
+      live.push({ at: i, shares });
+      for (const x of shares) asked.set(x.payer, (asked.get(x.payer) ?? 0) + x.amount);
+    }
+    if (steps.due()) await steps.pause();
+  }
+  const fits = [...asked].every(([payer, pkr]) => !headroom.has(payer) || pkr <= headroom.get(payer)!);
+  const fit = fits ? { accepted: live, cut: [] } : fitBudgets(live, headroom);
+
   const isCut = new Uint8Array(count);
   let cutPkr = 0;
   for (const x of fit.cut) {
@@ -453,14 +509,13 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
   // The batch's payers in the rule's order; each line names them by position.
   const payerList = rule.funding.payers.flatMap((p) => [...concrete.values()].filter((q) => q.agency === p.agency && (q.jurisdiction === p.jurisdiction || p.jurisdiction === 'household-province')));
   const payerIdx = new Map(payerList.map((p, i) => [payerKey(p), i]));
+  // The batch's reasons in the order its lines first give them; each line names its own by position.
   const reasonsList: (readonly string[])[] = [];
-  const reasonsIdx = new Map<readonly string[], number>();
-  const reasonsAt = (reasons: readonly string[]) => {
-    let r = reasonsIdx.get(reasons);
-    if (r === undefined) {
-      r = reasonsList.push(reasons) - 1;
-      reasonsIdx.set(reasons, r);
-    }
+  const reasonsIdx = new Int32Array(caseload.reasonsLists.length).fill(-1);
+  const reasonsAt = (i: number) => {
+    const k = lines.reasons[i]!;
+    let r = reasonsIdx[k]!;
+    if (r < 0) r = reasonsIdx[k] = reasonsList.push(caseload.reasonsLists[k]!) - 1;
     return r;
   };
 
@@ -473,14 +528,14 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
   let droppedLines = 0;
   let droppedPkr = 0;
   for (const i of order) {
-    const l = lines[i]!;
     if (dropped[i]) {
       droppedLines++;
-      droppedPkr += l.amount;
+      droppedPkr += lines.amount[i]!;
     } else {
       totalPkr += amount[i]!;
-      districtSet.add(l.district || l.province || 'PK');
+      districtSet.add(codeOf('district', i) || codeOf('province', i) || 'PK');
     }
+    if (steps.due()) await steps.pause();
   }
   const districts = [...districtSet].sort();
   const heldByOthers = new Map<string, { households: number; pkr: number }>();
@@ -492,6 +547,7 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
       h.pkr += p.amount;
       heldByOthers.set(p.programme, h);
     }
+    if (steps.due()) await steps.pause();
   }
   const ceilingText =
     fit.cut.length === 0
@@ -518,16 +574,16 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
   // keys, share amounts, channel, account, "live" | "dropped", net text]. The same pass writes the lines'
   // COPY text. What lines share (payers, shares) is made once per payers' list and shares.
   const hash = createHash('sha256');
-  const fragments = new Map<readonly unknown[], Map<Shares, { json: string; copy: string }>>();
+  const fragments = new Map<number, Map<Shares, { json: string; copy: string }>>();
   const fragmentOf = (i: number) => {
-    const payers = lines[i]!.payers;
+    const list = lines.payers[i]!;
     const shares = sharesAt(i);
-    let byShares = fragments.get(payers);
-    if (!byShares) fragments.set(payers, (byShares = new Map()));
+    let byShares = fragments.get(list);
+    if (!byShares) fragments.set(list, (byShares = new Map()));
     let f = byShares.get(shares);
     if (!f) {
       const copy = `{${shares.map((x) => payerIdx.get(x.payer)).join(',')}}\t{${shares.map((x) => x.amount).join(',')}}`;
-      byShares.set(shares, (f = { json: `${JSON.stringify(payers.map(payerKey))},${JSON.stringify(shares.map((x) => x.amount))}`, copy }));
+      byShares.set(shares, (f = { json: `${JSON.stringify(payersOf(i).map(payerKey))},${JSON.stringify(shares.map((x) => x.amount))}`, copy }));
     }
     return f;
   };
@@ -540,7 +596,6 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
   function* linePieces(batchId: string) {
     for (let j = 0; j < order.length; j++) {
       const i = order[j]!;
-      const l = lines[i]!;
       const n = j + 1;
       const state = dropped[i] ? 'dropped' : 'live';
       const net = netText.get(i) ?? null;
@@ -548,16 +603,24 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
       const householdId = people.householdId[i]!;
       const channel = people.channel[i]!;
       const account = people.account[i]!;
-      const pmt = Number.isFinite(l.pmt) ? String(l.pmt) : null;
+      const r = rowAt[i]!;
+      const source = columns.sources[columns.source[r]!]!;
+      const province = columns.codes[columns.province[r]!]!;
+      const district = columns.codes[columns.district[r]!]!;
+      const tehsil = columns.codes[columns.tehsil[r]!]!;
+      const requested = lines.amount[i]!;
+      const p = columns.pmt[r]!;
+      const pmt = Number.isFinite(p) ? String(p) : null;
       // [n, source, household id, key, province, district, tehsil, pmt, requested, amount, payers, shares, channel, account, state, net]
-      text.byte(91).number(n).byte(44).json(l.source).byte(44).json(householdId).byte(44).json(keys[i]!).byte(44).json(l.province).byte(44).json(l.district).byte(44).json(l.tehsil).byte(44);
-      text.raw(pmt ?? 'null').byte(44).jsonNumber(l.amount).byte(44).jsonNumber(amount[i]!).byte(44).raw(f.json).byte(44).json(channel).byte(44).json(account).byte(44);
+      text.byte(91).number(n).byte(44).json(source).byte(44).json(householdId).byte(44).json(keys[i]!).byte(44).json(province).byte(44).json(district).byte(44).json(tehsil).byte(44);
+      text.raw(pmt ?? 'null').byte(44).jsonNumber(requested).byte(44).jsonNumber(amount[i]!).byte(44).raw(f.json).byte(44).json(channel).byte(44).json(account).byte(44);
       text.json(state).byte(44).json(net).byte(93).newline();
-      copy.raw(batchId).tab().number(n).tab().text(l.source).tab().text(householdId).tab().text(keys[i]!).tab().text(people.cnic[i]!).tab().text(people.headName[i]!).tab();
-      copy.text(l.province).tab().text(l.district).tab().text(l.tehsil).tab().raw(pmt ?? '\\N').tab().number(l.amount).tab().number(amount[i]!).tab();
-      copy.raw(f.copy).tab().text(channel).tab().text(account).tab().number(reasonsAt(l.reasons)).tab().text(net).tab().raw(state).newline();
+      copy.raw(batchId).tab().number(n).tab().text(source).tab().text(householdId).tab().text(keys[i]!).tab().text(people.cnic[i]!).tab().text(people.headName[i]!).tab();
+      copy.text(province).tab().text(district).tab().text(tehsil).tab().raw(pmt ?? '\\N').tab().number(requested).tab().number(amount[i]!).tab();
+      copy.raw(f.copy).tab().text(channel).tab().text(account).tab().number(reasonsAt(i)).tab().text(net).tab().raw(state).newline();
       if (text.ready) text.take().forEach(hashed);
       if (copy.ready) yield* copy.take();
+      if (steps.due()) yield TURN;
     }
     text.take(true).forEach(hashed);
     yield* copy.take(true);
@@ -595,11 +658,12 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
     : await tx.insert(batches).values({ ...values, build: 1 }).returning({ id: batches.id });
   const batchId = draft!.id;
   const raw = rawOf(tx);
-  await copyIn(
+  await copyInSteps(
     raw,
     'batch_lines (batch_id, line_no, source, household_id, dedup_key, cnic, head_name, province, district, tehsil, pmt, requested_pkr, amount_pkr, payer_idx, shares_pkr, payment_channel, payment_account, reasons_idx, net_text, state)',
     linePieces(batchId),
     copy.reuse,
+    steps,
   );
   const [batch] = await tx.update(batches).set({ reasons: reasonsList, linesSha256: hash.digest('hex') }).where(eq(batches.id, batchId)).returning();
   if (payerList.length > 0)
@@ -607,7 +671,7 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
       payerList.map((p, i) => ({ batchId: batch!.id, idx: i, agency: p.agency, jurisdiction: p.jurisdiction, budgetLineId: budgets.get(payerKey(p))?.id ?? null })),
     );
 
-  if (!prepared) await reserve(tx, raw, batch!, { keys, amount, dropped, lineNo, byKey, repeated }, held);
+  if (!prepared) await reserve(tx, raw, batch!, { keys, amount, dropped, lineNo, byKey, repeated }, held, steps);
 
   await recordAudit(tx, t, {
     action: previous ? 'batch.rebuilt' : 'batch.built',
@@ -647,7 +711,7 @@ const RANK = new Int8Array(128).fill(-1);
  * characters make a 30-bit number, packed with the position into one exact double, so millions are sorted
  * natively; keys sharing those five characters are put in order after. Other keys are sorted as strings.
  */
-function inKeyOrder(keys: readonly string[]): Uint32Array {
+async function inKeyOrder(keys: readonly string[], steps: Steps): Promise<Uint32Array> {
   const n = keys.length;
   const out = new Uint32Array(n);
   const packed = new Float64Array(n);
@@ -661,19 +725,21 @@ function inKeyOrder(keys: readonly string[]): Uint32Array {
       v = v * 64 + r;
     }
     packed[i] = v * 2 ** 22 + i;
+    if (steps.due()) await steps.pause();
   }
   if (!packable) {
     out.set(Array.from({ length: n }, (_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b)));
     return out;
   }
-  packed.sort();
-  for (let j = 0; j < n; j++) out[j] = packed[j]! % 2 ** 22;
+  const sorted = await sortInSteps(packed, steps);
+  for (let j = 0; j < n; j++) out[j] = sorted[j]! % 2 ** 22;
   // Runs with the same first five characters, in full key order (then by position, as a stable sort would).
   for (let j = 0; j < n; ) {
     let end = j + 1;
-    while (end < n && Math.floor(packed[end]! / 2 ** 22) === Math.floor(packed[j]! / 2 ** 22)) end++;
+    while (end < n && Math.floor(sorted[end]! / 2 ** 22) === Math.floor(sorted[j]! / 2 ** 22)) end++;
     if (end - j > 1) out.set(Array.from(out.subarray(j, end)).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b)), j);
     j = end;
+    if (steps.due()) await steps.pause();
   }
   return out;
 }
@@ -689,7 +755,7 @@ interface Live {
   repeated: ReadonlySet<string>;
 }
 
-async function reserve(tx: Tx, raw: Raw, batch: BatchRow, live: Live, held: ReadonlyMap<string, unknown>) {
+async function reserve(tx: Tx, raw: Raw, batch: BatchRow, live: Live, held: ReadonlyMap<string, unknown>, steps: Steps) {
   // Each holder as jsonb_build_object wrote it, as COPY text: the constant parts escaped once.
   const escape = (v: string) => v.replace(ESCAPES, (c) => COPY_IN[c]!);
   const before = escape(`{"batchId": "${batch.id}", "lineNo": `);
@@ -717,6 +783,7 @@ async function reserve(tx: Tx, raw: Raw, batch: BatchRow, live: Live, held: Read
       if (held.has(k)) topUp.push({ k, n: live.lineNo[i]!, a: live.amount[i]! });
       else fresh.push(i);
     }
+    if (steps.due()) await steps.pause();
   }
   const copy = new Pieces();
   function* pieces() {
@@ -730,10 +797,11 @@ async function reserve(tx: Tx, raw: Raw, batch: BatchRow, live: Live, held: Read
       } else holder(copy.number(live.amount[i]!).tab().byte(91), i);
       copy.byte(93).newline();
       if (copy.ready) yield* copy.take();
+      if (steps.due()) yield TURN;
     }
     yield* copy.take(true);
   }
-  await copyIn(raw, 'reservations (incident, purpose, dedup_key, reserved_pkr, held_by)', pieces(), copy.reuse);
+  await copyInSteps(raw, 'reservations (incident, purpose, dedup_key, reserved_pkr, held_by)', pieces(), copy.reuse, steps);
 
   for (let i = 0; i < topUp.length; i += CHUNK) {
     await tx.execute(sql`

@@ -12,6 +12,7 @@ import { queryRows, type Database, type Db } from '../db/client.ts';
 import { settings } from '../db/schema/index.ts';
 import { PayloadTooLargeError, UnavailableError } from '../errors.ts';
 import { SpatialBudgetError, SpatialPool, type SpatialAnswers, type SpatialJob, type WorkerArea } from './spatial-pool.ts';
+import type { CaseloadJob, CompactCaseload } from '../rules/caseload.ts';
 
 /** An affected area: gazetteer codes (any level), a GeoJSON (Multi)Polygon, or both (their union). */
 export interface AffectedArea {
@@ -447,6 +448,11 @@ export class RegistryCache {
   async density(bbox: [number, number, number, number], res: number, within: string): Promise<{ index: RegistryIndex; cells: { cell: string; households: number }[] }> {
     const index = await this.get();
     return { index, cells: await this.ask(index, { kind: 'density', bbox, res, within }) };
+  }
+
+  /** A caseload weighed in a worker over this index's columns (server/rules/caseload.ts `caseloadInWorker`). */
+  async caseload(index: RegistryIndex, caseload: CaseloadJob): Promise<CompactCaseload> {
+    return this.ask(index, { kind: 'caseload', caseload });
   }
 
   private async ask<K extends SpatialJob['kind']>(index: RegistryIndex, job: Extract<SpatialJob, { kind: K }>): Promise<SpatialAnswers[K]> {

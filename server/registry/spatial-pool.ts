@@ -1,8 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { AreaInputError } from '../../geodata/area-input.ts';
+import { TriggerInputError } from '../../triggers/input-error.ts';
 import { flatBuffers, type FlatPolygons } from '../../geodata/flat-polygons.ts';
 import type { CellGroups } from '../../geodata/spatial-engine.ts';
 import { UnavailableError } from '../errors.ts';
+import type { CaseloadJob, CompactCaseload } from '../rules/caseload.ts';
 import type { ExposureCounts, RegistryColumns } from './registry-index.ts';
 
 /** An area as a worker is given it: codes, and polygons flattened so they are transferred, not cloned. */
@@ -15,11 +17,37 @@ export interface WorkerArea {
 export type SpatialJob =
   | { kind: 'select'; area: WorkerArea }
   | { kind: 'exposure'; area: WorkerArea; pmtCutoff: number; within: string }
-  | { kind: 'density'; bbox: [number, number, number, number]; res: number; within: string };
+  | { kind: 'density'; bbox: [number, number, number, number]; res: number; within: string }
+  | { kind: 'caseload'; caseload: CaseloadJob };
 export interface SpatialAnswers {
   select: Uint32Array;
   exposure: ExposureCounts;
   density: { cell: string; households: number }[];
+  caseload: CompactCaseload;
+}
+
+/**
+ * How long a caseload may run in a worker. It is linear in the households of its area (a polygon's are
+ * found first, within the area budget), about 10 s for 4.5 M households on a shared core, so this only
+ * stops a worker that is lost, not a question that is hard.
+ */
+export const CASELOAD_BUDGET_MS = 10 * 60_000;
+
+/** The buffers of an answer, moved to the receiving thread instead of copied. */
+export function answerBuffers(value: unknown): ArrayBuffer[] {
+  if (value instanceof Uint32Array) return [value.buffer as ArrayBuffer];
+  if (value && typeof value === 'object' && 'lines' in value && 'cut' in value) {
+    const c = value as CompactCaseload;
+    return [c.lines, c.cut].flatMap((l) => [l.row.buffer, l.amount.buffer, l.payers.buffer, l.reasons.buffer] as ArrayBuffer[]);
+  }
+  return [];
+}
+
+/** The buffers of a question, moved to the worker: flat polygons, a caseload's rows. */
+function jobBuffers(job: SpatialJob): ArrayBuffer[] {
+  if ('area' in job && job.area.geometry) return flatBuffers(job.area.geometry);
+  if (job.kind === 'caseload' && job.caseload.rows) return [job.caseload.rows.buffer as ArrayBuffer];
+  return [];
 }
 
 /** What a worker starts with. */
@@ -63,9 +91,10 @@ export class SpatialBudgetError extends UnavailableError {}
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
 /**
- * Worker threads that answer area questions (which households lie in a polygon, exposure, density) over
- * the registry's shared columns, so the main thread, which answers every other request, never runs them.
- * Each question gets `budgetMs` once a worker takes it; past that the worker is terminated (a busy
+ * Worker threads that answer area questions (which households lie in a polygon, exposure, density) and
+ * weigh caseloads over the registry's shared columns, so the main thread, which answers every other
+ * request, never runs them. A caseload is answered as typed arrays, moved rather than copied.
+ * Each question gets `budgetMs` (a caseload CASELOAD_BUDGET_MS) once a worker takes it; past that the worker is terminated (a busy
  * JavaScript thread cannot be interrupted any other way), the question fails with SpatialBudgetError and
  * a fresh worker takes its place. The first worker groups the households by cell and shares the groups,
  * so a replacement starts in milliseconds.
@@ -74,13 +103,25 @@ export class SpatialPool {
   private readonly slots: Slot[] = [];
   private readonly waiting: Pending[] = [];
   private groups: CellGroups | undefined;
+  private readonly groupWaiters: ((groups: CellGroups) => void)[] = [];
   private nextId = 1;
   private closed = false;
 
   constructor(
     private readonly columns: RegistryColumns,
     private readonly settings: SpatialSettings,
-  ) {}
+    groups?: CellGroups,
+  ) {
+    this.groups = groups;
+  }
+
+  /** The households' cell groups: known already (a snapshot), or built by the first worker, started for it if none runs. */
+  grouped(): Promise<CellGroups> {
+    if (this.groups) return Promise.resolve(this.groups);
+    if (this.closed) return Promise.reject(new UnavailableError('The registry index was replaced.'));
+    if (this.slots.length === 0) this.start();
+    return new Promise((resolve) => this.groupWaiters.push(resolve));
+  }
 
   run<K extends SpatialJob['kind']>(job: Extract<SpatialJob, { kind: K }>): Promise<SpatialAnswers[K]> {
     if (this.closed) return Promise.reject(new UnavailableError('The registry index was replaced while the question waited; ask again.'));
@@ -113,9 +154,8 @@ export class SpatialPool {
       const pending = this.waiting.shift()!;
       slot.job = pending;
       slot.worker.ref();
-      slot.timer = setTimeout(() => this.overBudget(slot!), this.settings.budgetMs);
-      const area = 'area' in pending.job ? pending.job.area.geometry : null;
-      slot.worker.postMessage({ id: pending.id, job: pending.job }, area ? flatBuffers(area) : []);
+      slot.timer = setTimeout(() => this.overBudget(slot!), pending.job.kind === 'caseload' ? CASELOAD_BUDGET_MS : this.settings.budgetMs);
+      slot.worker.postMessage({ id: pending.id, job: pending.job }, jobBuffers(pending.job));
     }
   }
 
@@ -135,6 +175,7 @@ export class SpatialPool {
   private heard(slot: Slot, m: SpatialWorkerMessage): void {
     if (m.kind === 'ready') {
       if (m.groups) this.groups ??= m.groups;
+      if (this.groups) for (const resolve of this.groupWaiters.splice(0)) resolve(this.groups);
       slot.ready = true;
       this.dispatch();
       return;
@@ -143,7 +184,7 @@ export class SpatialPool {
     if (!pending || pending.id !== m.id) return;
     this.free(slot);
     if (m.kind === 'answer') pending.resolve(m.value);
-    else pending.reject(m.name === 'AreaInputError' ? new AreaInputError(m.message) : new Error(m.message));
+    else pending.reject(m.name === 'AreaInputError' ? new AreaInputError(m.message) : m.name === 'TriggerInputError' ? new TriggerInputError(m.message) : new Error(m.message));
     if (this.closed) this.retire(slot);
     else this.dispatch();
   }
@@ -152,7 +193,11 @@ export class SpatialPool {
     const pending = slot.job;
     this.retire(slot);
     pending?.reject(
-      new SpatialBudgetError(`The area is too complex to answer within ${seconds(this.settings.budgetMs)}; simplify it (fewer vertices) or split it, and ask again.`),
+      new SpatialBudgetError(
+        pending?.job.kind === 'caseload'
+          ? `The caseload was not computed within ${seconds(CASELOAD_BUDGET_MS)}; its worker was stopped. Ask again when the server is less busy.`
+          : `The area is too complex to answer within ${seconds(this.settings.budgetMs)}; simplify it (fewer vertices) or split it, and ask again.`,
+      ),
     );
     this.dispatch();
   }

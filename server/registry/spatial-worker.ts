@@ -1,10 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CellGroups } from '../../geodata/spatial-engine.ts';
+import { compactCaseload } from '../rules/caseload.ts';
 import { RegistryIndex, sharedCopy } from './registry-index.ts';
-import type { SpatialJob, SpatialWorkerData, SpatialWorkerMessage } from './spatial-pool.ts';
+import { answerBuffers, type SpatialJob, type SpatialWorkerData, type SpatialWorkerMessage } from './spatial-pool.ts';
 
 /**
- * Answers area questions over the registry's shared columns (see spatial-pool.ts). The households are
+ * Answers area questions and weighs caseloads over the registry's shared columns (see spatial-pool.ts). The households are
  * grouped by cell before the worker says it is ready, so that work never counts against a question's
  * budget; groups it built are sent back on shared memory for the workers that come after it.
  */
@@ -34,13 +35,15 @@ function answer(job: SpatialJob): unknown {
       return index.exposure(index.within(index.select(job.area), job.within), job.pmtCutoff);
     case 'density':
       return index.density(job.bbox, job.res, job.within);
+    case 'caseload':
+      return compactCaseload(index, job.caseload);
   }
 }
 
 parentPort!.on('message', ({ id, job }: { id: number; job: SpatialJob }) => {
   try {
     const value = answer(job);
-    post({ kind: 'answer', id, value }, value instanceof Uint32Array ? [value.buffer as ArrayBuffer] : []);
+    post({ kind: 'answer', id, value }, answerBuffers(value));
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     post({ kind: 'failed', id, name: e.name, message: e.message });

@@ -6,13 +6,16 @@ import {
   type Cutoff,
   type Decision,
   type Household,
+  type LinePayer,
   type Rule,
   type Severity,
   type Stage,
 } from '../../triggers/index.ts';
 import { pkrText } from '../../triggers/money-text.ts';
 import { protectAmount, protectCount, type Disclosure } from '../registry/disclosure.ts';
-import type { RegistryIndex } from '../registry/registry-index.ts';
+import type { FlatPolygons } from '../../geodata/flat-polygons.ts';
+import type { Db } from '../db/client.ts';
+import type { RegistryCache, RegistryIndex } from '../registry/registry-index.ts';
 
 export type { CaseloadLine };
 
@@ -79,7 +82,7 @@ function weigh(index: RegistryIndex, { rule, decision, geometry, severity, now, 
     { pkr: committedPkr },
     now,
   );
-  return { result, stage, fired };
+  return { result, stage, fired, rows };
 }
 
 function summaryOf(index: RegistryIndex, { result, stage, fired }: { result: CaseloadResult; stage: Stage; fired: boolean }): Caseload {
@@ -116,22 +119,127 @@ export function caseloadWithLines(index: RegistryIndex, input: CaseloadInput): C
   return { summary: summaryOf(index, weighed), asOf: weighed.result.asOf, lines: weighed.result.lines, cut: weighed.result.cut };
 }
 
+/**
+ * A caseload as a spatial worker is asked for it (server/registry/spatial-pool.ts): the households are
+ * those of `rows` when a polygon's were found first (within the area budget), otherwise those of the
+ * decision's codes, found in the worker.
+ */
+export interface CaseloadJob {
+  rule: Rule;
+  decision: Decision;
+  severity?: Severity;
+  now: Date;
+  committedPkr?: number;
+  rows?: Uint32Array;
+  /** Every line (to build a batch), or only the totals (a dry run). */
+  lines: boolean;
+}
+
+/**
+ * Lines as a worker sends them back: one typed array per field, by line, and what many lines share
+ * (payers' lists, reasons) as numbers into the caseload's lists. A line's household facts (id, source,
+ * area codes, PMT) are read from the registry's columns at `row`, which both threads share.
+ */
+export interface CompactLines {
+  row: Uint32Array;
+  /** The line's amount before netting (CaseloadLine.amount). */
+  amount: Float64Array;
+  payers: Uint32Array;
+  reasons: Uint32Array;
+}
+
+/** A caseload in the form a worker answers with: the summary, and the lines as typed arrays. */
+export interface CompactCaseload {
+  summary: Caseload;
+  asOf: string;
+  /** The largest amount of any line, within the ceiling or cut: the unit rupees are rounded to when protected. */
+  largest: number;
+  lines: CompactLines;
+  cut: CompactLines;
+  payerLists: (readonly Readonly<LinePayer>[])[];
+  reasonsLists: (readonly string[])[];
+}
+
+/**
+ * The positions in `rows` of household ids, by binary search when the ids ascend with the rows (the index
+ * is read in id order), by a map otherwise.
+ */
+function rowFinder(index: RegistryIndex, rows: Uint32Array): (id: string) => number {
+  const ids = index.ids;
+  let ascending = true;
+  for (let k = 1; k < rows.length && ascending; k++) ascending = ids[rows[k - 1]!]! < ids[rows[k]!]!;
+  if (!ascending) {
+    const at = new Map<string, number>();
+    for (const r of rows) at.set(String(ids[r]), r);
+    return (id) => at.get(id)!;
+  }
+  return (id) => {
+    const want = Number(id);
+    let lo = 0;
+    let hi = rows.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ids[rows[mid]!]! < want) lo = mid + 1;
+      else hi = mid;
+    }
+    return rows[lo]!;
+  };
+}
+
+/** The caseload of a job, computed as `caseloadWithLines` does, in the compact form (in a spatial worker). */
+export function compactCaseload(index: RegistryIndex, job: CaseloadJob): CompactCaseload {
+  const weighed = weigh(index, { rule: job.rule, decision: job.decision, now: job.now, ...(job.severity ? { severity: job.severity } : {}), ...(job.committedPkr ? { committedPkr: job.committedPkr } : {}), ...(job.rows ? { rows: job.rows } : {}) });
+  const { lines, cut } = weighed.result;
+  let largest = 0;
+  for (const line of lines) largest = Math.max(largest, line.amount);
+  for (const line of cut) largest = Math.max(largest, line.amount);
+  const payerLists: (readonly Readonly<LinePayer>[])[] = [];
+  const reasonsLists: (readonly string[])[] = [];
+  const payerAt = new Map<readonly unknown[], number>();
+  const reasonsAt = new Map<readonly string[], number>();
+  const rowOf = rowFinder(index, weighed.rows);
+  const pack = (list: CaseloadLine[]): CompactLines => {
+    const n = job.lines ? list.length : 0;
+    const out = { row: new Uint32Array(n), amount: new Float64Array(n), payers: new Uint32Array(n), reasons: new Uint32Array(n) };
+    for (let k = 0; k < n; k++) {
+      const l = list[k]!;
+      let p = payerAt.get(l.payers);
+      if (p === undefined) payerAt.set(l.payers, (p = payerLists.push(l.payers) - 1));
+      let r = reasonsAt.get(l.reasons);
+      if (r === undefined) reasonsAt.set(l.reasons, (r = reasonsLists.push(l.reasons) - 1));
+      out.row[k] = rowOf(l.householdId);
+      out.amount[k] = l.amount;
+      out.payers[k] = p;
+      out.reasons[k] = r;
+    }
+    return out;
+  };
+  return { summary: summaryOf(index, weighed), asOf: weighed.result.asOf, largest, lines: pack(lines), cut: pack(cut), payerLists, reasonsLists };
+}
+
+/**
+ * A decision's caseload computed off the main thread: a polygon's households are found first in a spatial
+ * worker within the area budget (MADAD_SPATIAL_BUDGET_MS), then a worker weighs them (or the households of
+ * the decision's codes) with a budget of its own. `db` is the handle the index is read through (a caller's
+ * transaction, see RegistryCache.get).
+ */
+export async function caseloadInWorker(
+  registry: RegistryCache,
+  input: { rule: Rule; decision: Decision; geometry: FlatPolygons | null; severity?: Severity; now: Date },
+  options: { lines: boolean; db?: Db },
+): Promise<{ index: RegistryIndex; caseload: CompactCaseload }> {
+  const { rule, decision, geometry, severity, now } = input;
+  const job: CaseloadJob = { rule, decision, now, lines: options.lines, ...(severity ? { severity } : {}) };
+  if (geometry) {
+    const { index, rows } = await registry.select({ codes: decision.areaCodes, geometry }, options.db);
+    return { index, caseload: await registry.caseload(index, { ...job, rows }) };
+  }
+  const index = await registry.get(options.db);
+  return { index, caseload: await registry.caseload(index, job) };
+}
+
 /** A caseload as a role without identity access sees it (server/registry/disclosure.ts): counts may be null. */
 export type ProtectedCaseload = ReturnType<typeof protectCaseload>;
-
-/** The area a caseload selects households from: its codes and, for an alert, its polygon; none is no area at all. */
-export function caseloadArea(decision: Decision, geometry: Geometry | null | undefined): { codes: string[]; geometry: Geometry | null } | null {
-  return decision.areaCodes.length || geometry ? { codes: decision.areaCodes, geometry: geometry ?? null } : null;
-}
-
-/** The caseload's totals, protected for the reader (exact when `disclosure` is null). */
-export function caseloadFor(index: RegistryIndex, input: CaseloadInput, disclosure: Disclosure | null) {
-  const weighed = weigh(index, input);
-  let largest = 0;
-  for (const line of weighed.result.lines) largest = Math.max(largest, line.amount);
-  for (const line of weighed.result.cut) largest = Math.max(largest, line.amount);
-  return protectCaseload(summaryOf(index, weighed), disclosure, largest);
-}
 
 /**
  * Every household count under the smallest cell hidden and the rest rounded; every sum of rupees hidden

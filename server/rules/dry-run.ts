@@ -10,7 +10,7 @@ import { NotFoundError } from '../errors.ts';
 import { areaGeometrySchema, isoInstant, pcodeSchema } from '../http/schemas.ts';
 import { disclosureFor } from '../registry/disclosure.ts';
 import type { RegistryCache } from '../registry/registry-index.ts';
-import { caseloadArea, caseloadFor } from './caseload.ts';
+import { caseloadInWorker, protectCaseload } from './caseload.ts';
 import { ruleInForce } from './service.ts';
 import { alertSubject, areaGeometry, eventSubject, toAlertSubject } from './subjects.ts';
 
@@ -92,7 +92,8 @@ async function subjectOf(ctx: Ctx, body: DryRunBody): Promise<{ subject: Subject
  * What a rule would decide about a subject now, and whom and how much it would reach: the decision with
  * every reason, and the caseload from the registry in memory. Writes nothing: no evaluation, no
  * activation, no audit entry, so officials can try a rule on any alert as often as they like. The
- * households of a polygon are found in a spatial worker within the time budget; a role without identity
+ * households of a polygon are found in a spatial worker within the time budget, and the caseload is
+ * weighed in a worker too (millions of households would hold up every other request); a role without identity
  * access (a DMA officer) sees the caseload's small counts suppressed and the rest rounded.
  */
 export async function dryRun(ctx: Ctx, { ruleId, body }: { ruleId: string; body: DryRunBody }, registry: RegistryCache) {
@@ -101,14 +102,13 @@ export async function dryRun(ctx: Ctx, { ruleId, body }: { ruleId: string; body:
   const { subject, geometry, inline } = await subjectOf(ctx, body);
   const flat = inline ? registry.requestArea(geometry) : registry.storedArea(geometry);
   const decision = evaluate(rule, subject, now);
-  const area = caseloadArea(decision, geometry);
-  const { index, rows } = area ? await registry.select({ codes: area.codes, geometry: flat }) : { index: await registry.get(), rows: new Uint32Array(0) };
   const severity = subject.severity;
+  const { caseload } = await caseloadInWorker(registry, { rule, decision, geometry: flat, now, ...(severity ? { severity } : {}) }, { lines: false });
   const disclosure = disclosureFor(canSeeIdentity(ctx.actor), registry.policy.minCell);
   return {
     rule: { id: rule.id, version: rule.version, versionId },
     subject: { kind: subject.kind, id: subject.id, hazard: subject.hazard, areaCodes: subject.areaCodes },
     decision,
-    caseload: caseloadFor(index, { rule, decision, geometry, now, rows, ...(severity ? { severity } : {}) }, disclosure),
+    caseload: protectCaseload(caseload.summary, disclosure, caseload.largest),
   };
 }
