@@ -144,6 +144,11 @@ try {
   async function phase(label: string, heavy: () => Promise<string>) {
     const latencies = new Map(reads.map((r) => [r.name, [] as number[]]));
     const errors = new Map(reads.map((r) => [r.name, 0]));
+    const reasons = new Map<string, number>();
+    const failed = (route: string, why: string) => {
+      errors.set(route, errors.get(route)! + 1);
+      reasons.set(`${route}: ${why}`, (reasons.get(`${route}: ${why}`) ?? 0) + 1);
+    };
     const loadBefore = load();
     const t0 = performance.now();
     let done = false;
@@ -156,9 +161,9 @@ try {
           const start = performance.now();
           try {
             const res = await call(`${server.url}${r.path}`, { method: r.method ?? 'GET', headers: { ...reader, ...(r.body ? json : {}) }, ...(r.body ? { body: r.body } : {}) });
-            if (res.status !== 200) errors.set(r.name, errors.get(r.name)! + 1);
-          } catch {
-            errors.set(r.name, errors.get(r.name)! + 1);
+            if (res.status !== 200) failed(r.name, `HTTP ${res.status} ${res.body.slice(0, 120)}`);
+          } catch (err) {
+            failed(r.name, (err as Error).message);
           }
           latencies.get(r.name)!.push(performance.now() - start);
         }
@@ -178,6 +183,7 @@ try {
       console.log(`| ${r.name} | ${n(l.length)} | ${errors.get(r.name)} | ${(l.length / seconds).toFixed(0)} | ${ms1(percentile(l, 50))} | ${ms1(percentile(l, 99))} | ${ms1(l.at(-1) ?? 0)} |`);
     }
     console.log(`| all | ${n(total)} | ${totalErrors} | ${(total / seconds).toFixed(0)} | | | |`);
+    for (const [why, count] of reasons) console.log(`  ${count} × ${why}`);
     rows.push(`${label}: ${n(total)} requests, ${totalErrors} errors, ${(total / seconds).toFixed(0)} req/s`);
   }
 
