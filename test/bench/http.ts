@@ -2,7 +2,8 @@
 // server under load on loopback, on PostgreSQL. A scratch database (made on DATABASE_URL's or
 // TEST_DATABASE_URL's server and dropped after) is seeded with a synthetic registry of `--households`,
 // the federal flood rule and a few accounts; a `madad serve` process of its own runs on it. From this
-// process, N clients read the main routes as the web app does, in three phases of the same load:
+// process, N clients read the main routes as the web app does (each client keeps to one route), in
+// three phases of the same load:
 // nothing else running; dry runs of the flood rule over tehsils holding `--share` of the registry, one
 // after the other; and the build of that flood's batch (the declaration posted through the API, the
 // server building the batch itself). Then a burst of pushed alerts, all at once, followed until every
@@ -138,8 +139,10 @@ try {
   ];
 
   /**
-   * The load, until `heavy` has finished and at least SECONDS have passed: each client sends its next
-   * request when the last is answered (bounded: at most CLIENTS in flight), going round the routes.
+   * The load, until `heavy` has finished and at least SECONDS have passed: each client keeps to one route
+   * (the clients shared evenly among them) and sends its next request when the last is answered, so at most
+   * CLIENTS are in flight. A client going round every route would spend most of its time waiting on the
+   * slowest, and the fast routes would hardly be asked.
    */
   async function phase(label: string, heavy: () => Promise<string>) {
     const latencies = new Map(reads.map((r) => [r.name, [] as number[]]));
@@ -156,8 +159,8 @@ try {
     const minimum = t0 + SECONDS * 1000;
     await Promise.all(
       Array.from({ length: CLIENTS }, async (_, client) => {
-        for (let i = client; !done || performance.now() < minimum; i++) {
-          const r = reads[i % reads.length]!;
+        const r = reads[client % reads.length]!;
+        while (!done || performance.now() < minimum) {
           const start = performance.now();
           try {
             const res = await call(`${server.url}${r.path}`, { method: r.method ?? 'GET', headers: { ...reader, ...(r.body ? json : {}) }, ...(r.body ? { body: r.body } : {}) });
