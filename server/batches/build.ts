@@ -244,12 +244,12 @@ async function identities(tx: Tx, ids: Float64Array, keyOf: (cnic: string) => st
 }
 
 /** What the reservations of this incident and purpose hold for these keys, by key: the ledger netting reads. */
-async function heldFor(tx: Tx, incident: string, purpose: string, allKeys: () => readonly string[]): Promise<Map<string, { programme: string; amount: number }[]>> {
+async function heldFor(tx: Tx, incident: string, purpose: string, allKeys: () => Promise<readonly string[]>): Promise<Map<string, { programme: string; amount: number }[]>> {
   const out = new Map<string, { programme: string; amount: number }[]>();
   // A first build of an incident (the usual case) finds nothing held: no need to look up each key.
   const [any] = await queryRows<{ held: boolean }>(tx as unknown as Db, sql`select exists (select 1 from reservations where incident = ${incident} and purpose = ${purpose}) as held`);
   if (!any?.held) return out;
-  const keys = allKeys();
+  const keys = await allKeys();
   for (let i = 0; i < keys.length; i += 100_000) {
     const list = `{${keys.slice(i, i + 100_000).join(',')}}`;
     if (!/^\{[A-Za-z0-9_,-]*\}$/.test(list)) throw new Error('heldFor: dedup keys must be base64url');
@@ -430,7 +430,14 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
   let held = new Map<string, { programme: string; amount: number }[]>();
   if (!prepared) {
     await lockReservations(tx, incident, rule.purpose);
-    held = await heldFor(tx, incident, rule.purpose, () => [...new Set(keys)]);
+    held = await heldFor(tx, incident, rule.purpose, async () => {
+      const distinct = new Set<string>();
+      for (const k of keys) {
+        distinct.add(k);
+        if (steps.due()) await steps.pause();
+      }
+      return [...distinct];
+    });
     const existing: ExistingPayment[] = rule.net_off.same_event_and_purpose
       ? [...held].flatMap(([k, hs]) => hs.map((h) => ({ householdKey: k, programme: h.programme, amount: h.amount })))
       : [];

@@ -34,7 +34,9 @@ const RULE = 'flood-relief-bench';
 const n = (x: number) => x.toLocaleString('en');
 const load = () => loadavg()[0]!.toFixed(1);
 
-const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS + 8 });
+// Idle sockets are closed before the server's keep-alive timeout (5 s) would close them: a request sent on
+// a socket the server is closing that moment fails with ECONNRESET, an error of the client, not the server.
+const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS + 8, timeout: 4000 });
 
 interface Answer {
   status: number;
