@@ -168,9 +168,12 @@ function plausible(m: MessageResult): MessageResult {
  */
 async function storeBody(t: TxCtx, body: BodyToStore): Promise<string> {
   const sha256 = createHash('sha256').update(body.bytes).digest('hex');
+  // The bytes go as base64 text and are decoded by the database: the same bytes stored, but PGlite takes
+  // a 600 KB bytea parameter in ~280 ms and the same as base64 text in ~30 ms.
+  const bytes = sql`decode(${Buffer.from(body.bytes.buffer, body.bytes.byteOffset, body.bytes.byteLength).toString('base64')}, 'base64')`;
   const [inserted] = await t.tx
     .insert(alertBodies)
-    .values({ sha256, contentType: body.contentType ?? null, bytes: body.bytes, receivedAt: t.now, receivedVia: actorOf(t.actor) })
+    .values({ sha256, contentType: body.contentType ?? null, bytes, receivedAt: t.now, receivedVia: actorOf(t.actor) })
     .onConflictDoNothing({ target: alertBodies.sha256 })
     .returning({ id: alertBodies.id });
   if (inserted) return inserted.id;
@@ -394,14 +397,18 @@ async function storeTogether(ctx: Ctx, catalog: AreaCatalog, body: BodyToStore, 
     const { tx } = t;
     const out = new Map<Accepted, IngestItem>();
     const keys = [...new Set(accepted.map((m) => lockKey(m.alert)))];
-    // One writer per (sender, identifier) at a time; concurrent pushes of the same message queue here.
-    await tx.execute(
-      sql`select pg_advisory_xact_lock(h) from (select distinct hashtext(k) as h from unnest(array[${sql.join(
-        keys.map((k) => sql`${k}`),
-        sql`, `,
-      )}]::text[]) as k order by h) as ordered`,
-    );
-    const prefetched = await relatedQuery(tx, accepted.map((m) => m.alert));
+    // One writer per (sender, identifier) at a time; concurrent pushes of the same message queue here. The
+    // read is sent with the lock, not after it: the server runs them in order, so it reads under the lock,
+    // and the body costs one round trip less (on a busy machine each is milliseconds).
+    const [, prefetched] = await Promise.all([
+      tx.execute(
+        sql`select pg_advisory_xact_lock(h) from (select distinct hashtext(k) as h from unnest(array[${sql.join(
+          keys.map((k) => sql`${k}`),
+          sql`, `,
+        )}]::text[]) as k order by h) as ordered`,
+      ),
+      relatedQuery(tx, accepted.map((m) => m.alert)),
+    ]);
     const pending: AlertValues[] = [];
     const flush = async () => {
       if (pending.length) await tx.insert(alerts).values(pending.splice(0));
@@ -435,10 +442,9 @@ async function storeTogether(ctx: Ctx, catalog: AreaCatalog, body: BodyToStore, 
         out.set(message, { result: 'rejected', sender: alert.sender, identifier: alert.identifier, reason: err.message, warnings: message.warnings });
       }
     }
-    await flush();
-    // Trigger evaluation reacts to these, delivered by the outbox if and only if this transaction commits.
-    await enqueueAll(t, changes.map((payload) => ({ topic: 'alert.changed' as const, payload })));
-    await recordAudits(tx, t, entries);
+    // The rows, their changes for trigger evaluation (delivered by the outbox if and only if this
+    // transaction commits) and their audit entries, sent together: the statements still run in this order.
+    await Promise.all([flush(), enqueueAll(t, changes.map((payload) => ({ topic: 'alert.changed' as const, payload }))), recordAudits(tx, t, entries)]);
     return out;
   };
   const before = body.id;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { bbox as turfBbox, booleanIntersects } from '@turf/turf';
 import type { Geometry, MultiPolygon, Polygon } from 'geojson';
 import { isNull, sql } from 'drizzle-orm';
@@ -13,6 +14,20 @@ export interface CatalogArea {
   parentCode: string | null;
   bbox: number[];
 }
+
+interface AreaBlock {
+  geocodes: { valueName: string; value: string }[];
+  descriptions: string[];
+  geometry: Geometry | null;
+}
+
+export interface Resolution {
+  codes: string[];
+  unresolved: { valueName: string; value: string }[];
+}
+
+/** Area blocks whose resolution a catalog keeps. */
+const MAX_RESOLUTIONS = 2000;
 
 /** What identifies the current gazetteer: every import that changes it adds rows, so the highest id moves. */
 interface GazetteerVersion {
@@ -31,6 +46,8 @@ export class AreaCatalog {
   private byCode = new Map<string, CatalogArea>();
   private byKey = new Map<string, CatalogArea[]>();
   private geometries = new Map<string, Polygon | MultiPolygon>();
+  /** Resolutions by the area block's text: feeds send the same areas again and again (each update, each poll). */
+  private resolved = new Map<string, Resolution>();
 
   private constructor(
     private readonly db: Db,
@@ -89,7 +106,19 @@ export class AreaCatalog {
    * descriptions that name one area, and the districts its geometry touches. Geocodes that resolve to
    * nothing (or to several areas) are returned as unresolved.
    */
-  async resolve(area: { geocodes: { valueName: string; value: string }[]; descriptions: string[]; geometry: Geometry | null }) {
+  async resolve(area: AreaBlock): Promise<Resolution> {
+    // A digest, not the text: a flood extent's text is megabytes.
+    const key = createHash('sha256').update(JSON.stringify([area.geocodes, area.descriptions, area.geometry])).digest('base64');
+    let found = this.resolved.get(key);
+    if (!found) {
+      found = await this.resolveAnew(area);
+      // The first entries stay: a catalog lives until the gazetteer changes, and this bounds what it holds.
+      if (this.resolved.size < MAX_RESOLUTIONS) this.resolved.set(key, found);
+    }
+    return { codes: [...found.codes], unresolved: found.unresolved.map((g) => ({ ...g })) };
+  }
+
+  private async resolveAnew(area: AreaBlock): Promise<Resolution> {
     const codes = new Set<string>();
     const unresolved: { valueName: string; value: string }[] = [];
     for (const g of area.geocodes) {

@@ -31,8 +31,12 @@ export function recordAudit(tx: Tx, ctx: Ctx, entry: AuditEntry): Promise<void> 
  */
 export async function recordAudits(tx: Tx, ctx: Ctx, entries: readonly AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtext('audit_log'))`);
-  const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1);
+  // The read of the last entry is sent with the lock: the server runs it after the lock is granted, so it
+  // sees every entry committed before, in one round trip instead of two.
+  const [, [last]] = await Promise.all([
+    tx.execute(sql`select pg_advisory_xact_lock(hashtext('audit_log'))`),
+    tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1),
+  ]);
   let prevHash = last?.hash ?? GENESIS_HASH;
   const rows = entries.map((entry) => {
     // Made storable once, before hashing, and stored as made: what PostgreSQL returns hashes the same.

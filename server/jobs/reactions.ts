@@ -18,12 +18,15 @@ export const PAYMENTS_ACTOR = 'payments';
  */
 export function reactions(batchDeps: BatchDeps): Reactions {
   return {
+    // Evaluations are small: a drain decides its alert and event changes several to a transaction.
     'alert.changed': {
       actor: TRIGGER_ACTOR,
+      together: true,
       handle: async (ctx, p) => void (await evaluateAlert(ctx, { alertId: p.alertId, cause: `alert.${p.change}` })),
     },
     'event.changed': {
       actor: TRIGGER_ACTOR,
+      together: true,
       handle: async (ctx, p) => void (await evaluateEvent(ctx, { eventId: p.eventId, cause: `event.${p.change}` })),
     },
     'activation.fired': {

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNotNull, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import { systemActor } from '../access/principal.ts';
 import { recordAudit } from '../audit/service.ts';
 import { withTransaction, type Ctx, type TxCtx } from '../context.ts';
@@ -12,6 +12,11 @@ export type OutboxRow = typeof outbox.$inferSelect;
 export interface Reaction<T extends Topic> {
   actor: string;
   handle(ctx: TxCtx, payload: Payload<T>, row: OutboxRow): Promise<void>;
+  /**
+   * Small reactions (an evaluation) may be handled several rows in one transaction, committed together;
+   * if one fails, none of them is kept and each is handled again alone. Heavy ones (a batch build) never.
+   */
+  together?: boolean;
 }
 export type Reactions = { [T in Topic]: Reaction<T> };
 
@@ -68,18 +73,32 @@ export async function drainOutbox(db: Db, reactions: Reactions, options: DrainOp
   while (report.handled + report.failed + report.lost < limit) {
     const claimed = await claim(db, options.owner, clock(), leaseMs, Math.min(options.batch ?? 20, limit));
     if (claimed.length === 0) break;
-    for (const id of claimed) {
-      const outcome = await handleOne(db, reactions, id, options.owner, clock, maxAttempts);
-      report[outcome]++;
-      if (outcome === 'givenUp') report.failed++;
+    const alone = (id: number) => handleOne(db, reactions, id, options.owner, clock, maxAttempts);
+    // In order of writing: runs of rows whose reactions may share a transaction, and the others one by one.
+    for (let i = 0; i < claimed.length; ) {
+      let j = i;
+      while (j < claimed.length && reactions[claimed[j]!.topic as Topic]?.together) j++;
+      const run = j > i ? claimed.slice(i, j) : [claimed[i]!];
+      i = Math.max(j, i + 1);
+      const handled = run.length > 1 ? await handleTogether(db, reactions, run.map((r) => r.id), options.owner, clock) : undefined;
+      if (handled) {
+        report.handled += handled.handled;
+        report.lost += handled.lost;
+        continue;
+      }
+      for (const { id } of run) {
+        const outcome = await alone(id);
+        report[outcome]++;
+        if (outcome === 'givenUp') report.failed++;
+      }
     }
   }
   return report;
 }
 
-async function claim(db: Db, owner: string, now: Date, leaseMs: number, batch: number): Promise<number[]> {
+async function claim(db: Db, owner: string, now: Date, leaseMs: number, batch: number): Promise<{ id: number; topic: string }[]> {
   const until = new Date(now.getTime() + leaseMs);
-  const rows = await queryRows<{ id: number | string }>(
+  const rows = await queryRows<{ id: number | string; topic: string }>(
     db,
     sql`update outbox set leased_by = ${owner}, leased_until = ${until.toISOString()}::timestamptz
         where id in (
@@ -88,9 +107,50 @@ async function claim(db: Db, owner: string, now: Date, leaseMs: number, batch: n
             and (leased_until is null or leased_until < ${now.toISOString()}::timestamptz)
           order by id limit ${batch}
           for update skip locked)
-        returning id`,
+        returning id, topic`,
   );
-  return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  return rows.map((r) => ({ id: Number(r.id), topic: r.topic })).sort((a, b) => a.id - b.id);
+}
+
+/** The context a row's reaction runs in: the handling transaction, as the reaction's actor, at the change's time. */
+function reactionCtx(tx: TxCtx['tx'], reaction: Reaction<Topic>, row: OutboxRow): TxCtx {
+  // The reaction judges the change as of when it was made, whenever it is delivered.
+  return { db: tx, tx, actor: systemActor(reaction.actor), now: row.createdAt, ...(row.requestId ? { requestId: row.requestId } : {}) };
+}
+
+/**
+ * Handles several rows in one transaction: each is locked and checked still ours and not done, as
+ * `handleOne` does, the reactions run in order and every row's `done_at` commits with all their writes.
+ * Undefined when anything failed: then nothing was kept, and the caller handles each row alone, so a
+ * failure is recorded against its own row only.
+ */
+async function handleTogether(db: Db, reactions: Reactions, ids: number[], owner: string, clock: () => Date): Promise<{ handled: number; lost: number } | undefined> {
+  try {
+    const handled = await db.transaction(async (tx) => {
+      const rows = await tx
+        .select()
+        .from(outbox)
+        .where(and(inArray(outbox.id, ids), eq(outbox.leasedBy, owner), isNull(outbox.doneAt), isNull(outbox.failedAt)))
+        .orderBy(asc(outbox.id))
+        .for('update');
+      for (const row of rows) {
+        const topic = row.topic as Topic;
+        const reaction = reactions[topic] as Reaction<Topic> | undefined;
+        if (!reaction) throw new Error(`no reaction for topic ${row.topic}`);
+        await reaction.handle(reactionCtx(tx, reaction, row), TOPICS[topic].parse(row.payload), row);
+      }
+      if (rows.length) {
+        await tx
+          .update(outbox)
+          .set({ doneAt: clock(), attempts: sql`${outbox.attempts} + 1`, leasedBy: null, leasedUntil: null })
+          .where(inArray(outbox.id, rows.map((r) => r.id)));
+      }
+      return rows.length;
+    });
+    return { handled, lost: ids.length - handled };
+  } catch {
+    return undefined;
+  }
 }
 
 async function handleOne(db: Db, reactions: Reactions, id: number, owner: string, clock: () => Date, maxAttempts: number): Promise<'handled' | 'failed' | 'givenUp' | 'lost'> {
@@ -106,8 +166,7 @@ async function handleOne(db: Db, reactions: Reactions, id: number, owner: string
       const reaction = reactions[topic] as Reaction<Topic> | undefined;
       if (!reaction) throw new Error(`no reaction for topic ${row.topic}`);
       const payload = TOPICS[topic].parse(row.payload);
-      // The reaction judges the change as of when it was made, whenever it is delivered.
-      await reaction.handle({ db: tx, tx, actor: systemActor(reaction.actor), now: row.createdAt, ...(row.requestId ? { requestId: row.requestId } : {}) }, payload, row);
+      await reaction.handle(reactionCtx(tx, reaction, row), payload, row);
       await tx
         .update(outbox)
         .set({ doneAt: clock(), attempts: row.attempts + 1, leasedBy: null, leasedUntil: null })

@@ -26,7 +26,7 @@ export type Change = { [T in Topic]: { topic: T; payload: Payload<T> } }[Topic];
 export async function enqueueAll(ctx: TxCtx, changes: readonly Change[]): Promise<void> {
   if (changes.length === 0) return;
   const actor = actorOf(ctx.actor);
-  await ctx.tx.insert(outbox).values(
+  const insert = ctx.tx.insert(outbox).values(
     changes.map(({ topic, payload }) => ({
       topic,
       payload: TOPICS[topic].parse(payload),
@@ -36,5 +36,6 @@ export async function enqueueAll(ctx: TxCtx, changes: readonly Change[]): Promis
       availableAt: ctx.now,
     })),
   );
-  for (const topic of new Set(changes.map((c) => c.topic))) await ctx.tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, ${topic})`);
+  // Sent together; they run in order, and a NOTIFY is delivered only at commit anyway.
+  await Promise.all([insert, ...[...new Set(changes.map((c) => c.topic))].map((topic) => ctx.tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, ${topic})`))]);
 }

@@ -27,6 +27,21 @@ export interface EvaluationInput {
 
 const noOutcome = (): EvaluationOutcome => ({ evaluations: 0, fired: 0, activated: 0, stopped: 0 });
 
+const rulesOfTransaction = new WeakMap<Tx, Promise<RuleInForce[]>>();
+/**
+ * The rules in force, read once per transaction: the outbox hands a drain's alert changes to one
+ * transaction, and each is decided against the rules as that transaction first read them, as if all had
+ * been delivered at that moment.
+ */
+function rulesFor(tx: Tx): Promise<RuleInForce[]> {
+  let rules = rulesOfTransaction.get(tx);
+  if (!rules) {
+    rules = rulesInForce(tx);
+    rulesOfTransaction.set(tx, rules);
+  }
+  return rules;
+}
+
 /**
  * Evaluates every rule in force whose hazards include the alert's, stores each evaluation, creates each
  * fired stage's activation once, and stops the chain's activations when the alert was cancelled or ended
@@ -41,7 +56,7 @@ export async function evaluateAlert(ctx: Ctx, input: EvaluationInput & { alertId
     // Messages of one chain arrive together (a Cancel and the alert it ends); decide about them one at a time.
     await t.tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`rules:alert-chain:${row.chainId}`}))`);
     const subject = alertSubject(row, t.now);
-    const inForce = (await rulesInForce(t.tx)).filter((r) => r.rule.hazards.includes(subject.hazard));
+    const inForce = (await rulesFor(t.tx)).filter((r) => r.rule.hazards.includes(subject.hazard));
     const chainIds = async () => (await t.tx.select({ id: alerts.id }).from(alerts).where(eq(alerts.chainId, row.chainId))).map((a) => a.id);
     const outcome = await decide(t, inForce, subject, input.cause, chainIds);
     if (STOPPING_STATES.has(row.state)) {
@@ -59,7 +74,7 @@ export async function evaluateEvent(ctx: Ctx, input: EvaluationInput & { eventId
     const [row] = await t.tx.select().from(events).where(eq(events.id, input.eventId));
     if (!row) return noOutcome();
     const subject = await eventSubject(t.tx, row);
-    const inForce = (await rulesInForce(t.tx)).filter((r) => r.rule.hazards.includes(subject.hazard));
+    const inForce = (await rulesFor(t.tx)).filter((r) => r.rule.hazards.includes(subject.hazard));
     return decide(t, inForce, subject, input.cause, async () => [row.id]);
   });
 }
