@@ -185,6 +185,18 @@ function contentHashOf(alert: NormalizedAlert): string {
   return createHash('sha256').update(canonicalJson(alert)).digest('hex');
 }
 
+/**
+ * Rows per insert, and messages per read, of a body stored together: statements stay a bounded size
+ * (PGlite aborted on the insert of a 500-message feed's alerts, 17,500 parameters, in one statement).
+ */
+export const ROWS_PER_INSERT = 100;
+
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 type AlertRow = typeof alerts.$inferSelect;
 type AlertValues = typeof alerts.$inferInsert;
 
@@ -407,11 +419,11 @@ async function storeTogether(ctx: Ctx, catalog: AreaCatalog, body: BodyToStore, 
           sql`, `,
         )}]::text[]) as k order by h) as ordered`,
       ),
-      relatedQuery(tx, accepted.map((m) => m.alert)),
+      Promise.all(chunks(accepted.map((m) => m.alert), ROWS_PER_INSERT).map((part) => relatedQuery(tx, part))).then((parts) => [...new Map(parts.flat().map((r) => [r.id, r])).values()]),
     ]);
     const pending: AlertValues[] = [];
     const flush = async () => {
-      if (pending.length) await tx.insert(alerts).values(pending.splice(0));
+      for (const rows of chunks(pending.splice(0), ROWS_PER_INSERT)) await tx.insert(alerts).values(rows);
     };
     // What the body has written so far, to know when a message must read its rows again.
     const written = new Set<string>();

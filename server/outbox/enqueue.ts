@@ -26,16 +26,16 @@ export type Change = { [T in Topic]: { topic: T; payload: Payload<T> } }[Topic];
 export async function enqueueAll(ctx: TxCtx, changes: readonly Change[]): Promise<void> {
   if (changes.length === 0) return;
   const actor = actorOf(ctx.actor);
-  const insert = ctx.tx.insert(outbox).values(
-    changes.map(({ topic, payload }) => ({
-      topic,
-      payload: TOPICS[topic].parse(payload),
-      actor,
-      requestId: ctx.requestId ?? null,
-      createdAt: ctx.now,
-      availableAt: ctx.now,
-    })),
-  );
-  // Sent together; they run in order, and a NOTIFY is delivered only at commit anyway.
-  await Promise.all([insert, ...[...new Set(changes.map((c) => c.topic))].map((topic) => ctx.tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, ${topic})`))]);
+  const rows = changes.map(({ topic, payload }) => ({
+    topic,
+    payload: TOPICS[topic].parse(payload),
+    actor,
+    requestId: ctx.requestId ?? null,
+    createdAt: ctx.now,
+    availableAt: ctx.now,
+  }));
+  // Sent together, in parts of a bounded size; they run in order, and a NOTIFY is delivered only at commit anyway.
+  const inserts = [];
+  for (let i = 0; i < rows.length; i += 100) inserts.push(ctx.tx.insert(outbox).values(rows.slice(i, i + 100)));
+  await Promise.all([...inserts, ...[...new Set(changes.map((c) => c.topic))].map((topic) => ctx.tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, ${topic})`))]);
 }
