@@ -1,5 +1,6 @@
 import Flatbush from 'flatbush';
 import { readAreaPolygons, type PolygonRings } from './area-input.ts';
+import { EdgeTree, segmentDistance2 } from './edge-tree.ts';
 import { orientTurf } from './exact-orient.ts';
 import { flattenPolygons, type FlatPolygons } from './flat-polygons.ts';
 
@@ -70,6 +71,8 @@ export class PreparedPolygon {
   private readonly touched: Uint32Array;
   private generation = 0;
   private edgeTree: Flatbush | undefined;
+  /** For boundaryWithin: stops at the first edge near enough (edges in ring order). */
+  private nearTree: EdgeTree | undefined;
 
   /** Validates the GeoJSON (see readAreaPolygons) and prepares it. */
   static fromGeoJSON(area: unknown): PreparedPolygon {
@@ -359,14 +362,8 @@ export class PreparedPolygon {
    * spatial engine: a disc that no edge touches lies wholly on one side of the boundary.
    */
   boundaryWithin(lon: number, lat: number, radius: number): boolean {
-    const tree = this.tree();
-    const r2 = radius * radius;
-    let hit = false;
-    tree.search(lon - radius, lat - radius, lon + radius, lat + radius, (e) => {
-      if (!hit && this.segmentDistance2(e, lon, lat) <= r2) hit = true;
-      return false;
-    });
-    return hit;
+    this.nearTree ??= new EdgeTree(this.x1, this.y1, this.x2, this.y2);
+    return this.nearTree.anyWithin(lon, lat, radius);
   }
 
   /**
@@ -419,14 +416,9 @@ export class PreparedPolygon {
   }
 
   private segmentDistance2(e: number, px: number, py: number): number {
-    const ax = this.x1[e]!, ay = this.y1[e]!;
-    const dx = this.x2[e]! - ax, dy = this.y2[e]! - ay;
-    const len2 = dx * dx + dy * dy;
-    let t = len2 > 0 ? ((px - ax) * dx + (py - ay) * dy) / len2 : 0;
-    t = t < 0 ? 0 : t > 1 ? 1 : t;
-    const qx = ax + t * dx - px, qy = ay + t * dy - py;
-    return qx * qx + qy * qy;
+    return segmentDistance2(this.x1[e]!, this.y1[e]!, this.x2[e]!, this.y2[e]!, px, py);
   }
+
 }
 
 /** Column of x in a band of `cols` columns from x0, `scale` columns a degree; monotone in x. */

@@ -108,14 +108,76 @@ function prepare(area: AreaLike): PreparedPolygon {
 }
 
 /**
+ * Coarser levels over the cell groups: H3 resolutions whose cells hold whole runs of groups. Groups are
+ * sorted by cell id, and an H3 id keeps its ancestors' digits in its high bits, so the groups under one
+ * ancestor are contiguous; each level is a CSR list of runs of the level below, with a disc over theirs.
+ */
+const LEVEL_RESOLUTIONS = [6, 4, 2] as const;
+
+/** One level of the tree: node k covers nodes first[k] .. first[k + 1] - 1 of the level below. */
+interface Level {
+  first: Uint32Array;
+  /** The groups node k covers: groupFrom[k] .. groupFrom[k + 1] - 1. */
+  groupFrom: Uint32Array;
+  centreLon: Float64Array;
+  centreLat: Float64Array;
+  radius: Float64Array;
+}
+
+/** Builds a level over `below` (groups' discs and their group ranges), keyed by each run's ancestor at `res`. */
+function buildLevel(groups: CellGroups, below: Pick<Level, 'groupFrom' | 'centreLon' | 'centreLat' | 'radius'>, res: number): Level {
+  const nBelow = below.centreLon.length;
+  const shift = BigInt(3 * (15 - res));
+  const first: number[] = [];
+  let previous = -1n;
+  for (let k = 0; k < nBelow; k++) {
+    const key = groups.cells[below.groupFrom[k]!]! >> shift;
+    if (k === 0 || key !== previous) first.push(k);
+    previous = key;
+  }
+  first.push(nBelow);
+  const m = first.length - 1;
+  const level: Level = {
+    first: Uint32Array.from(first),
+    groupFrom: new Uint32Array(m + 1),
+    centreLon: new Float64Array(m),
+    centreLat: new Float64Array(m),
+    radius: new Float64Array(m),
+  };
+  for (let g = 0; g < m; g++) {
+    const from = first[g]!, to = first[g + 1]!;
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (let k = from; k < to; k++) {
+      const x = below.centreLon[k]!, y = below.centreLat[k]!, r = below.radius[k]!;
+      if (x - r < x0) x0 = x - r; if (x + r > x1) x1 = x + r;
+      if (y - r < y0) y0 = y - r; if (y + r > y1) y1 = y + r;
+    }
+    const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+    let reach = 0;
+    for (let k = from; k < to; k++) {
+      const dx = below.centreLon[k]! - cx, dy = below.centreLat[k]! - cy;
+      reach = Math.max(reach, Math.sqrt(dx * dx + dy * dy) + below.radius[k]!);
+    }
+    level.centreLon[g] = cx;
+    level.centreLat[g] = cy;
+    level.radius[g] = reach * RADIUS_MARGIN + RADIUS_FLOOR;
+    level.groupFrom[g] = below.groupFrom[from]!;
+  }
+  level.groupFrom[m] = below.groupFrom[nBelow]!;
+  return level;
+}
+
+/**
  * Households indexed once, asked many times which of them lie in an area.
  *
- * Per occupied cell: a group whose disc misses the polygon's bbox is outside; a group whose disc no
- * edge touches is wholly inside or wholly outside, and its centre's exact test says which; only the
- * households of the remaining (boundary) groups are tested one by one. Every test is the prepared
+ * The occupied cells form a tree (resolution 2, 4, 6 over the groups' resolution 8), each node with a
+ * disc holding all its households. From the top: a node whose disc misses the polygon's bbox is
+ * outside; a node whose disc no edge touches is wholly inside or wholly outside, and its centre's exact
+ * test says which, for all its households at once; only the nodes the boundary passes through are
+ * opened, down to the households of boundary groups, tested one by one. Every test is the prepared
  * polygon's, whose decisions are Turf's, so the answer is Turf's booleanPointInPolygon on every
  * household. h3-js's own containment (polygonToCellsExperimental) is never consulted: DESIGN records
- * cells it called contained that were not.
+ * cells it called contained that were not; the tree only uses the ids' order and the discs it measured.
  */
 export class HouseholdIndex {
   readonly size: number;
@@ -124,6 +186,8 @@ export class HouseholdIndex {
   lastStats: QueryStats = { groupsInside: 0, groupsOutside: 0, groupsBoundary: 0, pointsTested: 0 };
   private readonly lat: Float64Array;
   private readonly lon: Float64Array;
+  /** Coarser levels, finest first (levels[0] is over the groups). */
+  private readonly levels: Level[];
 
   constructor(columns: HouseholdColumns) {
     this.lat = columns.lat;
@@ -131,6 +195,21 @@ export class HouseholdIndex {
     this.size = columns.lat.length;
     this.groups = columns.groups ?? groupByCell(columns.lat, columns.lon, columns.cells);
     if (this.groups.order.length !== this.size) throw new RangeError('groups do not match the columns');
+    const m = this.groups.start.length - 1;
+    let below: Pick<Level, 'groupFrom' | 'centreLon' | 'centreLat' | 'radius'> = {
+      groupFrom: Uint32Array.from({ length: m + 1 }, (_, g) => g),
+      centreLon: this.groups.centreLon,
+      centreLat: this.groups.centreLat,
+      radius: this.groups.radius,
+    };
+    this.levels = [];
+    if (m > 0) {
+      for (const res of LEVEL_RESOLUTIONS) {
+        const level = buildLevel(this.groups, below, res);
+        this.levels.push(level);
+        below = level;
+      }
+    }
   }
 
   /** Indexes of the households inside the area, ascending. */
@@ -163,21 +242,40 @@ export class HouseholdIndex {
     const { start, order, centreLon, centreLat, radius } = this.groups;
     const [bx0, by0, bx1, by1] = poly.bbox;
     const stats: QueryStats = { groupsInside: 0, groupsOutside: 0, groupsBoundary: 0, pointsTested: 0 };
-    const m = start.length - 1;
-    for (let g = 0; g < m; g++) {
-      const cx = centreLon[g]!, cy = centreLat[g]!, r = radius[g]!;
-      if (cx + r < bx0 || cx - r > bx1 || cy + r < by0 || cy - r > by1) { stats.groupsOutside++; continue; }
-      if (!poly.boundaryWithin(cx, cy, r)) {
-        if (poly.contains(cx, cy)) { stats.groupsInside++; wholeGroup(start[g]!, start[g + 1]!); }
-        else stats.groupsOutside++;
-        continue;
-      }
+    /** Where the disc lies: 0 outside, 1 wholly inside, 2 across the boundary. */
+    const place = (cx: number, cy: number, r: number): number => {
+      if (cx + r < bx0 || cx - r > bx1 || cy + r < by0 || cy - r > by1) return 0;
+      if (!poly.boundaryWithin(cx, cy, r)) return poly.contains(cx, cy) ? 1 : 0;
+      return 2;
+    };
+    const group = (g: number) => {
+      const where = place(centreLon[g]!, centreLat[g]!, radius[g]!);
+      if (where === 0) { stats.groupsOutside++; return; }
+      if (where === 1) { stats.groupsInside++; wholeGroup(start[g]!, start[g + 1]!); return; }
       stats.groupsBoundary++;
       for (let j = start[g]!; j < start[g + 1]!; j++) {
         const i = order[j]!;
         stats.pointsTested++;
         if (poly.contains(this.lon[i]!, this.lat[i]!)) one(i);
       }
+    };
+    const visit = (depth: number, k: number) => {
+      const level = this.levels[depth]!;
+      const g0 = level.groupFrom[k]!, g1 = level.groupFrom[k + 1]!;
+      const where = place(level.centreLon[k]!, level.centreLat[k]!, level.radius[k]!);
+      if (where === 0) { stats.groupsOutside += g1 - g0; return; }
+      if (where === 1) { stats.groupsInside += g1 - g0; wholeGroup(start[g0]!, start[g1]!); return; }
+      for (let c = level.first[k]!; c < level.first[k + 1]!; c++) {
+        if (depth === 0) group(c);
+        else visit(depth - 1, c);
+      }
+    };
+    const top = this.levels.length - 1;
+    if (top < 0) {
+      for (let g = 0; g < start.length - 1; g++) group(g);
+    } else {
+      const nodes = this.levels[top]!.first.length - 1;
+      for (let k = 0; k < nodes; k++) visit(top, k);
     }
     this.lastStats = stats;
   }

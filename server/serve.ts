@@ -33,7 +33,14 @@ export async function startServer(env: Env, log: Logger): Promise<Running> {
   const defaults = await ensureDefaultAreas(systemCtx(database.db, 'default-boundaries', new Date()));
   if (defaults) log.info({ provinces: defaults.created }, 'default boundaries imported (Natural Earth provinces)');
 
-  const registry = new RegistryCache(database);
+  // The index's snapshot lives in the data folder on both drivers (on PostgreSQL it is only this server's cache).
+  const registry = new RegistryCache(database, {
+    snapshotDir: env.MADAD_DATA_DIR,
+    onSnapshot: (e) =>
+      e.kind === 'failed'
+        ? log.warn({ err: e.error, version: e.version }, 'registry index snapshot not written; the next start loads from the database')
+        : log.info({ households: e.households, ms: Math.round(e.ms), version: e.version }, e.kind === 'read' ? 'registry index read from its snapshot' : 'registry index snapshot written'),
+  });
   const batches = batchDeps(database, registry, env);
   // Made (embedded) or checked now, so a missing key on PostgreSQL is said at start, not at the first build.
   try {
@@ -55,8 +62,9 @@ export async function startServer(env: Env, log: Logger): Promise<Running> {
   // before the first request.
   await drainer.poll();
   // Load the registry index now rather than on the first map or exposure request (seconds per million households).
+  const warming = performance.now();
   const warm = registry.get().then(
-    (index) => log.info({ households: index.count }, 'registry index loaded'),
+    (index) => log.info({ households: index.count, ms: Math.round(performance.now() - warming) }, 'registry index loaded'),
     (err: unknown) => log.error({ err }, 'registry index failed to load'),
   );
 

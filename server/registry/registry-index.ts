@@ -11,6 +11,7 @@ import type { Household } from '../../triggers/eligibility.ts';
 import { queryRows, type Database, type Db } from '../db/client.ts';
 import { settings } from '../db/schema/index.ts';
 import { PayloadTooLargeError, UnavailableError } from '../errors.ts';
+import { readSnapshot, writeSnapshot } from './snapshot.ts';
 import { SpatialBudgetError, SpatialPool, type SpatialAnswers, type SpatialJob, type WorkerArea } from './spatial-pool.ts';
 import type { CaseloadJob, CompactCaseload } from '../rules/caseload.ts';
 
@@ -219,6 +220,11 @@ export class RegistryIndex {
     return { version, ids, lat, lon, cells, pmt, size, flags, enrolmentMask, source, province, district, tehsil, codes: this.codes.values, sources: this.sources.values, enrolmentNames: this.enrolmentNames };
   }
 
+  /** The cell groups if they are known already (a snapshot, or built), without building them. */
+  knownGroups(): CellGroups | undefined {
+    return this.index?.groups ?? this.groups;
+  }
+
   /** The households grouped by cell: built on first use (0.4 s a million households). */
   cellGroups(): CellGroups {
     return this.spatial().groups;
@@ -381,14 +387,28 @@ export const DEFAULT_POLICY: RegistryPolicy = {
   refused: () => {},
 };
 
-/** Keeps one RegistryIndex per process, rebuilt when the registry version changes. */
+/** What the cache did with a snapshot, for the server's log. */
+export type SnapshotEvent =
+  | { kind: 'read' | 'written'; version: string; households: number; ms: number; file?: string }
+  | { kind: 'failed'; version: string; households: number; ms: number; error: unknown };
+
+/**
+ * Keeps one RegistryIndex per process, rebuilt when the registry version changes. With a snapshot folder
+ * (the data folder), the index of a version is read from its snapshot file when there is one
+ * (server/registry/snapshot.ts), and written there once loaded from the database and grouped.
+ */
 export class RegistryCache {
   private current?: RegistryIndex;
   private loading?: Promise<RegistryIndex>;
   private pool?: { index: RegistryIndex; pool: SpatialPool };
+  /** The snapshot being written, if any (awaited by `settled`). */
+  private writing?: Promise<void>;
   policy: RegistryPolicy = DEFAULT_POLICY;
 
-  constructor(private readonly database: Pick<Database, 'db'>) {}
+  constructor(
+    private readonly database: Pick<Database, 'db'>,
+    private readonly options: { snapshotDir?: string; onSnapshot?: (event: SnapshotEvent) => void } = {},
+  ) {}
 
   configure(policy: Partial<RegistryPolicy>): void {
     this.policy = { ...this.policy, ...policy };
@@ -402,9 +422,41 @@ export class RegistryCache {
     const [row] = await db.select({ value: settings.value }).from(settings).where(eq(settings.key, 'registry_version'));
     const version = String(row?.value ?? 'empty');
     if (this.current?.version === version) return this.current;
-    this.loading ??= RegistryIndex.load({ db }, version).finally(() => (this.loading = undefined));
+    this.loading ??= this.load(db, version).finally(() => (this.loading = undefined));
     this.current = await this.loading;
     return this.current;
+  }
+
+  private async load(db: Db, version: string): Promise<RegistryIndex> {
+    const dir = this.options.snapshotDir;
+    const started = performance.now();
+    const snapshot = dir ? await readSnapshot(dir, version) : null;
+    if (snapshot) {
+      this.options.onSnapshot?.({ kind: 'read', version, households: snapshot.columns.ids.length, ms: performance.now() - started });
+      return RegistryIndex.fromColumns(snapshot.columns, snapshot.groups);
+    }
+    const index = await RegistryIndex.load({ db }, version);
+    if (dir) {
+      // Grouped by a spatial worker (the main thread keeps answering), then written off the main thread.
+      const write = async () => {
+        const { pool } = this.poolFor(index);
+        const groups = await pool.grouped();
+        const file = await writeSnapshot(dir, { columns: index.columns(), groups });
+        this.options.onSnapshot?.({ kind: 'written', version, households: index.count, ms: performance.now() - started, file });
+      };
+      const writing: Promise<void> = write()
+        .catch((err: unknown) => this.options.onSnapshot?.({ kind: 'failed', version, households: index.count, ms: performance.now() - started, error: err }))
+        .finally(() => {
+          if (this.writing === writing) this.writing = undefined;
+        });
+      this.writing = writing;
+    }
+    return index;
+  }
+
+  /** Resolves once no snapshot is being written (for a clean shutdown, and tests). */
+  async settled(): Promise<void> {
+    while (this.writing) await this.writing;
   }
 
   /**
@@ -456,17 +508,22 @@ export class RegistryCache {
   }
 
   private async ask<K extends SpatialJob['kind']>(index: RegistryIndex, job: Extract<SpatialJob, { kind: K }>): Promise<SpatialAnswers[K]> {
-    if (this.pool?.index !== index) {
-      this.pool?.pool.close();
-      this.pool = { index, pool: new SpatialPool(index.columns(), this.policy) };
-    }
+    const { pool } = this.poolFor(index);
     try {
-      return await this.pool.pool.run(job);
+      return await pool.run(job);
     } catch (err) {
       if (err instanceof SpatialBudgetError) this.policy.refused('spatial_budget');
       else if (err instanceof UnavailableError) this.policy.refused('spatial_queue');
       throw err;
     }
+  }
+
+  private poolFor(index: RegistryIndex): { index: RegistryIndex; pool: SpatialPool } {
+    if (this.pool?.index !== index) {
+      this.pool?.pool.close();
+      this.pool = { index, pool: new SpatialPool(index.columns(), this.policy, index.knownGroups()) };
+    }
+    return this.pool;
   }
 
   /** Stops the spatial workers (they hold no state of their own). */

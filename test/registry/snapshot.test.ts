@@ -1,0 +1,93 @@
+import { mkdtempSync, readdirSync, rmSync, truncateSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importRegistry } from '../../server/registry/import.ts';
+import { RegistryCache, type SnapshotEvent } from '../../server/registry/registry-index.ts';
+import { synthAreas, synthCsv } from '../../server/registry/synth.ts';
+import { createTestDatabase, type TestDatabase } from '../harness/databases.ts';
+import { readTestDistricts, loadTestDistricts, loadTestTehsils } from '../harness/gazetteer.ts';
+import { flattenPolygons } from '../../geodata/flat-polygons.ts';
+import { readAreaPolygons } from '../../geodata/area-input.ts';
+
+// The snapshot is a file beside the data: one driver is enough to show what it keeps and when it is not trusted.
+describe('registry index snapshot', () => {
+  let db: TestDatabase;
+  let dir: string;
+  const dadu = readTestDistricts().districts.find((d) => d.code === 'PK703')!.geometry;
+  const area = () => ({ codes: ['PK704'], geometry: flattenPolygons(readAreaPolygons(dadu)) });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('pglite');
+    dir = mkdtempSync(path.join(tmpdir(), 'madad-snapshot-'));
+    await loadTestDistricts(db.db);
+    await loadTestTehsils(db.db);
+    await importRegistry(db, synthCsv({ households: 30_000, seed: 7, areas: await synthAreas(db.db) }));
+  });
+  afterAll(async () => {
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A cache as a server process has it, with what it did with the snapshot. */
+  const cache = () => {
+    const events: SnapshotEvent[] = [];
+    const registry = new RegistryCache(db, { snapshotDir: dir, onSnapshot: (e) => events.push(e) });
+    return { registry, events };
+  };
+
+  it('is written after the first load, and the next process reads it and answers the same', async () => {
+    const first = cache();
+    const fromDatabase = await first.registry.select(area());
+    await first.registry.settled();
+    first.registry.close();
+    expect(first.events.map((e) => e.kind)).toEqual(['written']);
+    expect(readdirSync(dir)).toHaveLength(1);
+
+    const second = cache();
+    const fromSnapshot = await second.registry.select(area());
+    second.registry.close();
+    expect(second.events.map((e) => e.kind)).toEqual(['read']);
+    expect(fromSnapshot.index.count).toBe(30_000);
+    expect(fromSnapshot.rows.length).toBeGreaterThan(100);
+    expect([...fromSnapshot.rows]).toEqual([...fromDatabase.rows]);
+    const exposure = (r: typeof fromDatabase) => r.index.exposure(r.rows, 32);
+    expect(exposure(fromSnapshot)).toEqual(exposure(fromDatabase));
+    expect(fromSnapshot.index.households(fromSnapshot.rows.subarray(0, 50))).toEqual(fromDatabase.index.households(fromDatabase.rows.subarray(0, 50)));
+  });
+
+  it('is not read for a registry an import changed: the new version is loaded and written, the old file removed', async () => {
+    const before = readdirSync(dir);
+    const old = await new RegistryCache(db).get();
+    // The first 5,000 households again, drawn with another seed: same ids, other places and scores.
+    await importRegistry(db, synthCsv({ households: 5_000, seed: 8, areas: await synthAreas(db.db) }));
+    const after = cache();
+    const answer = await after.registry.select(area());
+    await after.registry.settled();
+    after.registry.close();
+    expect(after.events.map((e) => e.kind)).toEqual(['written']);
+    expect(answer.index.version).not.toBe(old.version);
+    const truth = await new RegistryCache(db).select(area());
+    expect([...answer.rows]).toEqual([...truth.rows]);
+    expect(answer.index.exposure(answer.rows, 32)).toEqual(truth.index.exposure(truth.rows, 32));
+    expect(answer.index.exposure(answer.rows, 32)).not.toEqual(old.exposure(old.select({ codes: ['PK704'], geometry: dadu }), 32));
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(1);
+    expect(files).not.toEqual(before);
+  });
+
+  it('is ignored when it is not whole, and written again', async () => {
+    const [file] = readdirSync(dir);
+    const full = path.join(dir, file!);
+    truncateSync(full, statSync(full).size - 1000);
+    const after = cache();
+    const answer = await after.registry.select(area());
+    await after.registry.settled();
+    after.registry.close();
+    expect(after.events.map((e) => e.kind)).toEqual(['written']);
+    expect(answer.index.count).toBe(30_000);
+    const again = cache();
+    await again.registry.get();
+    expect(again.events.map((e) => e.kind)).toEqual(['read']);
+  });
+});
