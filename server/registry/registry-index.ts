@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Geometry } from 'geojson';
 import { cellToParent, getResolution, latLngToCell } from 'h3-js';
@@ -387,6 +388,38 @@ export const DEFAULT_POLICY: RegistryPolicy = {
   refused: () => {},
 };
 
+/** The spatial workers of one index, and the last answers they gave (by question), newest last. */
+interface IndexPool {
+  index: RegistryIndex;
+  pool: SpatialPool;
+  answers: Map<string, Promise<unknown>>;
+}
+
+/**
+ * Area questions answered again from memory: an alert's footprint is asked about by its page, its dry
+ * run, the map and the batch build in turn, and the full UNOSAT extent takes over a second to answer at
+ * 10 M households. The answers belong to one registry version (a new index starts with none); each is
+ * a few MB at most (one row number per household selected).
+ */
+const ANSWERS_KEPT = 16;
+
+/** The question's identity: its kind, parameters and area (codes, and a sha256 of the polygons' coordinates). */
+function answerKey(job: SpatialJob): string | undefined {
+  if (job.kind === 'caseload') return undefined;
+  if (job.kind === 'density') return `density:${job.bbox.join(',')}:${job.res}:${job.within}`;
+  const { codes, geometry } = job.area;
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify(codes ?? []));
+  if (geometry) for (const a of [geometry.xy, geometry.ringEnds, geometry.partEnds]) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  const area = hash.digest('base64');
+  return job.kind === 'select' ? `select:${area}` : `exposure:${area}:${job.pmtCutoff}:${job.within}`;
+}
+
+/** A kept answer as the caller's own: row numbers may be handed on (moved to a worker), views may be changed. */
+function copyAnswer(value: unknown): unknown {
+  return value instanceof Uint32Array ? value.slice() : structuredClone(value);
+}
+
 /** What the cache did with a snapshot, for the server's log. */
 export type SnapshotEvent =
   | { kind: 'read' | 'written'; version: string; households: number; ms: number; file?: string }
@@ -400,7 +433,7 @@ export type SnapshotEvent =
 export class RegistryCache {
   private current?: RegistryIndex;
   private loading?: Promise<RegistryIndex>;
-  private pool?: { index: RegistryIndex; pool: SpatialPool };
+  private pool?: IndexPool;
   /** The snapshot being written, if any (awaited by `settled`). */
   private writing?: Promise<void>;
   policy: RegistryPolicy = DEFAULT_POLICY;
@@ -508,9 +541,23 @@ export class RegistryCache {
   }
 
   private async ask<K extends SpatialJob['kind']>(index: RegistryIndex, job: Extract<SpatialJob, { kind: K }>): Promise<SpatialAnswers[K]> {
-    const { pool } = this.poolFor(index);
+    const { pool, answers } = this.poolFor(index);
+    // Keyed before the job is sent: its polygons' buffers move to the worker.
+    const key = answerKey(job);
+    const known = key ? answers.get(key) : undefined;
+    if (known) {
+      answers.delete(key!);
+      answers.set(key!, known);
+      return copyAnswer(await known) as SpatialAnswers[K];
+    }
     try {
-      return await pool.run(job);
+      const asked = pool.run(job);
+      if (key) {
+        answers.set(key, asked);
+        while (answers.size > ANSWERS_KEPT) answers.delete(answers.keys().next().value!);
+        asked.catch(() => answers.delete(key));
+      }
+      return copyAnswer(await asked) as SpatialAnswers[K];
     } catch (err) {
       if (err instanceof SpatialBudgetError) this.policy.refused('spatial_budget');
       else if (err instanceof UnavailableError) this.policy.refused('spatial_queue');
@@ -518,10 +565,10 @@ export class RegistryCache {
     }
   }
 
-  private poolFor(index: RegistryIndex): { index: RegistryIndex; pool: SpatialPool } {
+  private poolFor(index: RegistryIndex): IndexPool {
     if (this.pool?.index !== index) {
       this.pool?.pool.close();
-      this.pool = { index, pool: new SpatialPool(index.columns(), this.policy, index.knownGroups()) };
+      this.pool = { index, pool: new SpatialPool(index.columns(), this.policy, index.knownGroups()), answers: new Map() };
     }
     return this.pool;
   }

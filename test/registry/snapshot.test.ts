@@ -90,4 +90,20 @@ describe('registry index snapshot', () => {
     await again.registry.get();
     expect(again.events.map((e) => e.kind)).toEqual(['read']);
   });
+
+  it('answers a repeated question from memory only for the registry it was asked of', async () => {
+    const registry = new RegistryCache(db);
+    const first = await registry.select(area());
+    first.rows.fill(0); // the caller's own copy: changing it changes no later answer
+    const again = await registry.select(area());
+    expect(again.rows.length).toBeGreaterThan(100);
+    expect(new Set(again.rows).size).toBe(again.rows.length);
+    await importRegistry(db, synthCsv({ households: 5_000, seed: 9, areas: await synthAreas(db.db) }));
+    const afterImport = await registry.select(area());
+    registry.close();
+    const truth = await new RegistryCache(db).select(area());
+    expect(afterImport.index.version).not.toBe(again.index.version);
+    expect([...afterImport.rows]).toEqual([...truth.rows]);
+    expect([...afterImport.rows]).not.toEqual([...again.rows]);
+  });
 });
