@@ -67,6 +67,15 @@ async function signIn(url: string, username: string): Promise<Record<string, str
   return { cookie, 'x-csrf-token': csrfToken };
 }
 
+/** What a problem+json answer says went wrong, or the start of any other body. */
+function problemDetail(body: string): string {
+  try {
+    return String((JSON.parse(body) as { detail?: unknown }).detail ?? body.slice(0, 120));
+  } catch {
+    return body.slice(0, 120);
+  }
+}
+
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0);
 const ms1 = (v: number) => v.toFixed(1);
 
@@ -166,7 +175,7 @@ try {
           const start = performance.now();
           try {
             const res = await call(`${server.url}${r.path}`, { method: r.method ?? 'GET', headers: { ...reader, ...(r.body ? json : {}) }, ...(r.body ? { body: r.body } : {}) });
-            if (res.status !== 200) failed(r.name, `HTTP ${res.status} ${res.body.slice(0, 120)}`);
+            if (res.status !== 200) failed(r.name, `HTTP ${res.status} ${problemDetail(res.body)}`);
           } catch (err) {
             failed(r.name, (err as Error).message);
           }
