@@ -10,5 +10,9 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // Two files at a time even on two cores: most suites wait on PostgreSQL, a madad process or the
+    // browser for much of their time, and one file at a time left a core idle (vitest's default is
+    // one fewer worker than cores).
+    maxWorkers: 2,
   },
 });

@@ -3,13 +3,17 @@
  * PostGIS with a GiST index when the extension is installed) on the same seeded synthetic registry.
  * Runs on PostgreSQL (DATABASE_URL or TEST_DATABASE_URL; a scratch database is made and dropped).
  */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { booleanPointInPolygon, bbox as turfBbox } from '@turf/turf';
 import Flatbush from 'flatbush';
 import type { Feature, MultiPolygon, Polygon } from 'geojson';
 import { PreparedPolygon } from '../../geodata/prepared-polygon.ts';
 import { synthAreas, synthCsv } from '../../server/registry/synth.ts';
 import { importRegistry } from '../../server/registry/import.ts';
-import { RegistryIndex } from '../../server/registry/registry-index.ts';
+import { RegistryCache, RegistryIndex } from '../../server/registry/registry-index.ts';
+import { readSnapshot, writeSnapshot } from '../../server/registry/snapshot.ts';
 import { numberArg } from './args.ts';
 import { fixtureJson } from '../harness/fixtures.ts';
 import { benchDatabase, ms, printTable, time } from './scratch.ts';
@@ -24,11 +28,27 @@ try {
   // Seeded through the registry import (measured on its own by `npm run bench:import`).
   await importRegistry(database, synthCsv({ households: HOUSEHOLDS, seed: SEED, areas: await synthAreas(database.db) }));
 
-  const [index, loadMs] = await time(() => RegistryIndex.load(database, 'bench'));
-  rows.push(['load the registry index into memory', '', ms(loadMs)]);
+  const [{ value: version } = { value: 'empty' }] = await database.sql!<{ value: string }[]>`select value #>> '{}' as value from settings where key = 'registry_version'`;
+  const [index, loadMs] = await time(() => RegistryIndex.load(database, version));
+  rows.push(['load the registry index from the database (paged selects)', '', ms(loadMs)]);
   const [, buildMs] = await time(() => index.select({ geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] } }));
   rows.push(['group households by H3 cell (first query)', '', ms(buildMs)]);
 
+  // The alternative to both at start: the snapshot file beside the data (server/registry/snapshot.ts).
+  const snapshotDir = mkdtempSync(path.join(tmpdir(), 'madad-bench-snapshot-'));
+  {
+    const [file, writeMs] = await time(() => writeSnapshot(snapshotDir, { columns: index.columns(), groups: index.cellGroups() }));
+    rows.push(['write the index snapshot (columns and cell groups)', `${Math.round(statSync(file).size / 1048576)} MB`, ms(writeMs)]);
+    const rssBefore = process.memoryUsage().rss;
+    const [snapshot, readMs] = await time(() => readSnapshot(snapshotDir, version));
+    const read = RegistryIndex.fromColumns(snapshot!.columns, snapshot!.groups);
+    const [, firstMs] = await time(() => read.select({ geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] } }));
+    rows.push(['read the index snapshot (start-up), then the first query', `+${Math.round((process.memoryUsage().rss - rssBefore) / 1048576)} MB RSS`, `${ms(readMs)} + ${ms(firstMs)}`]);
+  }
+
+  // The server's path, its index read from the snapshot just written, its workers started and grouped.
+  const cache = new RegistryCache(database, { snapshotDir });
+  await cache.select({ geometry: cache.storedArea({ type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] }) });
   const flood = fixtureJson<{ features: Feature<MultiPolygon>[] }>('flood/unosat_FL20220808PAK_VIIRS_20220825-20220831_FloodExtent_PAK.geojson').features[0]!.geometry;
   const dadu = districts.find((d) => d.code === 'PK703')!.geometry;
   for (const [label, geometry] of [['UNOSAT 2022 flood extent (268,239 vertices)', flood], ['one district (Dadu, PK703)', dadu]] as const) {
@@ -37,6 +57,11 @@ try {
     const [exposure, listMs] = await time(() => index.exposure(index.select({ geometry: prepared }), 32));
     rows.push([`Madad: count inside ${label}`, `${inside.length.toLocaleString('en')} inside`, ms(countMs)]);
     rows.push([`Madad: list + count by area and PMT band, ${label}`, `${exposure.byTehsil.length} tehsils`, ms(listMs)]);
+    // As the server asks it: the polygon flattened and prepared in a spatial worker, then asked again.
+    const [asked, askMs] = await time(() => cache.select({ geometry: cache.storedArea(geometry) }));
+    const [, againMs] = await time(() => cache.select({ geometry: cache.storedArea(geometry) }));
+    rows.push([`Madad in a spatial worker (prepared there), ${label}`, asked.rows.length === inside.length ? 'same answer' : `DIFFERS: ${asked.rows.length}`, ms(askMs)]);
+    rows.push([`the same question again (answer kept), ${label}`, '', ms(againMs)]);
 
     // The Turf reference: booleanPointInPolygon per household, parts skipped by bbox (the decision stays Turf's).
     const parts: Polygon[] = geometry.type === 'MultiPolygon' ? geometry.coordinates.map((c) => ({ type: 'Polygon', coordinates: c })) : [geometry as Polygon];
@@ -74,6 +99,8 @@ try {
       rows.push([`PostGIS (GiST, subdivided area), ${label}`, `${res[0]!.n.toLocaleString('en')} inside`, ms(pgMs)]);
     } else rows.push([`PostGIS (GiST), ${label}`, 'extension not installed here', '—']);
   }
+  cache.close();
+  rmSync(snapshotDir, { recursive: true, force: true });
   rows.push(['server process memory (RSS) after the queries', '', `${Math.round(process.memoryUsage().rss / 1048576)} MB`]);
 } finally {
   await drop();
