@@ -197,7 +197,24 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-type AlertRow = typeof alerts.$inferSelect;
+/**
+ * What a message needs of the stored alerts it acts on: not their geometry and texts, which can be
+ * megabytes (a flood footprint) and would be read and parsed for every Update.
+ */
+const RELATED_COLUMNS = {
+  id: alerts.id,
+  chainId: alerts.chainId,
+  sender: alerts.sender,
+  identifier: alerts.identifier,
+  contentHash: alerts.contentHash,
+  state: alerts.state,
+  msgType: alerts.msgType,
+  sent: alerts.sent,
+  version: alerts.version,
+  references: alerts.references,
+  areaCodes: alerts.areaCodes,
+};
+type AlertRow = Pick<typeof alerts.$inferSelect, keyof typeof RELATED_COLUMNS>;
 type AlertValues = typeof alerts.$inferInsert;
 
 /** The stored alerts a message acts on, read under its lock. */
@@ -228,7 +245,7 @@ function relatedQuery(tx: Tx, messages: readonly NormalizedAlert[]) {
   const own = sql.join(messages.map((m) => sql`(${m.sender}, ${m.identifier})`), sql`, `);
   const senders = sql.join([...new Set(messages.map((m) => m.sender))].map((s) => sql`${s}`), sql`, `);
   return tx
-    .select()
+    .select(RELATED_COLUMNS)
     .from(alerts)
     .where(
       sql`(${alerts.sender}, ${alerts.identifier}) in (${pairs})

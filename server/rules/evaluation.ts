@@ -25,6 +25,28 @@ export interface EvaluationInput {
   cause: string;
 }
 
+/**
+ * What a decision reads of an alert (server/rules/subjects.ts `alertSubject`), and its chain and state:
+ * not its geometry and texts, which can be megabytes and would be read and parsed for every change.
+ */
+const SUBJECT_COLUMNS = {
+  id: alerts.id,
+  chainId: alerts.chainId,
+  identifier: alerts.identifier,
+  hazard: alerts.hazard,
+  status: alerts.status,
+  msgType: alerts.msgType,
+  severity: alerts.severity,
+  certainty: alerts.certainty,
+  urgency: alerts.urgency,
+  metrics: alerts.metrics,
+  areaCodes: alerts.areaCodes,
+  state: alerts.state,
+  stateReason: alerts.stateReason,
+  sent: alerts.sent,
+  expires: alerts.expires,
+};
+
 const noOutcome = (): EvaluationOutcome => ({ evaluations: 0, fired: 0, activated: 0, stopped: 0 });
 
 const rulesOfTransaction = new WeakMap<Tx, Promise<RuleInForce[]>>();
@@ -51,11 +73,12 @@ function rulesFor(tx: Tx): Promise<RuleInForce[]> {
  */
 export async function evaluateAlert(ctx: Ctx, input: EvaluationInput & { alertId: string }): Promise<EvaluationOutcome> {
   return withTransaction(ctx, async (t) => {
-    const [row] = await t.tx.select().from(alerts).where(eq(alerts.id, input.alertId));
+    const [row] = await t.tx.select(SUBJECT_COLUMNS).from(alerts).where(eq(alerts.id, input.alertId));
     if (!row) return noOutcome();
     // Messages of one chain arrive together (a Cancel and the alert it ends); decide about them one at a time.
     await t.tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`rules:alert-chain:${row.chainId}`}))`);
-    const subject = alertSubject(row, t.now);
+    // alertSubject reads only these columns of the row.
+    const subject = alertSubject(row as typeof alerts.$inferSelect, t.now);
     const inForce = (await rulesFor(t.tx)).filter((r) => r.rule.hazards.includes(subject.hazard));
     const chainIds = async () => (await t.tx.select({ id: alerts.id }).from(alerts).where(eq(alerts.chainId, row.chainId))).map((a) => a.id);
     const outcome = await decide(t, inForce, subject, input.cause, chainIds);
