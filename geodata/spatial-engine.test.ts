@@ -112,6 +112,18 @@ describe('spatial engine: the households inside an area are exactly those Turf s
     expect(s.pointsTested).toBeLessThan(lon.length / 2);
   });
 
+  it('answers in shares that together are the whole answer, each household in exactly one', () => {
+    for (const area of [floodSimple.features[0], district('PK703')]) {
+      const whole = Array.from(index.inside(area));
+      for (const parts of [2, 3]) {
+        const shares = Array.from({ length: parts }, (_, part) => Array.from(index.inside(area, { part, parts })));
+        // Not vacuous: each share does some of the work.
+        for (const share of shares) expect(share.length).toBeGreaterThan(0);
+        expect(shares.flat().sort((a, b) => a - b)).toEqual(whole);
+      }
+    }
+  });
+
   it('a FeatureCollection of districts counts as their union, by area code', () => {
     const fc = { type: 'FeatureCollection', features: [district('PK703'), district('PK709')] };
     const one = index.countInside(district('PK703'));

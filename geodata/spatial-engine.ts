@@ -114,6 +114,13 @@ function prepare(area: AreaLike): PreparedPolygon {
  */
 const LEVEL_RESOLUTIONS = [6, 4, 2] as const;
 
+/** Part `part` (from 0) of `parts` shares of one question's work. */
+export interface Share {
+  part: number;
+  parts: number;
+}
+const WHOLE: Share = { part: 0, parts: 1 };
+
 /** One level of the tree: node k covers nodes first[k] .. first[k + 1] - 1 of the level below. */
 interface Level {
   first: Uint32Array;
@@ -212,12 +219,16 @@ export class HouseholdIndex {
     }
   }
 
-  /** Indexes of the households inside the area, ascending. */
-  inside(area: AreaLike): Uint32Array {
+  /**
+   * Indexes of the households inside the area, ascending. With `share`, only that share of the work and
+   * of the answer (part p of P): the P shares' answers together are the whole answer, each household in
+   * exactly one, so P threads can answer one question.
+   */
+  inside(area: AreaLike, share?: Share): Uint32Array {
     const out = new Uint32Array(this.size);
     let n = 0;
     this.scan(prepare(area), (from, to) => { for (let j = from; j < to; j++) out[n++] = this.groups.order[j]!; },
-      (i) => { out[n++] = i; });
+      (i) => { out[n++] = i; }, share);
     return out.slice(0, n).sort();
   }
 
@@ -237,8 +248,15 @@ export class HouseholdIndex {
     return counts;
   }
 
-  /** Calls wholeGroup(from, to) for runs of `order` wholly inside, one(i) for households tested inside. */
-  private scan(poly: PreparedPolygon, wholeGroup: (from: number, to: number) => void, one: (i: number) => void): void {
+  /** Calls wholeRun(from, to) for runs of `order` wholly inside, one(i) for households tested inside (of the share). */
+  private scan(poly: PreparedPolygon, wholeRun: (from: number, to: number) => void, one: (i: number) => void, share: Share = WHOLE): void {
+    const { part, parts } = share;
+    // A run taken whole is cut in P slices, part p taking slice p; the cells the boundary crosses are
+    // dealt out by their resolution-6 node, every P-th to part p.
+    const sliced = parts === 1 ? wholeRun : (from: number, to: number) => {
+      const a = from + Math.floor(((to - from) * part) / parts), b = from + Math.floor(((to - from) * (part + 1)) / parts);
+      if (b > a) wholeRun(a, b);
+    };
     const { start, order, centreLon, centreLat, radius } = this.groups;
     const [bx0, by0, bx1, by1] = poly.bbox;
     const stats: QueryStats = { groupsInside: 0, groupsOutside: 0, groupsBoundary: 0, pointsTested: 0 };
@@ -251,7 +269,7 @@ export class HouseholdIndex {
     const group = (g: number) => {
       const where = place(centreLon[g]!, centreLat[g]!, radius[g]!);
       if (where === 0) { stats.groupsOutside++; return; }
-      if (where === 1) { stats.groupsInside++; wholeGroup(start[g]!, start[g + 1]!); return; }
+      if (where === 1) { stats.groupsInside++; wholeRun(start[g]!, start[g + 1]!); return; }
       stats.groupsBoundary++;
       for (let j = start[g]!; j < start[g + 1]!; j++) {
         const i = order[j]!;
@@ -264,7 +282,8 @@ export class HouseholdIndex {
       const g0 = level.groupFrom[k]!, g1 = level.groupFrom[k + 1]!;
       const where = place(level.centreLon[k]!, level.centreLat[k]!, level.radius[k]!);
       if (where === 0) { stats.groupsOutside += g1 - g0; return; }
-      if (where === 1) { stats.groupsInside += g1 - g0; wholeGroup(start[g0]!, start[g1]!); return; }
+      if (where === 1) { stats.groupsInside += g1 - g0; sliced(start[g0]!, start[g1]!); return; }
+      if (depth === 0 && k % parts !== part) return;
       for (let c = level.first[k]!; c < level.first[k + 1]!; c++) {
         if (depth === 0) group(c);
         else visit(depth - 1, c);
@@ -272,7 +291,7 @@ export class HouseholdIndex {
     };
     const top = this.levels.length - 1;
     if (top < 0) {
-      for (let g = 0; g < start.length - 1; g++) group(g);
+      for (let g = part; g < start.length - 1; g += parts) group(g);
     } else {
       const nodes = this.levels[top]!.first.length - 1;
       for (let k = 0; k < nodes; k++) visit(top, k);

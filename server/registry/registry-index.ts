@@ -7,7 +7,7 @@ import { bigintToH3 } from '../../geodata/h3.ts';
 import { readAreaPolygons } from '../../geodata/area-input.ts';
 import { flattenPolygons, positionCount, type FlatPolygons } from '../../geodata/flat-polygons.ts';
 import { PreparedPolygon } from '../../geodata/prepared-polygon.ts';
-import { HouseholdIndex, type CellGroups } from '../../geodata/spatial-engine.ts';
+import { HouseholdIndex, type CellGroups, type Share } from '../../geodata/spatial-engine.ts';
 import type { Household } from '../../triggers/eligibility.ts';
 import { queryRows, type Database, type Db } from '../db/client.ts';
 import { settings } from '../db/schema/index.ts';
@@ -236,15 +236,19 @@ export class RegistryIndex {
     return this.index;
   }
 
-  /** Row positions of the households in the area, ascending. Codes match at any level (prefix of the tehsil code). */
-  select(area: AffectedArea): Uint32Array {
+  /**
+   * Row positions of the households in the area, ascending. Codes match at any level (prefix of the
+   * tehsil code). With `share`, part of the answer (see HouseholdIndex.inside; the codes are matched by
+   * part 0): the union of the parts is the answer.
+   */
+  select(area: AffectedArea, share?: Share): Uint32Array {
     const hits = new Uint8Array(this.count);
     if (area.geometry) {
       const g = area.geometry;
       const polygon = g instanceof PreparedPolygon ? g : 'xy' in g ? new PreparedPolygon(g) : PreparedPolygon.fromGeoJSON(g);
-      for (const i of this.spatial().inside(polygon)) hits[i] = 1;
+      for (const i of this.spatial().inside(polygon, share)) hits[i] = 1;
     }
-    if (area.codes?.length) {
+    if (area.codes?.length && !share?.part) {
       const wanted = new Set(area.codes.map((c) => c.trim().toUpperCase()));
       const matches = this.codes.values.map((code) => code !== '' && [...wanted].some((w) => code.startsWith(w)));
       for (let i = 0; i < this.count; i++) {
@@ -403,9 +407,35 @@ interface IndexPool {
  */
 const ANSWERS_KEPT = 16;
 
+/** Keeps an answer (the newest last), forgetting the oldest past ANSWERS_KEPT and any that fails. */
+function remember(answers: Map<string, Promise<unknown>>, key: string, asked: Promise<unknown>): void {
+  answers.set(key, asked);
+  while (answers.size > ANSWERS_KEPT) answers.delete(answers.keys().next().value!);
+  asked.catch(() => {
+    if (answers.get(key) === asked) answers.delete(key);
+  });
+}
+
+const copyFlat = (f: FlatPolygons): FlatPolygons => ({ xy: f.xy.slice(), ringEnds: f.ringEnds.slice(), partEnds: f.partEnds.slice() });
+
+/** The union of ascending row lists, ascending, each row once. */
+export function unionOfSorted(lists: Uint32Array[]): Uint32Array {
+  const out = new Uint32Array(lists.reduce((n, l) => n + l.length, 0));
+  const at = new Array<number>(lists.length).fill(0);
+  let n = 0;
+  for (;;) {
+    let best = -1;
+    for (let k = 0; k < lists.length; k++) if (at[k]! < lists[k]!.length && (best < 0 || lists[k]![at[k]!]! < lists[best]![at[best]!]!)) best = k;
+    if (best < 0) break;
+    const v = lists[best]![at[best]!++]!;
+    if (n === 0 || out[n - 1] !== v) out[n++] = v;
+  }
+  return out.slice(0, n);
+}
+
 /** The question's identity: its kind, parameters and area (codes, and a sha256 of the polygons' coordinates). */
 function answerKey(job: SpatialJob): string | undefined {
-  if (job.kind === 'caseload') return undefined;
+  if (job.kind === 'caseload' || ('share' in job && job.share)) return undefined;
   if (job.kind === 'density') return `density:${job.bbox.join(',')}:${job.res}:${job.within}`;
   const { codes, geometry } = job.area;
   const hash = createHash('sha256');
@@ -516,11 +546,25 @@ export class RegistryCache {
     return geometry ? flattenPolygons(readAreaPolygons(geometry)) : null;
   }
 
-  /** Row positions of the households in the area, found in a worker within the time budget. */
+  /**
+   * Row positions of the households in the area, found in the workers within the time budget: a polygon
+   * is asked of every worker at once, each answering its share (the union is the answer).
+   */
   async select(area: WorkerArea, db?: Db): Promise<{ index: RegistryIndex; rows: Uint32Array }> {
     const index = await this.get(db);
     if (!area.geometry) return { index, rows: index.select({ ...(area.codes ? { codes: area.codes } : {}) }) };
-    return { index, rows: await this.ask(index, { kind: 'select', area }) };
+    const parts = Math.max(1, this.policy.workers);
+    if (parts === 1) return { index, rows: await this.ask(index, { kind: 'select', area }) };
+    const key = answerKey({ kind: 'select', area });
+    const { answers } = this.poolFor(index);
+    const kept = answers.get(key!);
+    if (kept) return { index, rows: copyAnswer(await kept) as Uint32Array };
+    // Each share's polygons are its own copy, all made before the first is sent: sending moves them.
+    const copies = Array.from({ length: parts }, (_, part) => (part === 0 ? area.geometry! : copyFlat(area.geometry!)));
+    const shares = copies.map((geometry, part) => this.ask(index, { kind: 'select', area: { ...area, geometry }, share: { part, parts } }));
+    const asked = Promise.all(shares).then(unionOfSorted);
+    remember(answers, key!, asked);
+    return { index, rows: copyAnswer(await asked) as Uint32Array };
   }
 
   /** Exact exposure counts of the households of an area within a jurisdiction, computed in a worker within the time budget. */
@@ -552,11 +596,7 @@ export class RegistryCache {
     }
     try {
       const asked = pool.run(job);
-      if (key) {
-        answers.set(key, asked);
-        while (answers.size > ANSWERS_KEPT) answers.delete(answers.keys().next().value!);
-        asked.catch(() => answers.delete(key));
-      }
+      if (key) remember(answers, key, asked);
       return copyAnswer(await asked) as SpatialAnswers[K];
     } catch (err) {
       if (err instanceof SpatialBudgetError) this.policy.refused('spatial_budget');

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { AreaInputError } from '../../geodata/area-input.ts';
 import { TriggerInputError } from '../../triggers/input-error.ts';
 import { flatBuffers, type FlatPolygons } from '../../geodata/flat-polygons.ts';
-import type { CellGroups } from '../../geodata/spatial-engine.ts';
+import type { CellGroups, Share } from '../../geodata/spatial-engine.ts';
 import { UnavailableError } from '../errors.ts';
 import type { CaseloadJob, CompactCaseload } from '../rules/caseload.ts';
 import type { ExposureCounts, RegistryColumns } from './registry-index.ts';
@@ -15,7 +15,7 @@ export interface WorkerArea {
 
 /** The questions a spatial worker answers, and what each answers with. */
 export type SpatialJob =
-  | { kind: 'select'; area: WorkerArea }
+  | { kind: 'select'; area: WorkerArea; share?: Share }
   | { kind: 'exposure'; area: WorkerArea; pmtCutoff: number; within: string }
   | { kind: 'density'; bbox: [number, number, number, number]; res: number; within: string }
   | { kind: 'caseload'; caseload: CaseloadJob };

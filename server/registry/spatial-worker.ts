@@ -30,7 +30,7 @@ post({ kind: 'ready', ...(data.groups ? {} : { groups: shareGroups(groups) }) })
 function answer(job: SpatialJob): unknown {
   switch (job.kind) {
     case 'select':
-      return index.select(job.area);
+      return index.select(job.area, job.share);
     case 'exposure':
       return index.exposure(index.within(index.select(job.area), job.within), job.pmtCutoff);
     case 'density':

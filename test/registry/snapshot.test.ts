@@ -51,6 +51,8 @@ describe('registry index snapshot', () => {
     expect(fromSnapshot.index.count).toBe(30_000);
     expect(fromSnapshot.rows.length).toBeGreaterThan(100);
     expect([...fromSnapshot.rows]).toEqual([...fromDatabase.rows]);
+    // Asked of both workers at once, each answering its share: the same as the index asked alone here.
+    expect([...fromDatabase.rows]).toEqual([...fromDatabase.index.select({ codes: ['PK704'], geometry: dadu })]);
     const exposure = (r: typeof fromDatabase) => r.index.exposure(r.rows, 32);
     expect(exposure(fromSnapshot)).toEqual(exposure(fromDatabase));
     expect(fromSnapshot.index.households(fromSnapshot.rows.subarray(0, 50))).toEqual(fromDatabase.index.households(fromDatabase.rows.subarray(0, 50)));
