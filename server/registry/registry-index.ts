@@ -336,19 +336,46 @@ export class RegistryIndex {
 
   /**
    * Households per H3 cell at resolution `res` (≤ 8) within a bbox, for the density map; counts only, of
-   * the households within `jurisdiction` (all when federal).
+   * the households within `jurisdiction` (all when federal). Walked by cell group: a group whose disc
+   * misses the box is skipped whole, one inside it is not tested household by household, and the groups
+   * under one parent cell (contiguous in cell order) share one H3 call; a household is placed by its own
+   * position only where its cell is not finer than `res`.
    */
   density(bbox: [number, number, number, number], res: number, jurisdiction = 'PK'): { cell: string; households: number }[] {
     const [w, s, e, n] = bbox;
     const counts = new Map<string, number>();
-    const inside = jurisdiction === 'PK' ? () => true : this.jurisdictionTest(jurisdiction);
-    for (let i = 0; i < this.count; i++) {
-      const x = this.lon[i]!;
-      const y = this.lat[i]!;
-      if (x < w || x > e || y < s || y > n || !inside(i)) continue;
-      const cell = bigintToH3(this.cells[i]!);
-      const parent = getResolution(cell) > res ? cellToParent(cell, res) : latLngToCell(y, x, res);
-      counts.set(parent, (counts.get(parent) ?? 0) + 1);
+    const everyone = jurisdiction === 'PK';
+    const inside = everyone ? () => true : this.jurisdictionTest(jurisdiction);
+    const { cells, start, order, centreLon, centreLat, radius } = this.cellGroups();
+    const shift = BigInt(3 * (15 - res));
+    let previousKey = -1n;
+    let previousParent: string | null = null;
+    for (let g = 0; g < start.length - 1; g++) {
+      const cx = centreLon[g]!, cy = centreLat[g]!, r = radius[g]!;
+      if (cx + r < w || cx - r > e || cy + r < s || cy - r > n) continue;
+      const whole = cx - r >= w && cx + r <= e && cy - r >= s && cy + r <= n;
+      const key = cells[g]! >> shift;
+      if (key !== previousKey) {
+        const cell = bigintToH3(cells[g]!);
+        previousParent = getResolution(cell) > res ? cellToParent(cell, res) : null;
+        previousKey = key;
+      }
+      const parent = previousParent;
+      let here = 0;
+      for (let j = start[g]!; j < start[g + 1]!; j++) {
+        const i = order[j]!;
+        if (!whole) {
+          const x = this.lon[i]!, y = this.lat[i]!;
+          if (x < w || x > e || y < s || y > n) continue;
+        }
+        if (!inside(i)) continue;
+        if (parent) here++;
+        else {
+          const own = latLngToCell(this.lat[i]!, this.lon[i]!, res);
+          counts.set(own, (counts.get(own) ?? 0) + 1);
+        }
+      }
+      if (parent && here) counts.set(parent, (counts.get(parent) ?? 0) + here);
     }
     return [...counts].map(([cell, households]) => ({ cell, households }));
   }

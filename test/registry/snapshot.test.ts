@@ -8,6 +8,8 @@ import { synthAreas, synthCsv } from '../../server/registry/synth.ts';
 import { createTestDatabase, type TestDatabase } from '../harness/databases.ts';
 import { readTestDistricts, loadTestDistricts, loadTestTehsils } from '../harness/gazetteer.ts';
 import { flattenPolygons } from '../../geodata/flat-polygons.ts';
+import { bigintToH3 } from '../../geodata/h3.ts';
+import { cellToParent, getResolution, latLngToCell } from 'h3-js';
 import { readAreaPolygons } from '../../geodata/area-input.ts';
 
 // The snapshot is a file beside the data: one driver is enough to show what it keeps and when it is not trusted.
@@ -107,5 +109,34 @@ describe('registry index snapshot', () => {
     expect(afterImport.index.version).not.toBe(again.index.version);
     expect([...afterImport.rows]).toEqual([...truth.rows]);
     expect([...afterImport.rows]).not.toEqual([...again.rows]);
+  });
+
+  it('counts density by cell group exactly as household by household', async () => {
+    const index = await new RegistryCache(db).get();
+    // The reference: every household placed by its own cell (or position at the cell's resolution).
+    const reference = (bbox: [number, number, number, number], res: number, within: string) => {
+      const counts = new Map<string, number>();
+      for (let i = 0; i < index.count; i++) {
+        const x = index.lon[i]!, y = index.lat[i]!;
+        if (x < bbox[0] || x > bbox[2] || y < bbox[1] || y > bbox[3]) continue;
+        const finest = index.code('tehsil', i) ?? index.code('district', i) ?? index.code('province', i) ?? 'PK';
+        if (!finest.startsWith(within)) continue;
+        const cell = bigintToH3(index.cells[i]!);
+        const parent = getResolution(cell) > res ? cellToParent(cell, res) : latLngToCell(y, x, res);
+        counts.set(parent, (counts.get(parent) ?? 0) + 1);
+      }
+      return [...counts].sort(([a], [b]) => a.localeCompare(b));
+    };
+    const sorted = (cells: { cell: string; households: number }[]) => cells.map((c) => [c.cell, c.households]).sort(([a], [b]) => String(a).localeCompare(String(b)));
+    for (const [bbox, res, within] of [
+      [[60, 23, 78, 37], 5, 'PK'],
+      [[66.5, 23.5, 71, 28.5], 7, 'PK'],
+      [[67.3, 26.2, 68.1, 27.4], 8, 'PK'],
+      [[66.5, 23.5, 71, 28.5], 6, 'PK7'],
+    ] as const) {
+      const expected = reference([...bbox], res, within);
+      expect(expected.length).toBeGreaterThan(3);
+      expect(sorted(index.density([...bbox], res, within))).toEqual(expected);
+    }
   });
 });
