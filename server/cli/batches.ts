@@ -16,8 +16,7 @@ import type { Database } from '../db/client.ts';
 import { users } from '../db/schema/index.ts';
 import { parseEnv } from '../env.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
-import { RegistryCache } from '../registry/registry-index.ts';
-import { cliCtx, printTable, withDatabase } from './context.ts';
+import { cliCtx, printTable, withDatabase, cliRegistry } from './context.ts';
 import { CliError } from './errors.ts';
 
 /** The help text of `--as`: the CLI's operator acts for a named officer, and the trail says so. */
@@ -84,7 +83,7 @@ export function uuidOf(value: string, what: string): string {
 
 /** The batch dependencies of the CLI: the registry in memory (closed after), the dedup key and approval hours from the settings. */
 async function withBatchDeps<T>(database: Database, fn: (deps: BatchDeps) => Promise<T>): Promise<T> {
-  const registry = new RegistryCache(database);
+  const registry = cliRegistry(database);
   try {
     return await fn(batchDeps(database, registry, parseEnv()));
   } finally {

@@ -3,6 +3,7 @@ import { systemActor, type Actor } from '../access/principal.ts';
 import type { Ctx } from '../context.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { parseEnv } from '../env.ts';
+import { RegistryCache } from '../registry/registry-index.ts';
 
 /**
  * Whoever runs the CLI can reach the database directly, so the CLI acts as the system with federal admin
@@ -28,6 +29,11 @@ export async function withDatabase<T>(fn: (database: Database) => Promise<T>): P
   } finally {
     await database.close();
   }
+}
+
+/** The registry index as the CLI reads it: from the server's snapshot in the data folder when it is current. */
+export function cliRegistry(database: Database): RegistryCache {
+  return new RegistryCache(database, { snapshotDir: parseEnv().MADAD_DATA_DIR, readOnly: true });
 }
 
 export function cliCtx(database: Database): Ctx {

@@ -9,9 +9,8 @@ import { exportTo, manifestOf, purgeExpiredExports } from '../exchange/export.ts
 import { registryOverlap } from '../exchange/overlap.ts';
 import { importExternalPayments } from '../exchange/payments.ts';
 import { importSharedRegistry } from '../exchange/registry-import.ts';
-import { RegistryCache } from '../registry/registry-index.ts';
 import { actingAs, AS_HELP, refusing, uuidOf } from './batches.ts';
-import { cliCtx, printTable, withDatabase } from './context.ts';
+import { cliCtx, printTable, withDatabase, cliRegistry } from './context.ts';
 import { CliError } from './errors.ts';
 
 const ctxOf = async (database: Database, as?: string) => (as ? actingAs(database, as) : cliCtx(database));
@@ -74,7 +73,7 @@ export function registerExchangeCommands(program: Command): void {
     .action((agreement: string, file: string, o: { as?: string }) =>
       withDatabase(async (database) => {
         const text = await readText(file);
-        const registry = new RegistryCache(database);
+        const registry = cliRegistry(database);
         try {
           const r = await refusing(async () => importExternalPayments(await ctxOf(database, o.as), { agreementId: uuidOf(agreement, 'an agreement'), text }, batchDeps(database, registry, parseEnv())));
           process.stdout.write(

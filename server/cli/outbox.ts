@@ -3,10 +3,9 @@ import { withAdvisoryLock } from '../db/locks.ts';
 import { batchDeps } from '../batches/deps.ts';
 import { parseEnv } from '../env.ts';
 import { reactions } from '../jobs/reactions.ts';
-import { RegistryCache } from '../registry/registry-index.ts';
 import { drainOutbox, outboxStatus, retryFailed } from '../outbox/drain.ts';
 import { DRAIN_LOCK, processOwner } from '../outbox/drainer.ts';
-import { cliCtx, printTable, withDatabase } from './context.ts';
+import { cliCtx, printTable, withDatabase, cliRegistry } from './context.ts';
 import { CliError } from './errors.ts';
 
 export function registerOutboxCommands(program: Command): void {
@@ -18,7 +17,7 @@ export function registerOutboxCommands(program: Command): void {
       withDatabase(async (database) => {
         let report;
         const ran = await withAdvisoryLock(database, DRAIN_LOCK, async () => {
-          const registry = new RegistryCache(database);
+          const registry = cliRegistry(database);
           try {
             report = await drainOutbox(database.db, reactions(batchDeps(database, registry, parseEnv())), { owner: `cli:${processOwner()}` });
           } finally {

@@ -3,12 +3,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { parseRule, RuleError, type Rule } from '../../triggers/index.ts';
 import { AreaCatalog } from '../areas/catalog.ts';
-import { RegistryCache } from '../registry/registry-index.ts';
 import { backtest, backtestLines } from '../rules/backtest.ts';
 import { loadRules, readRuleDir, SHIPPED_RULES_DIR } from '../rules/loader.ts';
 import { rulesInForce } from '../rules/service.ts';
 import type { Database } from '../db/client.ts';
-import { cliCtx, printTable, withDatabase } from './context.ts';
+import { cliCtx, printTable, withDatabase, cliRegistry } from './context.ts';
 import { CliError } from './errors.ts';
 
 /** A rule named on the command line: a YAML file, a rule loaded in the database, or a shipped rule. */
@@ -54,7 +53,7 @@ export function registerRuleCommands(program: Command): void {
       return withDatabase(async (database) => {
         const rule = await findRule(database, name);
         const catalog = await AreaCatalog.load(database.db);
-        const registry = await new RegistryCache(database).get();
+        const registry = await cliRegistry(database).get();
         const report = await backtest(rule, o.alerts, { catalog, ...(assumeArea ? { assumeArea } : {}), ...(registry.count ? { registry } : {}) });
         const area = assumeArea
           ? `every message assumed to strike ${assumeArea.join(', ')} (--area)`

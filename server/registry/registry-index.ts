@@ -497,7 +497,12 @@ export class RegistryCache {
 
   constructor(
     private readonly database: Pick<Database, 'db'>,
-    private readonly options: { snapshotDir?: string; onSnapshot?: (event: SnapshotEvent) => void } = {},
+    private readonly options: {
+      snapshotDir?: string;
+      /** Read a snapshot but never write one: a short-lived process (the CLI) would not stay to group and write it. */
+      readOnly?: boolean;
+      onSnapshot?: (event: SnapshotEvent) => void;
+    } = {},
   ) {}
 
   configure(policy: Partial<RegistryPolicy>): void {
@@ -526,7 +531,7 @@ export class RegistryCache {
       return RegistryIndex.fromColumns(snapshot.columns, snapshot.groups);
     }
     const index = await RegistryIndex.load({ db }, version);
-    if (dir) {
+    if (dir && !this.options.readOnly) {
       // Grouped by a spatial worker (the main thread keeps answering), then written off the main thread.
       const write = async () => {
         const { pool } = this.poolFor(index);

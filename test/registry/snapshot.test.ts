@@ -95,6 +95,23 @@ describe('registry index snapshot', () => {
     expect(again.events.map((e) => e.kind)).toEqual(['read']);
   });
 
+  it('is read but never written by a short-lived process (the command line)', async () => {
+    const events: SnapshotEvent[] = [];
+    const reader = new RegistryCache(db, { snapshotDir: dir, readOnly: true, onSnapshot: (e) => events.push(e) });
+    await reader.get();
+    expect(events.map((e) => e.kind)).toEqual(['read']);
+    const empty = mkdtempSync(path.join(tmpdir(), 'madad-snapshot-'));
+    try {
+      const elsewhere = new RegistryCache(db, { snapshotDir: empty, readOnly: true, onSnapshot: (e) => events.push(e) });
+      expect((await elsewhere.get()).count).toBe(30_000);
+      await elsewhere.settled();
+      expect(events.map((e) => e.kind)).toEqual(['read']);
+      expect(readdirSync(empty)).toEqual([]);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it('answers a repeated question from memory only for the registry it was asked of', async () => {
     const registry = new RegistryCache(db);
     const first = await registry.select(area());
