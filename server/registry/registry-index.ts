@@ -14,7 +14,7 @@ import { settings } from '../db/schema/index.ts';
 import { PayloadTooLargeError, UnavailableError } from '../errors.ts';
 import { readSnapshot, writeSnapshot } from './snapshot.ts';
 import { SpatialBudgetError, SpatialPool, type SpatialAnswers, type SpatialJob, type WorkerArea } from './spatial-pool.ts';
-import type { CaseloadJob, CompactCaseload } from '../rules/caseload.ts';
+import type { CaseloadJob, CompactCaseload } from './caseload.ts';
 
 /** An affected area: gazetteer codes (any level), a GeoJSON (Multi)Polygon, or both (their union). */
 export interface AffectedArea {
@@ -611,7 +611,7 @@ export class RegistryCache {
     return { index, cells: await this.ask(index, { kind: 'density', bbox, res, within }) };
   }
 
-  /** A caseload weighed in a worker over this index's columns (server/rules/caseload.ts `caseloadInWorker`). */
+  /** A caseload weighed in a worker over this index's columns (server/registry/caseload.ts; asked by server/rules/caseload.ts `caseloadInWorker`). */
   async caseload(index: RegistryIndex, caseload: CaseloadJob): Promise<CompactCaseload> {
     return this.ask(index, { kind: 'caseload', caseload });
   }

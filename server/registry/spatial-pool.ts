@@ -4,7 +4,7 @@ import { TriggerInputError } from '../../triggers/input-error.ts';
 import { flatBuffers, type FlatPolygons } from '../../geodata/flat-polygons.ts';
 import type { CellGroups, Share } from '../../geodata/spatial-engine.ts';
 import { UnavailableError } from '../errors.ts';
-import type { CaseloadJob, CompactCaseload } from '../rules/caseload.ts';
+import type { CaseloadJob, CompactCaseload } from './caseload.ts';
 import type { ExposureCounts, RegistryColumns } from './registry-index.ts';
 
 /** An area as a worker is given it: codes, and polygons flattened so they are transferred, not cloned. */

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CellGroups } from '../../geodata/spatial-engine.ts';
-import { compactCaseload } from '../rules/caseload.ts';
+import { compactCaseload } from './caseload.ts';
 import { RegistryIndex, sharedCopy } from './registry-index.ts';
 import { answerBuffers, type SpatialJob, type SpatialWorkerData, type SpatialWorkerMessage } from './spatial-pool.ts';
 
