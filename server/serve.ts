@@ -89,6 +89,9 @@ export async function startServer(env: Env, log: Logger): Promise<Running> {
       await scheduler.stop();
       await drainer.stop();
       await warm;
+      // The spatial workers hold no state; the snapshot being written, if any, is left as a temporary
+      // file that the next write removes.
+      registry.close();
       await database.close();
       log.info('stopped');
     })());
