@@ -549,7 +549,7 @@ export class RegistryCache {
     return index;
   }
 
-  /** Resolves once no snapshot is being written (for a clean shutdown, and tests). */
+  /** Resolves once no snapshot is being written (for a caller that must not leave before it is on disk, and tests). */
   async settled(): Promise<void> {
     while (this.writing) await this.writing;
   }
@@ -587,16 +587,12 @@ export class RegistryCache {
     if (!area.geometry) return { index, rows: index.select({ ...(area.codes ? { codes: area.codes } : {}) }) };
     const parts = Math.max(1, this.policy.workers);
     if (parts === 1) return { index, rows: await this.ask(index, { kind: 'select', area }) };
-    const key = answerKey({ kind: 'select', area });
-    const { answers } = this.poolFor(index);
-    const kept = answers.get(key!);
-    if (kept) return { index, rows: copyAnswer(await kept) as Uint32Array };
-    // Each share's polygons are its own copy, all made before the first is sent: sending moves them.
-    const copies = Array.from({ length: parts }, (_, part) => (part === 0 ? area.geometry! : copyFlat(area.geometry!)));
-    const shares = copies.map((geometry, part) => this.ask(index, { kind: 'select', area: { ...area, geometry }, share: { part, parts } }));
-    const asked = Promise.all(shares).then(unionOfSorted);
-    remember(answers, key!, asked);
-    return { index, rows: copyAnswer(await asked) as Uint32Array };
+    const rows = await this.answer(index, answerKey({ kind: 'select', area }), (pool) => {
+      // Each share's polygons are its own copy, all made before the first is sent: sending moves them.
+      const copies = Array.from({ length: parts }, (_, part) => (part === 0 ? area.geometry! : copyFlat(area.geometry!)));
+      return Promise.all(copies.map((geometry, part) => pool.run({ kind: 'select', area: { ...area, geometry }, share: { part, parts } }))).then(unionOfSorted);
+    });
+    return { index, rows };
   }
 
   /** Exact exposure counts of the households of an area within a jurisdiction, computed in a worker within the time budget. */
@@ -616,20 +612,24 @@ export class RegistryCache {
     return this.ask(index, { kind: 'caseload', caseload });
   }
 
-  private async ask<K extends SpatialJob['kind']>(index: RegistryIndex, job: Extract<SpatialJob, { kind: K }>): Promise<SpatialAnswers[K]> {
-    const { pool, answers } = this.poolFor(index);
+  private ask<K extends SpatialJob['kind']>(index: RegistryIndex, job: Extract<SpatialJob, { kind: K }>): Promise<SpatialAnswers[K]> {
     // Keyed before the job is sent: its polygons' buffers move to the worker.
-    const key = answerKey(job);
+    return this.answer(index, answerKey(job), (pool) => pool.run(job));
+  }
+
+  /** A kept answer to the question `key` names, or `run`'s, kept; a refusal is counted once per question. */
+  private async answer<T>(index: RegistryIndex, key: string | undefined, run: (pool: SpatialPool) => Promise<T>): Promise<T> {
+    const { pool, answers } = this.poolFor(index);
     const known = key ? answers.get(key) : undefined;
     if (known) {
       answers.delete(key!);
       answers.set(key!, known);
-      return copyAnswer(await known) as SpatialAnswers[K];
+      return copyAnswer(await known) as T;
     }
     try {
-      const asked = pool.run(job);
+      const asked = run(pool);
       if (key) remember(answers, key, asked);
-      return copyAnswer(await asked) as SpatialAnswers[K];
+      return copyAnswer(await asked) as T;
     } catch (err) {
       if (err instanceof SpatialBudgetError) this.policy.refused('spatial_budget');
       else if (err instanceof UnavailableError) this.policy.refused('spatial_queue');
