@@ -344,8 +344,7 @@ export class RegistryIndex {
   density(bbox: [number, number, number, number], res: number, jurisdiction = 'PK'): { cell: string; households: number }[] {
     const [w, s, e, n] = bbox;
     const counts = new Map<string, number>();
-    const everyone = jurisdiction === 'PK';
-    const inside = everyone ? () => true : this.jurisdictionTest(jurisdiction);
+    const inside = jurisdiction === 'PK' ? () => true : this.jurisdictionTest(jurisdiction);
     const { cells, start, order, centreLon, centreLat, radius } = this.cellGroups();
     const shift = BigInt(3 * (15 - res));
     let previousKey = -1n;
@@ -446,7 +445,7 @@ function remember(answers: Map<string, Promise<unknown>>, key: string, asked: Pr
 const copyFlat = (f: FlatPolygons): FlatPolygons => ({ xy: f.xy.slice(), ringEnds: f.ringEnds.slice(), partEnds: f.partEnds.slice() });
 
 /** The union of ascending row lists, ascending, each row once. */
-export function unionOfSorted(lists: Uint32Array[]): Uint32Array {
+function unionOfSorted(lists: Uint32Array[]): Uint32Array {
   const out = new Uint32Array(lists.reduce((n, l) => n + l.length, 0));
   const at = new Array<number>(lists.length).fill(0);
   let n = 0;
@@ -462,7 +461,7 @@ export function unionOfSorted(lists: Uint32Array[]): Uint32Array {
 
 /** The question's identity: its kind, parameters and area (codes, and a sha256 of the polygons' coordinates). */
 function answerKey(job: SpatialJob): string | undefined {
-  if (job.kind === 'caseload' || ('share' in job && job.share)) return undefined;
+  if (job.kind === 'caseload') return undefined;
   if (job.kind === 'density') return `density:${job.bbox.join(',')}:${job.res}:${job.within}`;
   const { codes, geometry } = job.area;
   const hash = createHash('sha256');
