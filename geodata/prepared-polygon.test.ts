@@ -53,6 +53,9 @@ describe('PreparedPolygon.contains decides as Turf booleanPointInPolygon', () =>
       }
     }
     for (const [x, y] of pts) expect(p.contains(x!, y!), `[${x}, ${y}]`).toBe(booleanPointInPolygon([x!, y!], poly));
+    for (const [x, y] of pts) expect(p.containsQuick(x!, y!), `[${x}, ${y}]`).toBe(booleanPointInPolygon([x!, y!], poly));
+    // Not vacuous: the raster settles discs on both sides and leaves some to the exact tests.
+    for (const n of expectDiscsPlacedExactly(p, pts, rng)) expect(n).toBeGreaterThan(0);
   });
 
   it('measures the distance to the nearest edge, holes included', () => {
@@ -65,6 +68,27 @@ describe('PreparedPolygon.contains decides as Turf booleanPointInPolygon', () =>
     expect(p.boundaryWithin(1.5, 5, 1.5)).toBe(true);
   });
 });
+
+/**
+ * placeDisc without the exact fallback answers from the raster alone: wherever it settles a disc on one
+ * side, no edge comes within the radius and the centre's exact test agrees. Returns how many discs it
+ * placed outside, inside and left to the exact tests.
+ */
+function expectDiscsPlacedExactly(p: PreparedPolygon, centres: number[][], rng: Random): number[] {
+  const settled = [0, 0, 0];
+  const [x0, y0, x1, y1] = p.bbox;
+  const span = Math.max(x1 - x0, y1 - y0);
+  for (const [x, y] of centres) {
+    const r = span * 10 ** (-4 * rng.next());
+    const where = p.placeDisc(x!, y!, r, false);
+    settled[where]!++;
+    if (where === 2) continue;
+    expect(p.boundaryWithin(x!, y!, r), `disc [${x}, ${y}] r ${r}`).toBe(false);
+    expect(p.contains(x!, y!), `disc [${x}, ${y}] r ${r}`).toBe(where === 1);
+    expect(p.placeDisc(x!, y!, r)).toBe(where);
+  }
+  return settled;
+}
 
 /** A comb: teeth between y0 and a height per tooth, closed by a base below; the shape that froze the server. */
 function comb(teeth: number, x0: number, x1: number, y0: number, height: (k: number) => number): number[][] {
@@ -113,6 +137,10 @@ describe('PreparedPolygon.contains decides as Turf on zig-zags (bands cut at ver
       const pts = probes(parts.flat(), [60, 23, 78, 37], new Random(7));
       const wrong = pts.filter(([x, y]) => p.contains(x!, y!) !== booleanPointInPolygon([x!, y!], geometry));
       expect(wrong).toEqual([]);
+      expect(pts.filter(([x, y]) => p.containsQuick(x!, y!) !== p.contains(x!, y!))).toEqual([]);
+      const [outside, , unsettled] = expectDiscsPlacedExactly(p, pts, new Random(11));
+      expect(outside).toBeGreaterThan(0);
+      expect(unsettled).toBeGreaterThan(0);
       // Not vacuous: the probes fall on both sides.
       const inside = pts.filter(([x, y]) => p.contains(x!, y!)).length;
       expect(inside).toBeGreaterThan(pts.length / 10);

@@ -1,5 +1,6 @@
 import Flatbush from 'flatbush';
 import { readAreaPolygons, type PolygonRings } from './area-input.ts';
+import { CoverGrid } from './cover-grid.ts';
 import { EdgeTree, segmentDistance2 } from './edge-tree.ts';
 import { orientTurf } from './exact-orient.ts';
 import { flattenPolygons, type FlatPolygons } from './flat-polygons.ts';
@@ -15,6 +16,11 @@ const BOUNDARY = 2;
  * two distinct doubles differ by at least |value|·2⁻⁵³, and the product stays above 2⁻¹⁰⁷⁴.
  */
 const TINY = 1e-100;
+
+/** Cells of the raster placeDisc keeps (one byte each, a third more for its coarser levels). */
+const GRID_CELLS_PER_EDGE = 64;
+const GRID_CELLS_MIN = 4096;
+const GRID_CELLS_MAX = 1 << 23;
 
 /**
  * A (Multi)Polygon prepared for many point-in-polygon questions.
@@ -73,6 +79,8 @@ export class PreparedPolygon {
   private edgeTree: Flatbush | undefined;
   /** For boundaryWithin: stops at the first edge near enough (edges in ring order). */
   private nearTree: EdgeTree | undefined;
+  /** For placeDisc: the raster that settles most discs without looking at an edge. */
+  private grid: CoverGrid | undefined;
 
   /** Validates the GeoJSON (see readAreaPolygons) and prepares it. */
   static fromGeoJSON(area: unknown): PreparedPolygon {
@@ -364,6 +372,33 @@ export class PreparedPolygon {
   boundaryWithin(lon: number, lat: number, radius: number): boolean {
     this.nearTree ??= new EdgeTree(this.x1, this.y1, this.x2, this.y2);
     return this.nearTree.anyWithin(lon, lat, radius);
+  }
+
+  /**
+   * Where a disc lies: 0 wholly outside, 1 wholly inside, 2 across the boundary (some edge within
+   * `radius`). The raster answers most discs; the rest are weighed on the edges, as boundaryWithin does,
+   * or with `exact` false, answered 2 (not known to lie on one side).
+   */
+  placeDisc(lon: number, lat: number, radius: number, exact = true): number {
+    const known = this.coverGrid().place(lon, lat, radius);
+    if (known !== 2 || !exact) return known;
+    if (!this.boundaryWithin(lon, lat, radius)) return this.contains(lon, lat) ? 1 : 0;
+    return 2;
+  }
+
+  /** The same decision as contains(), read off the raster where the point's cell no edge touches. */
+  containsQuick(lon: number, lat: number): boolean {
+    const known = this.coverGrid().pointState(lon, lat);
+    return known === 2 ? this.contains(lon, lat) : known === 1;
+  }
+
+  private coverGrid(): CoverGrid {
+    this.grid ??= new CoverGrid(
+      { bbox: this.bbox, x1: this.x1, y1: this.y1, x2: this.x2, y2: this.y2 },
+      (x, y) => this.contains(x, y),
+      Math.min(GRID_CELLS_MAX, Math.max(GRID_CELLS_MIN, GRID_CELLS_PER_EDGE * this.edgeCount)),
+    );
+    return this.grid;
   }
 
   /**

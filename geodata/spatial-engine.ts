@@ -114,6 +114,13 @@ function prepare(area: AreaLike): PreparedPolygon {
  */
 const LEVEL_RESOLUTIONS = [6, 4, 2] as const;
 
+/**
+ * Cell groups of more households than this are weighed exactly when the raster cannot settle them (an
+ * edge tree search, a few microseconds); smaller ones have their households tested straight away.
+ * Coarser nodes the raster cannot settle are opened.
+ */
+const EXACT_DISC_FROM = 32;
+
 /** Part `part` (from 0) of `parts` shares of one question's work. */
 export interface Share {
   part: number;
@@ -179,9 +186,10 @@ function buildLevel(groups: CellGroups, below: Pick<Level, 'groupFrom' | 'centre
  *
  * The occupied cells form a tree (resolution 2, 4, 6 over the groups' resolution 8), each node with a
  * disc holding all its households. From the top: a node whose disc misses the polygon's bbox is
- * outside; a node whose disc no edge touches is wholly inside or wholly outside, and its centre's exact
- * test says which, for all its households at once; only the nodes the boundary passes through are
- * opened, down to the households of boundary groups, tested one by one. Every test is the prepared
+ * outside; a node whose disc no edge touches is wholly inside or wholly outside, for all its households
+ * at once; only the nodes the boundary passes through are opened, down to the households of boundary
+ * groups, tested one by one. The polygon's raster (cover-grid.ts) settles most discs and households
+ * from a few cells; the exact tests (edge tree, Turf's crossing rule) decide the rest. Every test is the prepared
  * polygon's, whose decisions are Turf's, so the answer is Turf's booleanPointInPolygon on every
  * household. h3-js's own containment (polygonToCellsExperimental) is never consulted: DESIGN records
  * cells it called contained that were not; the tree only uses the ids' order and the discs it measured.
@@ -261,26 +269,25 @@ export class HouseholdIndex {
     const [bx0, by0, bx1, by1] = poly.bbox;
     const stats: QueryStats = { groupsInside: 0, groupsOutside: 0, groupsBoundary: 0, pointsTested: 0 };
     /** Where the disc lies: 0 outside, 1 wholly inside, 2 across the boundary. */
-    const place = (cx: number, cy: number, r: number): number => {
+    const place = (cx: number, cy: number, r: number, exact: boolean): number => {
       if (cx + r < bx0 || cx - r > bx1 || cy + r < by0 || cy - r > by1) return 0;
-      if (!poly.boundaryWithin(cx, cy, r)) return poly.contains(cx, cy) ? 1 : 0;
-      return 2;
+      return poly.placeDisc(cx, cy, r, exact);
     };
     const group = (g: number) => {
-      const where = place(centreLon[g]!, centreLat[g]!, radius[g]!);
+      const where = place(centreLon[g]!, centreLat[g]!, radius[g]!, start[g + 1]! - start[g]! > EXACT_DISC_FROM);
       if (where === 0) { stats.groupsOutside++; return; }
       if (where === 1) { stats.groupsInside++; wholeRun(start[g]!, start[g + 1]!); return; }
       stats.groupsBoundary++;
       for (let j = start[g]!; j < start[g + 1]!; j++) {
         const i = order[j]!;
         stats.pointsTested++;
-        if (poly.contains(this.lon[i]!, this.lat[i]!)) one(i);
+        if (poly.containsQuick(this.lon[i]!, this.lat[i]!)) one(i);
       }
     };
     const visit = (depth: number, k: number) => {
       const level = this.levels[depth]!;
       const g0 = level.groupFrom[k]!, g1 = level.groupFrom[k + 1]!;
-      const where = place(level.centreLon[k]!, level.centreLat[k]!, level.radius[k]!);
+      const where = place(level.centreLon[k]!, level.centreLat[k]!, level.radius[k]!, false);
       if (where === 0) { stats.groupsOutside += g1 - g0; return; }
       if (where === 1) { stats.groupsInside += g1 - g0; sliced(start[g0]!, start[g1]!); return; }
       if (depth === 0 && k % parts !== part) return;
