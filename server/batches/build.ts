@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { channel } from 'node:diagnostics_channel';
 import { and, eq, ne, sql } from 'drizzle-orm';
 import type { Geometry } from 'geojson';
 import { dedupe, fitBudgets, pkrText, splitByShares, type CandidateLine, type Decision, type ExistingPayment, type PaidBy, type Rule, type Stage } from '../../triggers/index.ts';
@@ -38,6 +39,24 @@ export async function incidentOf(db: Db | Tx, kind: string, subjectId: string): 
   const first = e?.alertIds[0];
   if (!first) return `event:${subjectId}`;
   return incidentOf(db, 'alert', first);
+}
+
+/**
+ * Where a build's time goes: `{ phase, ms, cpuMs }` as each phase ends (wall time, and this process's CPU
+ * over it, all threads), for whoever listens (the batch benchmark). Nothing is sent when nobody does.
+ */
+export const buildPhases = channel('madad:batch-build-phase');
+function phaseClock() {
+  let last = performance.now();
+  let cpu = process.cpuUsage();
+  return (phase: string) => {
+    if (!buildPhases.hasSubscribers) return;
+    const at = performance.now();
+    const used = process.cpuUsage(cpu);
+    buildPhases.publish({ phase, ms: at - last, cpuMs: (used.user + used.system) / 1000 });
+    last = at;
+    cpu = process.cpuUsage();
+  };
 }
 
 /** One line's shares, keyed as the budget lines are (`agency|jurisdiction`). */
@@ -390,6 +409,7 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
   // their turn every few milliseconds (steps.ts). PGlite answers on this thread too: its reads and COPYs
   // of the build hold it for as long as they take.
   const steps = new Steps();
+  const phase = phaseClock();
   // Weighed in a spatial worker: at millions of households the main thread would stop answering for
   // seconds. The lines come back as typed arrays by line; a line's household facts are read from the
   // index's columns at its row (the worker read the same shared memory).
@@ -406,7 +426,9 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
   const payersOf = (i: number) => caseload.payerLists[lines.payers[i]!]!;
   const ids = new Float64Array(count);
   for (let i = 0; i < count; i++) ids[i] = index.ids[rowAt[i]!]!;
+  phase('caseload (spatial worker)');
   const people = await identities(tx, ids, (cnic) => key.of(cnic), steps);
+  phase('identity read and dedup keys');
 
   // Per line, by position in the caseload: its dedup key, amount after netting, and what netting said.
   const keys = people.keys;
@@ -477,6 +499,7 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
   caseload.payerLists.forEach((list, k) => {
     if (payerUsed[k]) for (const p of list) concrete.set(payerKey(p), p);
   });
+  phase('key order, ledger, netting');
   const budgets = prepared ? new Map() : await ensureBudgetLines(tx, t, rule, [...concrete.values()]);
   const figures = await budgetFigures(tx, [...budgets.values()].map((b) => b.id));
   const headroom = new Map([...budgets].map(([k, b]) => [k, figures.get(b.id)!.headroomPkr]));
@@ -660,6 +683,7 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
     builtAt: now,
     updatedAt: now,
   };
+  phase('budgets, shares, figures');
   const [draft] = previous
     ? await tx.update(batches).set({ ...values, build: previous.build + 1 }).where(eq(batches.id, previous.id)).returning({ id: batches.id })
     : await tx.insert(batches).values({ ...values, build: 1 }).returning({ id: batches.id });
@@ -672,6 +696,7 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
     copy.reuse,
     steps,
   );
+  phase('lines: COPY (with their hash)');
   const [batch] = await tx.update(batches).set({ reasons: reasonsList, linesSha256: hash.digest('hex') }).where(eq(batches.id, batchId)).returning();
   if (payerList.length > 0)
     await tx.insert(batchPayers).values(
@@ -679,6 +704,7 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
     );
 
   if (!prepared) await reserve(tx, raw, batch!, { keys, amount, dropped, lineNo, byKey, repeated }, held, steps);
+  phase('reservations: COPY');
 
   await recordAudit(tx, t, {
     action: previous ? 'batch.rebuilt' : 'batch.built',
@@ -701,6 +727,7 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
       ceiling: figuresDoc.ceiling.text,
     },
   });
+  phase('audit entry');
   return batch!;
 }
 

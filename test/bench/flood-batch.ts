@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import { eq, sql } from 'drizzle-orm';
 import type { Actor } from '../../server/access/principal.ts';
 import { approveBatch, submitBatch } from '../../server/batches/approvals.ts';
-import { buildBatch } from '../../server/batches/build.ts';
+import { buildBatch, buildPhases } from '../../server/batches/build.ts';
 import { batchDeps } from '../../server/batches/deps.ts';
 import { releaseBatch } from '../../server/batches/release.ts';
 import { systemCtx, type Ctx } from '../../server/context.ts';
@@ -76,11 +76,16 @@ export async function releasedFloodBatch(options: { households: number; seed: nu
     const load = loadavg()[0]!;
     const cpuBefore = process.cpuUsage();
 
-    const [built, buildMs] = await time(() => buildBatch(systemCtx(db, 'batches', now), { activationId: activation.id }, deps));
+    const phases: { phase: string; ms: number; cpuMs: number }[] = [];
+    const listen = (m: unknown) => phases.push(m as { phase: string; ms: number; cpuMs: number });
+    buildPhases.subscribe(listen);
+    const [built, buildMs] = await time(() => buildBatch(systemCtx(db, 'batches', now), { activationId: activation.id }, deps)).finally(() => buildPhases.unsubscribe(listen));
     const cpu = process.cpuUsage(cpuBefore);
     const batch = built!.batch;
     const lineRate = `${n(Math.round(batch.lineCount / (buildMs / 1000)))} lines/s`;
     rows.push([`build: caseload, identity read, lines, reservations (buildBatch)`, `${n(batch.lineCount)} lines, PKR ${n(batch.totalPkr)}`, `${ms(buildMs)}: ${lineRate}`]);
+    for (const p of phases) rows.push([`  ${p.phase}`, `this process's CPU ${ms(p.cpuMs)}`, ms(p.ms)]);
+    rows.push([`  the rest (locks, the activation read, commit)`, '', ms(buildMs - phases.reduce((sum, p) => sum + p.ms, 0))]);
     rows.push([`  of which this process's CPU (user + system)`, '', ms((cpu.user + cpu.system) / 1000)]);
 
     const ctx = (actor: Actor): Ctx => ({ db, actor, now });
