@@ -19,6 +19,14 @@ const CROSSED = 2;
 const HAIR = 1e-6;
 /** The cells of the bounding box a disc is weighed on, per axis, at most. */
 const SPAN = 3;
+/** Edge marking may visit this many times the grid's cells, at most. */
+const MARKING_PASSES = 4;
+/** The least width and height of the grid (degrees), for an area as thin as a line. */
+const MIN_SPAN = 1e-9;
+
+function cellSize(bbox: readonly [number, number, number, number], maxCells: number): number {
+  return Math.sqrt((Math.max(bbox[2] - bbox[0], MIN_SPAN) * Math.max(bbox[3] - bbox[1], MIN_SPAN)) / maxCells);
+}
 
 export interface GridEdges {
   readonly bbox: readonly [number, number, number, number];
@@ -37,11 +45,24 @@ export class CoverGrid {
   private readonly south: number;
   private readonly size: number;
 
-  /** `contains` is the exact test (Turf's decision) used once per run of uncrossed cells. */
-  constructor(edges: GridEdges, contains: (lon: number, lat: number) => boolean, maxCells: number) {
+  /**
+   * The raster of at most `maxCells` cells, or null when marking the edges would cost more than a few
+   * passes over the grid (many edges each crossing much of it: a hostile area); the exact tests then
+   * answer alone, as they always can. `contains` is the exact test (Turf's decision), used once per run
+   * of uncrossed cells that no settled cell below decides.
+   */
+  static build(edges: GridEdges, contains: (lon: number, lat: number) => boolean, maxCells: number): CoverGrid | null {
+    const size = cellSize(edges.bbox, maxCells);
+    const { x1, y1, x2, y2 } = edges;
+    let work = 0;
+    for (let e = 0; e < x1.length; e++) work += Math.max(Math.abs(x2[e]! - x1[e]!), Math.abs(y2[e]! - y1[e]!)) / size + 1;
+    return work > MARKING_PASSES * maxCells ? null : new CoverGrid(edges, contains, size);
+  }
+
+  private constructor(edges: GridEdges, contains: (lon: number, lat: number) => boolean, size: number) {
     const [x0, y0, x1, y1] = edges.bbox;
-    const width = Math.max(x1 - x0, 1e-9), height = Math.max(y1 - y0, 1e-9);
-    this.size = Math.sqrt((width * height) / maxCells);
+    const width = Math.max(x1 - x0, MIN_SPAN), height = Math.max(y1 - y0, MIN_SPAN);
+    this.size = size;
     // One cell of margin each side, so every vertex falls inside the grid with its crossed cells around it.
     this.west = x0 - this.size;
     this.south = y0 - this.size;
@@ -72,6 +93,10 @@ export class CoverGrid {
     this.columns.push(columns);
     this.rows.push(rows);
     while (this.columns.at(-1)! > 1 || this.rows.at(-1)! > 1) this.coarsen();
+  }
+
+  get cellCount(): number {
+    return this.levels[0]!.length;
   }
 
   /** 0: the disc is wholly outside, 1: wholly inside, 2: the raster cannot say. */

@@ -148,6 +148,17 @@ describe('PreparedPolygon.contains decides as Turf on zig-zags (bands cut at ver
     });
   }
 
+  it('a comb of 3,000 tall teeth is answered without a raster (marking it would cost too much), as Turf does', () => {
+    const geometry = polygon([comb(3000, 61, 77, 24, () => 36)]);
+    const p = PreparedPolygon.fromGeoJSON(geometry);
+    expect(p.rasterCells).toBe(0);
+    expect(PreparedPolygon.fromGeoJSON(multiPolygon([[comb(400, 61, 77, 24, () => 36)]])).rasterCells).toBeGreaterThan(0);
+    const pts = probes(geometry.geometry.coordinates, [60, 23, 78, 37], new Random(5));
+    expect(pts.filter(([x, y]) => p.containsQuick(x!, y!) !== booleanPointInPolygon([x!, y!], geometry))).toEqual([]);
+    expect(p.placeDisc(69, 23.2, 0.1, false)).toBe(0);
+    expect(p.placeDisc(69, 30, 0.1, false)).toBe(2);
+  });
+
   it('near the origin, where products of coordinate differences underflow and Turf calls points on the boundary', () => {
     const s = 1e-200;
     const tiny = polygon([comb(40, -s, s, -s, () => s).map(([x, y]) => [x!, y! < -s ? -2 * s : y!])]);

@@ -80,7 +80,7 @@ export class PreparedPolygon {
   /** For boundaryWithin: stops at the first edge near enough (edges in ring order). */
   private nearTree: EdgeTree | undefined;
   /** For placeDisc: the raster that settles most discs without looking at an edge. */
-  private grid: CoverGrid | undefined;
+  private grid: CoverGrid | null | undefined;
 
   /** Validates the GeoJSON (see readAreaPolygons) and prepares it. */
   static fromGeoJSON(area: unknown): PreparedPolygon {
@@ -377,27 +377,35 @@ export class PreparedPolygon {
   /**
    * Where a disc lies: 0 wholly outside, 1 wholly inside, 2 across the boundary (some edge within
    * `radius`). The raster answers most discs; the rest are weighed on the edges, as boundaryWithin does,
-   * or with `exact` false, answered 2 (not known to lie on one side).
+   * or with `exact` false, answered 2 (not known to lie on one side) while there is a raster.
    */
   placeDisc(lon: number, lat: number, radius: number, exact = true): number {
-    const known = this.coverGrid().place(lon, lat, radius);
-    if (known !== 2 || !exact) return known;
+    const grid = this.coverGrid();
+    const known = grid ? grid.place(lon, lat, radius) : 2;
+    if (known !== 2 || (!exact && grid)) return known;
     if (!this.boundaryWithin(lon, lat, radius)) return this.contains(lon, lat) ? 1 : 0;
     return 2;
   }
 
   /** The same decision as contains(), read off the raster where the point's cell no edge touches. */
   containsQuick(lon: number, lat: number): boolean {
-    const known = this.coverGrid().pointState(lon, lat);
+    const known = this.coverGrid()?.pointState(lon, lat) ?? 2;
     return known === 2 ? this.contains(lon, lat) : known === 1;
   }
 
-  private coverGrid(): CoverGrid {
-    this.grid ??= new CoverGrid(
-      { bbox: this.bbox, x1: this.x1, y1: this.y1, x2: this.x2, y2: this.y2 },
-      (x, y) => this.contains(x, y),
-      Math.min(GRID_CELLS_MAX, Math.max(GRID_CELLS_MIN, GRID_CELLS_PER_EDGE * this.edgeCount)),
-    );
+  /** Cells of the raster placeDisc and containsQuick read (built on first use), 0 when there is none. */
+  get rasterCells(): number {
+    return this.coverGrid()?.cellCount ?? 0;
+  }
+
+  private coverGrid(): CoverGrid | null {
+    if (this.grid === undefined) {
+      this.grid = CoverGrid.build(
+        { bbox: this.bbox, x1: this.x1, y1: this.y1, x2: this.x2, y2: this.y2 },
+        (x, y) => this.contains(x, y),
+        Math.min(GRID_CELLS_MAX, Math.max(GRID_CELLS_MIN, GRID_CELLS_PER_EDGE * this.edgeCount)),
+      );
+    }
     return this.grid;
   }
 
