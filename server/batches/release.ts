@@ -8,7 +8,7 @@ import { queryRows, type Db } from '../db/client.ts';
 import { activations, batches, batchPayers, budgetLines } from '../db/schema/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import { enqueue } from '../outbox/enqueue.ts';
-import { budgetFigures, signingJurisdiction } from './budgets.ts';
+import { releasedFigures, signingJurisdiction } from './budgets.ts';
 import type { BatchRow } from './build.ts';
 
 /**
@@ -42,7 +42,7 @@ export async function releaseBatch(ctx: Ctx, input: { id: string }): Promise<Bat
 
     const ids = [...new Set(mine.map((p) => p.budgetLineId!))].sort();
     const locked = await t.tx.select().from(budgetLines).where(inArray(budgetLines.id, ids)).orderBy(asc(budgetLines.id)).for('update');
-    const figures = await budgetFigures(t.tx, ids);
+    const figures = await releasedFigures(t.tx, ids);
     const shares = await sharesOf(t.tx as unknown as Db, b.id, mine.map((p) => p.idx));
     const taking = new Map<string, number>();
     for (const p of mine) taking.set(p.budgetLineId!, (taking.get(p.budgetLineId!) ?? 0) + (shares.get(p.idx) ?? 0));
@@ -81,14 +81,15 @@ export async function releaseBatch(ctx: Ctx, input: { id: string }): Promise<Bat
   });
 }
 
-/** Each payer's share of a batch's live lines, by payer position. */
+/** Each payer's share of a batch's live lines, by payer position: one pass over the lines for all payers. */
 export async function sharesOf(db: Db, batchId: string, idx?: readonly number[]): Promise<Map<number, number>> {
-  const rows = await queryRows<{ idx: number; pkr: string }>(
-    db,
-    sql`select p.idx::int as idx, coalesce(sum(l.shares_pkr[array_position(l.payer_idx, p.idx)]), 0)::text as pkr
-        from batch_payers p left join batch_lines l on l.batch_id = p.batch_id and l.state = 'live' and p.idx = any(l.payer_idx)
-        where p.batch_id = ${batchId}::uuid ${idx ? sql`and p.idx in (${sql.join(idx.map((i) => sql`${i}`), sql`, `)})` : sql``}
-        group by p.idx`,
+  const payers = idx ?? (await queryRows<{ idx: number }>(db, sql`select idx::int as idx from batch_payers where batch_id = ${batchId}::uuid`)).map((p) => p.idx);
+  if (payers.length === 0) return new Map();
+  // A line the payer is not in adds null (no position), which the sum leaves out.
+  const sums = sql.join(
+    payers.map((p) => sql`coalesce(sum(l.shares_pkr[array_position(l.payer_idx, ${p}::smallint)]), 0)::text`),
+    sql`, `,
   );
-  return new Map(rows.map((r) => [Number(r.idx), Number(r.pkr)]));
+  const [row] = await queryRows<{ pkr: string[] }>(db, sql`select array[${sums}] as pkr from batch_lines l where l.batch_id = ${batchId}::uuid and l.state = 'live'`);
+  return new Map(payers.map((p, i) => [p, Number(row!.pkr[i])]));
 }
