@@ -29,7 +29,7 @@ export async function benchDatabase() {
     const ctx = systemCtx(database.db, 'bench', new Date());
     await importAreas(ctx, { records: districts, validFrom: '2022-01-01' });
     await importAreas(ctx, { records: tehsils, validFrom: '2022-01-01' });
-    return { database, districts, drop };
+    return { database, districts, drop, url: url.toString() };
   } catch (error) {
     await drop();
     throw error;
