@@ -13,8 +13,8 @@ describe('the demo a new user meets', () => {
   let cookie = '';
   let csrf = '';
 
-  // The first start walks the whole path over 200,000 households: about 40 CPU seconds, so a machine busy
-  // with other work takes minutes of wall time (the demo's log prints both for each step).
+  // The first start walks the whole path over the demo's 100,000 households: about 20 CPU seconds, so a
+  // machine busy with other work takes a minute or more of wall time (the demo's log prints both for each step).
   beforeAll(async () => {
     running = await startServer(parseEnv({ MADAD_DATA_DIR: dir, PORT: '0', MADAD_JOBS: '0', MADAD_DEMO: '1' }), silentLog);
   }, 600_000);
@@ -66,6 +66,9 @@ describe('the demo a new user meets', () => {
     expect(exposure.registrySize).toBe(DEMO_HOUSEHOLDS);
     expect(exposure.households).toBeGreaterThan(1000);
     expect(exposure.byProvince.map((p: { code: string }) => p.code)).toEqual(['PK7']);
+    // The map's choropleth by district: each district the warning covers is shaded with its households.
+    const shaded = new Map(exposure.byDistrict.map((c: { code: string; households: number | null }) => [c.code, c.households]));
+    for (const code of ['PK701', 'PK722', 'PK727']) expect(shaded.get(code), code).toBeGreaterThan(0);
   });
 
   it("declares the districts PDMA Sindh's letter names, by name, and both flood rules fire", async () => {
@@ -75,6 +78,10 @@ describe('the demo a new user meets', () => {
     const evaluations = await api(`/api/events/${event.id}/evaluations`);
     const fired = evaluations.items.filter((e: { fired: boolean }) => e.fired).map((e: { ruleId: string }) => e.ruleId);
     expect(fired).toEqual(expect.arrayContaining(['bisp-flood-relief-demo', 'sindh-flood-kafaalat']));
+    // Every district the letter names has households on the event's choropleth, as the officer sees it.
+    const exposure = await api('/api/exposure', { method: 'POST', body: JSON.stringify({ area: { codes: event.areaCodes } }) });
+    const shaded = new Map(exposure.byDistrict.map((c: { code: string; households: number | null }) => [c.code, c.households]));
+    for (const code of event.areaCodes) expect(shaded.get(code), code).toBeGreaterThan(0);
     // The demo's boundaries are by district and tehsil.
     const districts = await api('/api/areas?level=2&parent=PK7');
     expect(districts.features.map((f: { properties: { name: string } }) => f.properties.name)).toContain('Sujawal');

@@ -4,7 +4,7 @@ import { parseEnv } from '../env.ts';
 import { createLogger } from '../log.ts';
 import { startServer } from '../serve.ts';
 import { demoBanner } from '../demo/prepare.ts';
-import { ensureWebBuild } from '../http/web-build.ts';
+import { ensureWebBuildApart } from '../http/web-build.ts';
 import { shutdownDeadlineMs, startWatchdog } from './shutdown-bound.ts';
 
 export function registerSystemCommands(program: Command): void {
@@ -14,8 +14,19 @@ export function registerSystemCommands(program: Command): void {
     .action(async () => {
       const env = parseEnv();
       const log = createLogger(env.LOG_LEVEL);
-      if (await ensureWebBuild()) log.info('web app built');
-      const running = await startServer(env, log);
+      // The web app builds (when its sources changed) in a child process while the database opens and the
+      // demo is prepared: two cores, one start. Until it is done, a page asked for gets the previous build
+      // or a 404 (the files are read per request); the console says the server runs only once both are.
+      const started = performance.now();
+      const building = ensureWebBuildApart().then((built) => built && log.info({ seconds: Math.round((performance.now() - started) / 100) / 10 }, 'web app built'));
+      // Both are awaited, so a failed start leaves no child writing into web/.
+      const [web, server] = await Promise.allSettled([building, startServer(env, log)]);
+      if (server.status === 'rejected') throw server.reason;
+      const running = server.value;
+      if (web.status === 'rejected') {
+        await running.shutdown('the web app did not build');
+        throw web.reason;
+      }
       if (running.demoPrepared) process.stderr.write(demoBanner(running.url));
       process.stderr.write(`Madad is running at ${running.url}\n`);
       await new Promise<void>((resolve) => {

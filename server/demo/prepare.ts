@@ -70,7 +70,7 @@ export const DEMO_USERS: DemoUser[] = [
 ];
 export const demoPassword = (username: string) => `demo-${username}-2026`;
 
-export const DEMO_HOUSEHOLDS = 200_000;
+export const DEMO_HOUSEHOLDS = 100_000;
 const DEMO_SEED = 2022;
 
 const DEMO_RULES_DIR = fileURLToPath(new URL('./rules/', import.meta.url));

@@ -1,3 +1,4 @@
+import { fork } from 'node:child_process';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +47,24 @@ export async function ensureWebBuild(options: { force?: boolean; quiet?: boolean
   building ??= buildInto(options.quiet ?? false).finally(() => (building = undefined));
   await building;
   return true;
+}
+
+/**
+ * ensureWebBuild in a child process of its own, when web/dist is missing or stale: the build (some CPU
+ * seconds of Vite) then runs on another core while this process opens the database and prepares the demo,
+ * where in this process it would hold the event loop first. Resolves to whether it built; rejects, with
+ * the child's exit, when the build fails (Vite's own message goes to stderr).
+ */
+export async function ensureWebBuildApart(options: { force?: boolean; quiet?: boolean } = {}): Promise<boolean> {
+  if (!options.force && !(await webBuildStale())) return false;
+  const args = ['--force', ...(options.quiet ? ['--quiet'] : [])];
+  const child = fork(fileURLToPath(new URL('./web-build-child.mjs', import.meta.url)), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise<boolean>((resolve, reject) => {
+    let built = false;
+    child.once('message', () => (built = true));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => (code === 0 && built ? resolve(true) : reject(new Error(`the web app's build failed (${signal ?? `exit code ${code}`})`))));
+  });
 }
 
 async function buildInto(quiet: boolean): Promise<void> {
