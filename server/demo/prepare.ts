@@ -94,13 +94,17 @@ export async function prepareDemo(database: Database, log: Logger, now: Date, de
     const d = process.cpuUsage(cpu);
     return Math.round((d.user + d.system) / 100_000) / 10;
   };
+  const steps: Record<string, [seconds: number, cpuSeconds: number]> = {};
+  const mark = (step: string) => (steps[step] = [lap(), cpuSeconds()]);
   const ctx = systemCtx(database.db, 'demo', now, 'demo');
   const boundaries = await loadDemoBoundaries(ctx);
   const rules = await loadRules(ctx, DEMO_RULES_DIR);
+  mark('boundaries and rules');
   const areas = await synthAreas(database.db);
   const source = synthCsv({ households: DEMO_HOUSEHOLDS, seed: DEMO_SEED, areas });
   const report = await importHouseholds(ctx, { database, source, name: `synthetic demo registry, seed ${DEMO_SEED}` });
-  log.info({ ...boundaries, rules: rules.map((r) => r.id), households: report.imported, seconds: lap(), cpuSeconds: cpuSeconds() }, 'demo registry ready');
+  mark('registry made and imported');
+  log.info({ ...boundaries, rules: rules.map((r) => r.id), households: report.imported, steps, seconds: lap(), cpuSeconds: cpuSeconds() }, 'demo registry ready');
   const actors = new Map<string, Actor>();
   for (const u of DEMO_USERS) {
     const { does: _does, ...fields } = u;
@@ -118,8 +122,8 @@ export async function prepareDemo(database: Database, log: Logger, now: Date, de
     sspaManager2: actors.get('sspa.manager2')!,
     sindhFinance: actors.get('sindh.finance')!,
   };
-  const steps: Record<string, [seconds: number, cpuSeconds: number]> = {};
-  const walk = await walkDemo(ctx, people, deliver, (step) => (steps[step] = [lap(), cpuSeconds()]));
+  mark('users and the warning');
+  const walk = await walkDemo(ctx, people, deliver, mark);
   await database.db.insert(settings).values({ key: 'demo_prepared', value: now.toISOString() });
   log.info(
     {
