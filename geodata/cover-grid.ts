@@ -125,8 +125,13 @@ export class CoverGrid {
     return seen;
   }
 
-  /** 0: the point is outside, 1: inside, 2: its cell is crossed (the raster cannot say). */
-  pointState(x: number, y: number): number {
+  /**
+   * 0: the point is outside, 1: inside, 2: the raster cannot say (its cell is crossed, or the point is
+   * known only within `slack` and that is more than the hair the marking allowed: a point that near an
+   * uncrossed cell lies in it or within a hair of it, where no edge comes).
+   */
+  pointState(x: number, y: number, slack = 0): number {
+    if (slack > HAIR * this.size * 0.5) return UNKNOWN;
     const c = Math.floor((x - this.west) / this.size), r = Math.floor((y - this.south) / this.size);
     const columns = this.columns[0]!;
     if (r < 0 || r >= this.rows[0]! || c < 0 || c >= columns) return 0;

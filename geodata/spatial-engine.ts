@@ -29,6 +29,13 @@ export interface CellGroups {
   centreLon: Float64Array;
   centreLat: Float64Array;
   radius: Float64Array;
+  /**
+   * Household order[j]'s place relative to its group's centre, in `order`'s order: read in sequence where
+   * the columns would be read at random. Single precision, so only for the raster's lookups, which allow
+   * for the rounding (see HouseholdIndex.scan); exact tests read the columns.
+   */
+  offsetLon: Float32Array;
+  offsetLat: Float32Array;
 }
 
 /** How the last query split the work; for benchmarks and logs. */
@@ -38,6 +45,14 @@ export interface QueryStats {
   groupsBoundary: number;
   pointsTested: number;
 }
+
+/**
+ * Bounds of the error of a household's place read from its single-precision offset: the offset's rounding
+ * (2⁻²⁴ of at most the radius, doubled for safety) and the double sums' (centre + offset, lon − centre)
+ * at coordinates within ±180.
+ */
+const OFFSET_ROUNDING = 1.2e-7;
+const SUM_ROUNDING = 1e-13;
 
 /** Ratio and floor added to each group radius against rounding in the planar distance. */
 const RADIUS_MARGIN = 1 + 1e-6;
@@ -97,7 +112,15 @@ export function groupByCell(lat: Float64Array, lon: Float64Array, cells?: CellCo
     centreLon[g] = cx; centreLat[g] = cy;
     radius[g] = Math.sqrt(r2) * RADIUS_MARGIN + RADIUS_FLOOR;
   }
-  return { cells: distinct, start, order, centreLon, centreLat, radius };
+  const offsetLon = new Float32Array(n), offsetLat = new Float32Array(n);
+  for (let g = 0; g < m; g++) {
+    for (let j = start[g]!; j < start[g + 1]!; j++) {
+      const i = order[j]!;
+      offsetLon[j] = lon[i]! - centreLon[g]!;
+      offsetLat[j] = lat[i]! - centreLat[g]!;
+    }
+  }
+  return { cells: distinct, start, order, centreLon, centreLat, radius, offsetLon, offsetLat };
 }
 
 /** Something that can answer point-in-area: GeoJSON (validated) or an already prepared polygon. */
@@ -209,7 +232,9 @@ export class HouseholdIndex {
     this.lon = columns.lon;
     this.size = columns.lat.length;
     this.groups = columns.groups ?? groupByCell(columns.lat, columns.lon, columns.cells);
-    if (this.groups.order.length !== this.size) throw new RangeError('groups do not match the columns');
+    if (this.groups.order.length !== this.size || this.groups.offsetLon.length !== this.size || this.groups.offsetLat.length !== this.size) {
+      throw new RangeError('groups do not match the columns');
+    }
     const m = this.groups.start.length - 1;
     let below: Pick<Level, 'groupFrom' | 'centreLon' | 'centreLat' | 'radius'> = {
       groupFrom: Uint32Array.from({ length: m + 1 }, (_, g) => g),
@@ -265,7 +290,7 @@ export class HouseholdIndex {
       const a = from + Math.floor(((to - from) * part) / parts), b = from + Math.floor(((to - from) * (part + 1)) / parts);
       if (b > a) wholeRun(a, b);
     };
-    const { start, order, centreLon, centreLat, radius } = this.groups;
+    const { start, order, centreLon, centreLat, radius, offsetLon, offsetLat } = this.groups;
     const [bx0, by0, bx1, by1] = poly.bbox;
     const stats: QueryStats = { groupsInside: 0, groupsOutside: 0, groupsBoundary: 0, pointsTested: 0 };
     /** Where the disc lies: 0 outside, 1 wholly inside, 2 across the boundary. */
@@ -278,10 +303,18 @@ export class HouseholdIndex {
       if (where === 0) { stats.groupsOutside++; return; }
       if (where === 1) { stats.groupsInside++; wholeRun(start[g]!, start[g + 1]!); return; }
       stats.groupsBoundary++;
+      // The raster reads each household from its offset (in sequence, single precision: the slack allows
+      // for that rounding, relative to the radius, and for the sum's); what it cannot settle is tested
+      // exactly on the household's own coordinates.
+      const cx = centreLon[g]!, cy = centreLat[g]!, slack = radius[g]! * OFFSET_ROUNDING + SUM_ROUNDING;
       for (let j = start[g]!; j < start[g + 1]!; j++) {
-        const i = order[j]!;
         stats.pointsTested++;
-        if (poly.containsQuick(this.lon[i]!, this.lat[i]!)) one(i);
+        const known = poly.rasterState(cx + offsetLon[j]!, cy + offsetLat[j]!, slack);
+        if (known === 1) one(order[j]!);
+        else if (known === 2) {
+          const i = order[j]!;
+          if (poly.contains(this.lon[i]!, this.lat[i]!)) one(i);
+        }
       }
     };
     const visit = (depth: number, k: number) => {

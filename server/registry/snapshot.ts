@@ -16,7 +16,7 @@ import type { RegistryColumns } from './registry-index.ts';
  * a file whose length does not match its header is ignored and rebuilt.
  */
 
-const MAGIC = 'MADADIX1';
+const MAGIC = 'MADADIX2';
 const ALIGN = 8;
 
 type Typed = Float64Array | Float32Array | BigUint64Array | Uint32Array | Uint16Array | Uint8Array;
@@ -24,7 +24,7 @@ const KINDS = { Float64Array, Float32Array, BigUint64Array, Uint32Array, Uint16A
 type KindName = keyof typeof KINDS;
 
 const COLUMN_NAMES = ['ids', 'lat', 'lon', 'cells', 'pmt', 'size', 'flags', 'enrolmentMask', 'source', 'province', 'district', 'tehsil'] as const;
-const GROUP_NAMES = ['cells', 'start', 'order', 'centreLon', 'centreLat', 'radius'] as const;
+const GROUP_NAMES = ['cells', 'start', 'order', 'centreLon', 'centreLat', 'radius', 'offsetLon', 'offsetLat'] as const;
 
 interface Header {
   version: string;

@@ -21,6 +21,8 @@ function shareGroups(g: CellGroups): CellGroups {
     centreLon: sharedCopy(g.centreLon),
     centreLat: sharedCopy(g.centreLat),
     radius: sharedCopy(g.radius),
+    offsetLon: sharedCopy(g.offsetLon),
+    offsetLat: sharedCopy(g.offsetLat),
   };
 }
 
