@@ -481,20 +481,25 @@ async function writeBatch(t: TxCtx, s: Subject, deps: Pick<BatchDeps, 'registry'
     if (!shares) byAmount.set(a, (shares = Object.freeze(splitByShares(a, payersOf(i)).map((p) => ({ payer: payerKey(p), amount: p.amount })))));
     return shares;
   };
-  const live: { at: number; shares: Shares }[] = [];
-  // What every live line asks of each payer: when it is within every headroom, the fit below (poorest
-  // first, until a payer's headroom is reached) cuts nothing, and its pass over every line is skipped.
+  // What every live line asks of each payer: when it is within every headroom, the fit (poorest first,
+  // until a payer's headroom is reached) cuts nothing, and neither its list of live lines nor its pass over
+  // them is made.
   const asked = new Map<string, number>();
   for (let i = 0; i < count; i++) {
-    if (!dropped[i]) {
-      const shares = sharesAt(i);
-      live.push({ at: i, shares });
-      for (const x of shares) asked.set(x.payer, (asked.get(x.payer) ?? 0) + x.amount);
-    }
+    if (!dropped[i]) for (const x of sharesAt(i)) asked.set(x.payer, (asked.get(x.payer) ?? 0) + x.amount);
     if (steps.due()) await steps.pause();
   }
   const fits = [...asked].every(([payer, pkr]) => !headroom.has(payer) || pkr <= headroom.get(payer)!);
-  const fit = fits ? { accepted: live, cut: [] } : fitBudgets(live, headroom);
+  let cut: readonly { at: number }[] = [];
+  if (!fits) {
+    const live: { at: number; shares: Shares }[] = [];
+    for (let i = 0; i < count; i++) {
+      if (!dropped[i]) live.push({ at: i, shares: sharesAt(i) });
+      if (steps.due()) await steps.pause();
+    }
+    cut = fitBudgets(live, headroom).cut;
+  }
+  const fit = { cut };
 
   const isCut = new Uint8Array(count);
   let cutPkr = 0;
