@@ -153,7 +153,8 @@ export function renderMessage(moment: Moment, language: Language, facts: Message
     programme: facts.programme,
     amount: facts.amountPkr.toLocaleString('en-US'),
     channel_text: ch.channelText,
-    where: ch.where.replace('{district}', facts.district),
+    // A function, so a `$` in a name is the name (a string replacement reads `$&` and the like as patterns).
+    where: ch.where.replace('{district}', () => facts.district),
     from_date: dayText(new Date(facts.at.getTime() + s.collectAfterDays * 86_400_000), w.months),
     paid_date: dayText(facts.at, w.months),
     reference: facts.reference,
@@ -190,15 +191,70 @@ const MOMENT_WHERE: Record<Moment, SQL> = {
   cancelled: sql`exists (select 1 from messages m where m.instruction_id = i.id and m.moment = 'exported')`,
 };
 
-/** Instructions read, and texts written, per statement. */
+/** Instructions named per statement (their ids are sent as one parameter). */
 const PAGE = 20_000;
+
+/**
+ * What JavaScript's `\s` matches (ECMA-262: WhiteSpace and LineTerminator), and the hyphen: what msisdnOf
+ * takes out of a phone before reading it. Spelled out, since PostgreSQL's `\s` depends on the locale.
+ */
+const PHONE_NOISE = '[\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff-]';
+/** msisdnOf's pattern, with `\d` as ASCII digits (JavaScript's `\d`; PostgreSQL's follows the locale). */
+const MOBILE = '^(?:\\+92|0092|92|0)?(3[0-9]{9})$';
+
+/** A day as dayText writes it, of a Pakistan-time timestamp (without time zone) in SQL. */
+const daySql = (local: SQL, months: readonly string[]) =>
+  sql`extract(day from ${local})::int::text || ' ' || (case extract(month from ${local})::int ${sql.join(
+    months.map((m, i) => sql`when ${i + 1} then ${m}::text`),
+    sql` `,
+  )} end) || ' ' || extract(year from ${local})::int::text`;
+
+/**
+ * A moment's text in one language as one SQL expression over a row `c` of the chosen instructions: the
+ * template cut at its placeholders, each filled once (a value holding `{…}` stays as it is), exactly as
+ * renderMessage writes it, so millions of texts are made inside the database instead of sent to it.
+ */
+function bodySql(moment: Moment, language: Language, s: MessageSettings): SQL {
+  const w = messageWords()[language];
+  const byChannel = (text: (ch: Words['channel'][Channel]) => SQL) =>
+    sql`(case c.channel ${sql.join(
+      CHANNELS.map((channel) => sql`when ${channel}::text then ${text(w.channel[channel])}`),
+      sql` `,
+    )} end)`;
+  const values: Record<string, SQL> = {
+    programme: sql`c.programme`,
+    amount: sql`to_char(c.amount_pkr, 'FM999,999,999,999,990')`,
+    channel_text: byChannel((ch) => sql`${ch.channelText}::text`),
+    where: byChannel((ch) => {
+      const at = ch.where.indexOf('{district}');
+      return at < 0 ? sql`${ch.where}::text` : sql`${ch.where.slice(0, at)}::text || c.district || ${ch.where.slice(at + '{district}'.length)}::text`;
+    }),
+    from_date: daySql(sql`(c.local_at + ${s.collectAfterDays} * interval '1 day')`, w.months),
+    paid_date: daySql(sql`c.local_at`, w.months),
+    reference: sql`c.id`,
+    helpline: sql`${s.helpline}::text`,
+  };
+  const template = w.texts[moment];
+  const parts: SQL[] = [];
+  let last = 0;
+  for (const m of template.matchAll(/\{(\w+)\}/g)) {
+    if (m.index > last) parts.push(sql`${template.slice(last, m.index)}::text`);
+    parts.push(values[m[1]!] ?? sql`${m[0]}::text`);
+    last = m.index + m[0].length;
+  }
+  if (last < template.length) parts.push(sql`${template.slice(last)}::text`);
+  return parts.length ? sql`(${sql.join(parts, sql` || `)})` : sql`''::text`;
+}
 
 /**
  * Makes the texts of the instructions of a payment file, or of the instructions named, for one moment:
  * `exported` for instructions in a payment file, `paid` for instructions the bank paid (others are passed
  * over). Each (instruction, moment, language) is written once (`on conflict do nothing`), so calling it
  * again writes nothing. Runs in the caller's transaction: the texts exist exactly when the export or the
- * payment does. Set-based: a page of instructions per read, a page of texts per insert.
+ * payment does. Set-based: the chosen instructions are gathered into a table of the transaction and
+ * analysed (so the planner knows how many it joins to the lines and the registry: an instruction just put in
+ * a file has no statistics), and the texts of all of them are written by one `insert … select`, rendered by
+ * bodySql. The same texts as rendering each with renderMessage, byte for byte.
  */
 export async function messagesFor(ctx: Ctx, input: MessageSelection & { moment: Moment }): Promise<MessagesMade> {
   return withTransaction(ctx, async (t) => {
@@ -207,79 +263,76 @@ export async function messagesFor(ctx: Ctx, input: MessageSelection & { moment: 
     if (ids && ids.length === 0) return result;
     const s = await messageSettings(t.tx as unknown as Db);
     const exported = input.moment === 'exported';
-    const byBatch = new Map<string, { jurisdiction: string; made: number; noPhone: number }>();
-    let after = '';
+    const tx = t.tx as unknown as Db;
+    const byBatch = new Map<string, { jurisdiction: string; made: number; noPhone: number; first: string }>();
+    const stamp = t.now.toISOString();
     for (let page = 0; ; page++) {
       const chosen: SQL = ids
         ? sql`i.id in (select jsonb_array_elements_text(${JSON.stringify(ids.slice(page * PAGE, (page + 1) * PAGE))}::jsonb))`
-        : sql`i.file_id = ${input.fileId}::uuid and i.id > ${after}`;
-      const rows = await queryRows<{
-        id: string;
-        batch_id: string;
-        jurisdiction: string;
-        channel: Channel;
-        account: string | null;
-        amount_pkr: number;
-        paid_pkr: number | null;
-        paid_at: string | null;
-        made_at: string | null;
-        programme: string;
-        district: string;
-        district_name: string | null;
-        phone: string | null;
-      }>(
-        t.tx as unknown as Db,
-        sql`select i.id, i.batch_id::text, b.jurisdiction, i.channel, i.account, i.amount_pkr, i.paid_pkr, i.paid_at, f.made_at,
-              b.programme, l.district, h.phone,
-              (select a.name from areas a where a.code = l.district and a.valid_to is null limit 1) as district_name
-            from payment_instructions i
-            join batches b on b.id = i.batch_id
-            join batch_lines l on l.batch_id = i.batch_id and l.line_no = i.line_no
-            left join payment_files f on f.id = i.file_id
-            -- A wallet is texted at its own number: the registry's phone is read only for the other channels.
-            left join households h on i.channel <> 'mobile_wallet' and h.source = l.source and h.household_id = l.household_id
-            where ${chosen} and ${MOMENT_WHERE[input.moment]}
-            order by i.id ${ids ? sql`` : sql`limit ${PAGE}`}`,
-      );
-      const texts: { i: string; l: Language; m: string; b: string }[] = [];
-      for (const r of rows) {
-        const batch = byBatch.get(r.batch_id) ?? { jurisdiction: r.jurisdiction, made: 0, noPhone: 0 };
-        byBatch.set(r.batch_id, batch);
-        const msisdn = msisdnOf(r.channel === 'mobile_wallet' ? r.account : r.phone);
-        if (!msisdn) {
-          result.noPhone++;
-          batch.noPhone++;
-          continue;
-        }
-        const at = exported ? r.made_at : r.paid_at;
-        const facts: MessageFacts = {
-          reference: r.id,
-          channel: r.channel,
-          programme: r.programme,
-          amountPkr: exported ? r.amount_pkr : (r.paid_pkr ?? r.amount_pkr),
-          district: r.district_name ?? r.district,
-          at: at ? new Date(at) : t.now,
-        };
-        for (const language of s.languages) texts.push({ i: r.id, l: language, m: msisdn, b: renderMessage(input.moment, language, facts, s) });
-      }
-      const batchOf = new Map(rows.map((r) => [r.id, r.batch_id]));
-      for (let k = 0; k < texts.length; k += PAGE) {
-        const made = await queryRows<{ instruction_id: string }>(
-          t.tx as unknown as Db,
-          sql`insert into messages (instruction_id, moment, language, msisdn, body, created_at)
-              select x.i, ${input.moment}, x.l, x.m, x.b, ${t.now.toISOString()}::timestamptz
-              from json_to_recordset(${JSON.stringify(texts.slice(k, k + PAGE))}::json) as x(i text, l text, m text, b text)
+        : sql`i.file_id = ${input.fileId}::uuid`;
+      await t.tx.execute(sql`drop table if exists pg_temp.message_chosen`);
+      await t.tx.execute(sql`
+        create temp table message_chosen on commit drop as
+        select i.id, i.batch_id, i.line_no, i.channel, i.account,
+          ${exported ? sql`i.amount_pkr` : sql`coalesce(i.paid_pkr, i.amount_pkr)`} as amount_pkr,
+          -- The day a text names is read in Pakistan time (UTC+5 all year), as dayText does.
+          (coalesce(${exported ? sql`f.made_at` : sql`i.paid_at`}, ${stamp}::timestamptz) at time zone 'UTC') + interval '5 hours' as local_at
+        from payment_instructions i
+        ${exported ? sql`left join payment_files f on f.id = i.file_id` : sql``}
+        where ${chosen} and ${MOMENT_WHERE[input.moment]}`);
+      await t.tx.execute(sql`analyze pg_temp.message_chosen`);
+      await t.tx.execute(sql`drop table if exists pg_temp.message_rows`);
+      await t.tx.execute(sql`
+        create temp table message_rows on commit drop as
+        select c.id, c.batch_id, b.jurisdiction, b.programme, c.channel, c.amount_pkr, c.local_at,
+          coalesce(a.name, l.district) as district,
+          -- A wallet is texted at its own number: the registry's phone is read only for the other channels.
+          '92' || substring(regexp_replace(case when c.channel = 'mobile_wallet' then c.account else h.phone end, ${PHONE_NOISE}, '', 'g') from ${MOBILE}) as msisdn
+        from message_chosen c
+        join batches b on b.id = c.batch_id
+        join batch_lines l on l.batch_id = c.batch_id and l.line_no = c.line_no
+        left join areas a on a.code = l.district and a.valid_to is null
+        left join households h on c.channel <> 'mobile_wallet' and h.source = l.source and h.household_id = l.household_id`);
+      const languages = sql`(values ${sql.join(
+        s.languages.map((language, k) => sql`(${language}::text, ${k})`),
+        sql`, `,
+      )}) as x(language, k)`;
+      const counts = await queryRows<{ batch_id: string; jurisdiction: string; first: string; no_phone: number; texted: number; made: number }>(
+        tx,
+        sql`with made as (
+              insert into messages (instruction_id, moment, language, msisdn, body, created_at)
+              select c.id, ${input.moment}, x.language, c.msisdn,
+                case x.language ${sql.join(
+                  s.languages.map((language) => sql`when ${language}::text then ${bodySql(input.moment, language, s)}`),
+                  sql` `,
+                )} end,
+                ${stamp}::timestamptz
+              from message_rows c cross join ${languages}
+              where c.msisdn is not null
               on conflict do nothing
-              returning instruction_id`,
-        );
-        for (const m of made) byBatch.get(batchOf.get(m.instruction_id)!)!.made++;
-        result.made += made.length;
-        result.already += Math.min(PAGE, texts.length - k) - made.length;
+              returning instruction_id
+            ),
+            per as (select instruction_id, count(*)::int as n from made group by instruction_id)
+            select c.batch_id::text, c.jurisdiction, min(c.id) as first,
+              count(*) filter (where c.msisdn is null)::int as no_phone,
+              count(*) filter (where c.msisdn is not null)::int as texted,
+              coalesce(sum(per.n), 0)::int as made
+            from message_rows c left join per on per.instruction_id = c.id
+            group by c.batch_id, c.jurisdiction`,
+      );
+      for (const c of counts) {
+        const batch = byBatch.get(c.batch_id) ?? { jurisdiction: c.jurisdiction, made: 0, noPhone: 0, first: c.first };
+        byBatch.set(c.batch_id, batch);
+        batch.made += c.made;
+        batch.noPhone += c.no_phone;
+        result.made += c.made;
+        result.noPhone += c.no_phone;
+        result.already += c.texted * s.languages.length - c.made;
       }
-      after = rows.at(-1)?.id ?? after;
-      if (ids ? (page + 1) * PAGE >= ids.length : rows.length < PAGE) break;
+      if (!ids || (page + 1) * PAGE >= ids.length) break;
     }
-    for (const [batchId, b] of byBatch)
+    // Audited batch by batch in the order of their first instruction, as the texts were made.
+    for (const [batchId, b] of [...byBatch].sort((x, y) => (x[1].first < y[1].first ? -1 : 1)))
       if (b.made > 0 || b.noPhone > 0)
         await recordAudit(t.tx, t, {
           action: 'payments.messages_made',

@@ -39,14 +39,27 @@ export const paymentInstructions = pgTable(
       .on(t.batchId, t.lineNo)
       .where(sql`state in ('released', 'exported', 'cancel_requested')`),
     // A file is read in id order, a page after the other (its bytes, its texts): (file, id) keeps each page a
-    // range read; by file alone every page sorted the whole file again.
-    index('payment_instructions_file_idx').on(t.fileId, t.id),
-    index('payment_instructions_cancel_file_idx').on(t.cancelFileId, t.id),
+    // range read; by file alone every page sorted the whole file again. Only rows in a file are indexed: an
+    // instruction is written without an entry, and the few ever asked to be stopped are the only ones in the
+    // cancellation index (every instruction written is an entry written into each index that holds it).
+    index('payment_instructions_file_idx')
+      .on(t.fileId, t.id)
+      .where(sql`file_id is not null`),
+    index('payment_instructions_cancel_file_idx')
+      .on(t.cancelFileId, t.id)
+      .where(sql`cancel_file_id is not null`),
     // The instructions waiting for a file of their channel, in id order, as the export pages through them.
     index('payment_instructions_waiting_idx')
       .on(t.batchId, t.channel, t.id)
       .where(sql`state = 'released' and file_id is null`),
-    index('payment_instructions_batch_state_idx').on(t.batchId, t.state),
+    // Those asked to be stopped and not yet in a cancellation file, as a cancellation file gathers them.
+    index('payment_instructions_to_cancel_idx')
+      .on(t.batchId, t.channel)
+      .where(sql`state = 'cancel_requested' and cancel_file_id is null`),
+    // Attempts after the first (a line paid again): a reconciliation looks for its paid lines among them.
+    index('payment_instructions_reissued_idx')
+      .on(t.batchId, t.lineNo)
+      .where(sql`attempt > 1`),
     check('payment_instructions_state_check', sql`${t.state} in ('released', 'exported', 'paid', 'failed', 'unclaimed', 'cancel_requested', 'cancelled')`),
     check('payment_instructions_paid_check', sql`${t.paidPkr} is null or (${t.paidPkr} >= 0 and ${t.paidPkr} <= ${t.amountPkr})`),
   ],
