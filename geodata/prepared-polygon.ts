@@ -387,12 +387,6 @@ export class PreparedPolygon {
     return 2;
   }
 
-  /** The same decision as contains(), read off the raster where the point's cell no edge touches. */
-  containsQuick(lon: number, lat: number): boolean {
-    const known = this.rasterState(lon, lat, 0);
-    return known === 2 ? this.contains(lon, lat) : known === 1;
-  }
-
   /**
    * The raster's word on a point known only within `slack` degrees: 0 outside, 1 inside (contains()
    * would say the same of every point that near), 2 when it cannot say (no raster, the cell crossed, or
@@ -402,7 +396,7 @@ export class PreparedPolygon {
     return this.coverGrid()?.pointState(lon, lat, slack) ?? 2;
   }
 
-  /** Cells of the raster placeDisc and containsQuick read (built on first use), 0 when there is none. */
+  /** Cells of the raster placeDisc and rasterState read (built on first use), 0 when there is none. */
   get rasterCells(): number {
     return this.coverGrid()?.cellCount ?? 0;
   }

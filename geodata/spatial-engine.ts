@@ -212,9 +212,9 @@ function buildLevel(groups: CellGroups, below: Pick<Level, 'groupFrom' | 'centre
  * outside; a node whose disc no edge touches is wholly inside or wholly outside, for all its households
  * at once; only the nodes the boundary passes through are opened, down to the households of boundary
  * groups, tested one by one. The polygon's raster (cover-grid.ts) settles most discs and households
- * from a few cells; the exact tests (edge tree, Turf's crossing rule) decide the rest. Every test is the prepared
- * polygon's, whose decisions are Turf's, so the answer is Turf's booleanPointInPolygon on every
- * household. h3-js's own containment (polygonToCellsExperimental) is never consulted: DESIGN records
+ * from a few cells; the exact tests (edge tree, Turf's crossing rule) decide the rest. Every decision is
+ * the prepared polygon's, whose decisions are Turf's, so the answer is Turf's booleanPointInPolygon on
+ * every household. h3-js's own containment (polygonToCellsExperimental) is never consulted: DESIGN records
  * cells it called contained that were not; the tree only uses the ids' order and the discs it measured.
  */
 export class HouseholdIndex {
