@@ -93,6 +93,7 @@ export function groupByCell(lat: Float64Array, lon: Float64Array, cells?: CellCo
   for (let i = 0; i < n; i++) order[fill[rank[groupOf[i]!]!]!++] = i;
 
   const centreLon = new Float64Array(m), centreLat = new Float64Array(m), radius = new Float64Array(m);
+  const offsetLon = new Float32Array(n), offsetLat = new Float32Array(n);
   for (let g = 0; g < m; g++) {
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     for (let j = start[g]!; j < start[g + 1]!; j++) {
@@ -106,19 +107,13 @@ export function groupByCell(lat: Float64Array, lon: Float64Array, cells?: CellCo
     for (let j = start[g]!; j < start[g + 1]!; j++) {
       const i = order[j]!;
       const dx = lon[i]! - cx, dy = lat[i]! - cy;
+      offsetLon[j] = dx;
+      offsetLat[j] = dy;
       const d2 = dx * dx + dy * dy;
       if (d2 > r2) r2 = d2;
     }
     centreLon[g] = cx; centreLat[g] = cy;
     radius[g] = Math.sqrt(r2) * RADIUS_MARGIN + RADIUS_FLOOR;
-  }
-  const offsetLon = new Float32Array(n), offsetLat = new Float32Array(n);
-  for (let g = 0; g < m; g++) {
-    for (let j = start[g]!; j < start[g + 1]!; j++) {
-      const i = order[j]!;
-      offsetLon[j] = lon[i]! - centreLon[g]!;
-      offsetLat[j] = lat[i]! - centreLat[g]!;
-    }
   }
   return { cells: distinct, start, order, centreLon, centreLat, radius, offsetLon, offsetLat };
 }
