@@ -202,6 +202,9 @@ const PHONE_NOISE = '[\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u202
 /** msisdnOf's pattern, with `\d` as ASCII digits (JavaScript's `\d`; PostgreSQL's follows the locale). */
 const MOBILE = '^(?:\\+92|0092|92|0)?(3[0-9]{9})$';
 
+/** msisdnOf in SQL, over a text expression: the gateway's number, or null when it is none. */
+export const msisdnSql = (phone: SQL) => sql`'92' || substring(regexp_replace(${phone}, ${PHONE_NOISE}, '', 'g') from ${MOBILE})`;
+
 /** A day as dayText writes it, of a Pakistan-time timestamp (without time zone) in SQL. */
 const daySql = (local: SQL, months: readonly string[]) =>
   sql`extract(day from ${local})::int::text || ' ' || (case extract(month from ${local})::int ${sql.join(
@@ -287,7 +290,7 @@ export async function messagesFor(ctx: Ctx, input: MessageSelection & { moment: 
         select c.id, c.batch_id, b.jurisdiction, b.programme, c.channel, c.amount_pkr, c.local_at,
           coalesce(a.name, l.district) as district,
           -- A wallet is texted at its own number: the registry's phone is read only for the other channels.
-          '92' || substring(regexp_replace(case when c.channel = 'mobile_wallet' then c.account else h.phone end, ${PHONE_NOISE}, '', 'g') from ${MOBILE}) as msisdn
+          ${msisdnSql(sql`case when c.channel = 'mobile_wallet' then c.account else h.phone end`)} as msisdn
         from message_chosen c
         join batches b on b.id = c.batch_id
         join batch_lines l on l.batch_id = c.batch_id and l.line_no = c.line_no

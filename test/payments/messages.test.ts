@@ -10,7 +10,7 @@ import { approveBatch, submitBatch } from '../../server/batches/approvals.ts';
 import type { Ctx } from '../../server/context.ts';
 import { openDatabase, queryRows, type Database, type Db } from '../../server/db/client.ts';
 import { users } from '../../server/db/schema/index.ts';
-import { exportMessages, GATEWAY_COLUMNS, messageWords, msisdnOf, renderMessage } from '../../server/payments/messages.ts';
+import { exportMessages, GATEWAY_COLUMNS, messageWords, msisdnOf, msisdnSql, renderMessage } from '../../server/payments/messages.ts';
 import { notifyOfficials } from '../../server/payments/notify.ts';
 import { RECONCILIATION_COLUMNS } from '../../server/payments/reconcile.ts';
 import { createUser, disableUser } from '../../server/users/service.ts';
@@ -146,6 +146,18 @@ describe.each(drivers)('texts to beneficiaries and the officials\u2019 inbox (%s
     as.responder = (await bearer(db.db, 'responder', 'PK7')).authorization;
   }, 180_000);
   afterAll(() => db?.drop());
+
+  it('reads a phone in the database, where the texts are made, as msisdnOf reads it', async () => {
+    const phones = ['03001234567', '+923001234567', '0092 300 1234567', '923001234567', '3001234567', '0300-123-4567', '0300\u00a01234567',
+      '0300\u20091234567', '\t03001234567\n', '', '021-1234567', 'PK36SCBL0000001123456710', '0300123456', '٠٣٠٠١٢٣٤٥٦٧', '03001234567x'];
+    for (const phone of phones) {
+      const [row] = await queryRows<{ msisdn: string | null }>(db.db, sql`select ${msisdnSql(sql`${phone}::text`)} as msisdn`);
+      expect(row!.msisdn, JSON.stringify(phone)).toBe(msisdnOf(phone));
+    }
+    // Not vacuous: both kinds of answer are asked.
+    expect(phones.filter((p) => msisdnOf(p)).length).toBeGreaterThan(5);
+    expect(phones.filter((p) => !msisdnOf(p)).length).toBeGreaterThan(3);
+  });
 
   it('shows a submitted batch to the programme managers who may sign it, not to its submitter', async () => {
     expect((await inbox('pm2')).total).toBe(0);
